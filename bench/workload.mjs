@@ -1,0 +1,41 @@
+// Child process: runs one (workload, system) pair and prints ONE JSON line.
+//
+//   node --expose-gc bench/workload.mjs W1 trellis [--n 100000]
+//
+// A warm-up pass (n / 10) runs first, then the measured pass with n. Output:
+//   {"workload":"W1","system":"trellis","n":100000,"ms":12.3,"rssMb":80.1}
+// or, when the system cannot run (e.g. dist/ lacks an export):
+//   {"workload":"W1","system":"trellis","n":100000,"error":"..."}
+// rssMb is the process's peak RSS (process.resourceUsage().maxRSS / 1024),
+// warm-up included.
+
+import { firstLine } from "./lib.mjs";
+import { loadWorkload } from "./workloads/index.mjs";
+
+const WARMUP_RATIO = 0.1;
+
+async function main() {
+  const [workload, system, ...rest] = process.argv.slice(2);
+  let n;
+  const nFlag = rest.indexOf("--n");
+  if (nFlag >= 0) n = Number(rest[nFlag + 1]);
+  const out = { workload, system, n };
+  try {
+    const mod = await loadWorkload(workload);
+    n ??= mod.meta.n;
+    out.n = n;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`bad --n ${rest[nFlag + 1]}`);
+    const fn = mod.systems[system];
+    if (!fn) throw new Error(`${workload} has no system "${system}" (has ${Object.keys(mod.systems).join(", ")})`);
+    await fn(Math.max(1, Math.round(n * WARMUP_RATIO)));
+    globalThis.gc?.();
+    const ms = await fn(n);
+    out.ms = Math.round(ms * 100) / 100;
+    out.rssMb = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+  } catch (err) {
+    out.error = firstLine(err);
+  }
+  process.stdout.write(JSON.stringify(out) + "\n", () => process.exit(0));
+}
+
+await main();

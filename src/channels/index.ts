@@ -1,0 +1,2 @@
+// The channels layer's entry: re-exports only.
+export {};

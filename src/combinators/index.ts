@@ -1,0 +1,2 @@
+// The combinators layer's entry: re-exports only.
+export {};

@@ -1,0 +1,341 @@
+/**
+ * Cancel scopes: where cancellation originates (`cancel()`, a deadline, a shield) and the tree
+ * through which it travels (Trio splits these into CancelScope and CancelStatus; a scope here
+ * is both, because in JavaScript the innermost scope *is* the ambient context).
+ *
+ * Every running scope has a parent: the scope that was current where it was entered. A task's
+ * code runs under the task's own root scope, whose parent is its group's scope. `cause` is the
+ * outermost cancelled scope whose cancellation reaches this one (`null`: not cancelled); it is
+ * recomputed downward whenever a cancel, a shield or a parent changes, and each newly
+ * cancelled scope withdraws the waits parked in it. A checkpoint only reads `cause`.
+ *
+ * @module
+ */
+import { Cancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
+import { currentScope, scopeStorage } from "./context.js";
+import { deliverCancel, type AnyParked } from "./park.js";
+import { getDefaultRuntime, type Runtime } from "./runtime.js";
+import type { TimerEntry } from "./timer-heap.js";
+import type { TaskImpl } from "./task.js";
+import { requireBoolean, requireDeadline, requireFunction, requireOptionalString, requireOptions } from "./validate.js";
+
+/** Options of {@link CancelScope}. */
+export interface CancelScopeOptions {
+  /** Absolute time on the run's clock (see `currentTime()`); `Infinity` (default) means none. */
+  readonly deadline?: number;
+  /** While true, cancellation of outer scopes does not reach code inside. Default false. */
+  readonly shield?: boolean;
+  /** Shown in `Cancelled` messages and the debug task tree. */
+  readonly name?: string;
+}
+
+type ScopeState = "new" | "running" | "exited";
+
+/**
+ * A region of code that can be cancelled as a unit, by `cancel()`, by a deadline, or by an outer
+ * scope (unless shielded). Cancellation is level-triggered: while the scope is cancelled,
+ * every checkpoint inside raises `Cancelled`, and the scope absorbs that `Cancelled` when it
+ * propagates out of `run`. Entering never raises `Cancelled`; the first checkpoint inside does.
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, currentTime, sleep } from "trellis";
+ * const scope = new CancelScope({ deadline: currentTime() + 1_000 });
+ * await scope.run(async () => { await sleep(5_000); });
+ * console.log(scope.cancelledCaught); // true: the deadline ended the sleep
+ * ```
+ */
+export class CancelScope {
+  /** The name given in the options, shown in `Cancelled` messages. */
+  readonly name: string | undefined;
+  /** @internal */ state: ScopeState = "new";
+  private _deadline = Infinity;
+  private _shield = false;
+  private _cancelCalled = false;
+  private _cancelledCaught = false;
+  private _reason: unknown = undefined;
+  private _source: CancelSource = "explicit";
+
+  /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
+  cause: CancelScope | null = null;
+  /** @internal */ parent: CancelScope | undefined = undefined;
+  /** @internal */ task: TaskImpl<unknown> | undefined = undefined;
+  /** @internal */ runtime: Runtime = getDefaultRuntime();
+  /** @internal */ firstChild: CancelScope | undefined = undefined;
+  /** @internal */ prevSibling: CancelScope | undefined = undefined;
+  /** @internal */ nextSibling: CancelScope | undefined = undefined;
+  private firstParked: AnyParked | undefined = undefined;
+  private deadlineEntry: TimerEntry | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+
+  constructor(options?: CancelScopeOptions) {
+    if (options === undefined) return;
+    requireOptions("new CancelScope()", options);
+    if (options.deadline !== undefined) this._deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
+    if (options.shield !== undefined) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
+    this.name = requireOptionalString("new CancelScope()", "name", options.name);
+  }
+
+  /**
+   * Runs `fn(scope)` inside this scope. Not a checkpoint: entering never raises `Cancelled`.
+   *
+   * @returns `fn`'s result, or `undefined` if this scope's own cancellation ended it.
+   * @throws {RuntimeError} If the scope has been run before: a scope is used once.
+   * @throws Whatever `fn` throws, including `Cancelled` of an outer scope.
+   */
+  async run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {
+    requireFunction("CancelScope.run()", "fn", fn);
+    if (this.state !== "new") {
+      throw new RuntimeError(
+        "CancelScope.run(): this scope has already been run, and a scope can be run only once; create a new CancelScope for each run",
+      );
+    }
+    this.enter(currentScope());
+    try {
+      return await scopeStorage.run(this, fn, this);
+    } catch (err) {
+      if (this.absorbs(err)) return undefined;
+      throw err;
+    } finally {
+      this.exit();
+    }
+  }
+
+  /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
+  absorbs(err: unknown): boolean {
+    if (!(err instanceof Cancelled) || this.cause !== this) return false;
+    this._cancelledCaught = true;
+    return true;
+  }
+
+  /**
+   * Cancels everything inside the scope, including tasks of groups opened inside it. Idempotent;
+   * the first reason wins. Callable before `run`, from any task, or outside any task. Never waits.
+   */
+  cancel(reason?: unknown): void {
+    this.cancelWith(reason, "explicit");
+  }
+
+  /** @internal */
+  cancelWith(reason: unknown, source: CancelSource): void {
+    if (this._cancelCalled) return;
+    this._cancelCalled = true;
+    this._reason = reason;
+    this._source = source;
+    this.removeDeadlineEntry();
+    if (this.state === "running") recalculate(this);
+  }
+
+  /** Absolute deadline on the run's clock; `Infinity` for none. Moving it takes effect at once. */
+  get deadline(): number {
+    return this._deadline;
+  }
+
+  set deadline(value: number) {
+    this._deadline = requireDeadline("CancelScope.deadline", "deadline", value);
+    if (this.state === "running") this.applyDeadline();
+  }
+
+  /** While true, cancellation of outer scopes does not reach code inside this scope. */
+  get shield(): boolean {
+    return this._shield;
+  }
+
+  set shield(value: boolean) {
+    this._shield = requireBoolean("CancelScope.shield", "shield", value);
+    if (this.state === "running") recalculate(this);
+  }
+
+  /** True once `cancel()` was called or the deadline passed. */
+  get cancelCalled(): boolean {
+    return this._cancelCalled;
+  }
+
+  /** True once this scope absorbed a `Cancelled` (its own cancellation ended `fn`). */
+  get cancelledCaught(): boolean {
+    return this._cancelledCaught;
+  }
+
+  /** The reason given to the first `cancel()`, if any. */
+  get reason(): unknown {
+    return this._reason;
+  }
+
+  /**
+   * An `AbortSignal` aborted when code inside the scope becomes cancelled (shields respected),
+   * for APIs that take one (`fetch`, `fs`, `timers/promises`). Made on first use.
+   */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.state === "running" && this.cause !== null) this.controller.abort(this.cancelledError(false));
+    }
+    return this.controller.signal;
+  }
+
+  /** @internal The `Cancelled` that a checkpoint in this scope raises. */
+  cancelledError(withStack: boolean): Cancelled {
+    const origin = this.cause ?? this;
+    return makeCancelled(origin._reason, origin._source, origin.name, withStack);
+  }
+
+  // ---- tree ------------------------------------------------------------------------------
+
+  /** @internal Links the scope under `parent` and starts its deadline. */
+  enter(parent: CancelScope | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
+    this.state = "running";
+    this.task = task;
+    if (parent !== undefined) {
+      this.runtime = parent.runtime;
+      this.linkUnder(parent);
+    }
+    this.cause = computeCause(this);
+    if (this.cause !== null) this.controller?.abort(this.cancelledError(false));
+    if (!this._cancelCalled) this.applyDeadline();
+  }
+
+  /** @internal Unlinks the scope; nothing of it stays in the tree or the timer queue. */
+  exit(): void {
+    // A wait still parked here was started and not awaited (a floating `sleep()`); it stays
+    // linked so that waking it still works, but it no longer hears about cancellation.
+    this.state = "exited";
+    this.removeDeadlineEntry();
+    this.unlink();
+  }
+
+  /** @internal Moves a running scope under a new parent (a task started with `tg.start`). */
+  reparent(parent: CancelScope): void {
+    this.unlink();
+    this.linkUnder(parent);
+    recalculate(this);
+  }
+
+  /** @internal Sets the runtime of a root scope (the root task of `run()`). */
+  setRuntime(runtime: Runtime): void {
+    this.runtime = runtime;
+  }
+
+  private linkUnder(parent: CancelScope): void {
+    this.parent = parent;
+    const first = parent.firstChild;
+    this.nextSibling = first;
+    if (first !== undefined) first.prevSibling = this;
+    parent.firstChild = this;
+  }
+
+  private unlink(): void {
+    const parent = this.parent;
+    if (parent === undefined) return;
+    if (this.prevSibling !== undefined) this.prevSibling.nextSibling = this.nextSibling;
+    else parent.firstChild = this.nextSibling;
+    if (this.nextSibling !== undefined) this.nextSibling.prevSibling = this.prevSibling;
+    this.prevSibling = this.nextSibling = undefined;
+    this.parent = undefined;
+  }
+
+  /** @internal */
+  addParked(parked: AnyParked): void {
+    const first = this.firstParked;
+    parked.nextInScope = first;
+    if (first !== undefined) first.prevInScope = parked;
+    this.firstParked = parked;
+  }
+
+  /** @internal */
+  removeParked(parked: AnyParked): void {
+    if (parked.prevInScope !== undefined) parked.prevInScope.nextInScope = parked.nextInScope;
+    else if (this.firstParked === parked) this.firstParked = parked.nextInScope;
+    if (parked.nextInScope !== undefined) parked.nextInScope.prevInScope = parked.prevInScope;
+    parked.prevInScope = parked.nextInScope = undefined;
+  }
+
+  /** @internal Withdraws every wait parked in this scope, then aborts its signal. */
+  deliver(): void {
+    const makeError = () => this.cancelledError(false);
+    let parked = this.firstParked;
+    while (parked !== undefined) {
+      const next = parked.nextInScope;
+      deliverCancel(parked, makeError);
+      parked = next;
+    }
+    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(makeError());
+  }
+
+  /** @internal */
+  children(): CancelScope[] {
+    const out: CancelScope[] = [];
+    for (let c = this.firstChild; c !== undefined; c = c.nextSibling) out.push(c);
+    return out;
+  }
+
+  // ---- deadline --------------------------------------------------------------------------
+
+  private applyDeadline(): void {
+    if (this._cancelCalled) return;
+    const deadline = this._deadline;
+    if (deadline === Infinity) return this.removeDeadlineEntry();
+    if (deadline <= this.runtime.now()) return this.cancelWith("deadline exceeded", "deadline");
+    const entry = this.deadlineEntry;
+    if (entry === undefined) {
+      const scope = this;
+      this.deadlineEntry = {
+        deadline,
+        seq: 0,
+        index: -1,
+        keepAlive: true,
+        fire() {
+          scope.deadlineEntry = undefined;
+          scope.cancelWith("deadline exceeded", "deadline");
+        },
+      };
+      this.runtime.addTimer(this.deadlineEntry);
+    } else {
+      entry.deadline = deadline;
+      this.runtime.moveTimer(entry);
+    }
+  }
+
+  private removeDeadlineEntry(): void {
+    if (this.deadlineEntry === undefined) return;
+    this.runtime.removeTimer(this.deadlineEntry);
+    this.deadlineEntry = undefined;
+  }
+}
+
+function computeCause(scope: CancelScope): CancelScope | null {
+  const parent = scope.parent;
+  if (!scope.shield && parent !== undefined && parent.cause !== null) return parent.cause;
+  return scope.cancelCalled ? scope : null;
+}
+
+/**
+ * Recomputes `cause` from `root` downward (an explicit stack: trees can be deep), stopping at
+ * subtrees whose cause did not change; every scope that becomes cancelled withdraws its waits.
+ */
+function recalculate(root: CancelScope): void {
+  const stack: CancelScope[] = [root];
+  for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
+    const cause = computeCause(scope);
+    if (cause === scope.cause && scope !== root) continue;
+    const wasCancelled = scope.cause !== null;
+    scope.cause = cause;
+    if (cause !== null && !wasCancelled) scope.deliver();
+    for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) stack.push(child);
+  }
+}
+
+/**
+ * Shorthand for `new CancelScope(options).run(fn)`.
+ *
+ * @example
+ * ```ts
+ * import { withCancelScope } from "trellis";
+ * await withCancelScope(async (scope) => { onShutdown(() => scope.cancel("shutdown")); await serve(); });
+ * ```
+ */
+export function withCancelScope<T>(
+  fn: (scope: CancelScope) => T | PromiseLike<T>,
+  options?: CancelScopeOptions,
+): Promise<T | undefined> {
+  return new CancelScope(options).run(fn);
+}

@@ -1,0 +1,54 @@
+/**
+ * Checkpoints: where cancellation is delivered and other tasks get a turn.
+ *
+ * @module
+ */
+import { currentScope } from "./context.js";
+import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
+
+/**
+ * A cancellation point and a schedule point: raises `Cancelled` if the calling context is
+ * cancelled, and otherwise lets every other runnable task (and, regularly, timers and I/O) run
+ * before it returns. Put one in long computations so that they can be cancelled and do not
+ * monopolise the thread.
+ *
+ * @throws {Cancelled} If the calling context is cancelled, before or while it yields.
+ * @example
+ * ```ts
+ * import { checkpoint } from "trellis";
+ * for (const row of rows) { process(row); await checkpoint(); }
+ * ```
+ */
+export async function checkpoint(): Promise<void> {
+  const scope = currentScope();
+  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+  if (sliceExpired()) await yieldToEventLoop();
+  else await undefined;
+  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+}
+
+/**
+ * A cancellation point that never yields: throws `Cancelled` if the calling context is
+ * cancelled, and returns at once otherwise. Synchronous, so it can sit in a hot loop.
+ *
+ * @throws {Cancelled} If the calling context is cancelled.
+ * @example
+ * ```ts
+ * import { checkpointIfCancelled } from "trellis";
+ * for (const item of batch) { checkpointIfCancelled(); handle(item); }
+ * ```
+ */
+export function checkpointIfCancelled(): void {
+  const scope = currentScope();
+  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+}
+
+/**
+ * @internal A schedule point that is not a cancellation point (Trio's
+ * `cancel_shielded_checkpoint`): used after an operation that succeeded without waiting, so
+ * that its result is kept even if the context was cancelled meanwhile.
+ */
+export async function schedulePoint(): Promise<void> {
+  if (sliceExpired()) await yieldToEventLoop();
+  else await undefined;
+}

@@ -1,0 +1,164 @@
+/**
+ * Every error class trellis throws, in one place (as undici keeps its errors), each with a
+ * fixed `name`, a docstring saying when you get it, and `cause` passed through.
+ *
+ * @module
+ */
+
+/** Where a cancellation came from; carried by {@link Cancelled.source}. */
+export type CancelSource = "explicit" | "deadline" | "abort" | "sibling" | "signal";
+
+const internal = Symbol("trellis.internal");
+
+/**
+ * Raised at checkpoints inside a cancelled scope. Level-triggered: while the scope stays
+ * cancelled, **every** checkpoint inside it raises `Cancelled` again, also in `finally` blocks
+ * and after a caught `Cancelled`, until control leaves the scope, which then absorbs it.
+ *
+ * Do not swallow it: rethrow it, or let it propagate. Test for it with {@link isCancelled}.
+ * Its constructor is internal; user code never makes one.
+ *
+ * @example
+ * ```ts
+ * import { isCancelled } from "trellis";
+ * try { await work(); } catch (err) { if (!isCancelled(err)) log(err); throw err; }
+ * ```
+ */
+export class Cancelled extends Error {
+  /** The reason given to the first `cancel()` of the scope that was cancelled. */
+  readonly reason: unknown;
+  /** What cancelled it: an explicit `cancel()`, a deadline, an AbortSignal, a failing sibling, an OS signal. */
+  readonly source: CancelSource;
+
+  /** @internal Trio gives Cancelled no public constructor either: cancel a scope instead. */
+  constructor(token: symbol, reason: unknown, source: CancelSource, message: string) {
+    if (token !== internal) {
+      throw new TypeError(
+        "Cancelled cannot be constructed by user code; cancel a scope instead (scope.cancel(), tg.cancel(), task.cancel())",
+      );
+    }
+    super(message);
+    this.reason = reason;
+    this.source = source;
+  }
+}
+Object.defineProperty(Cancelled.prototype, "name", { value: "Cancelled" });
+
+/** @internal Makes a `Cancelled`; `withStack: false` skips the stack capture for bulk wake-ups. */
+export function makeCancelled(reason: unknown, source: CancelSource, scopeName: string | undefined, withStack = true): Cancelled {
+  const where = scopeName === undefined ? "" : ` (scope "${scopeName}")`;
+  const why = reason === undefined ? "" : `: ${describeReason(reason)}`;
+  const message = `cancelled by ${source}${where}${why}`;
+  if (withStack) return new Cancelled(internal, reason, source, message);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Cancelled(internal, reason, source, message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
+  return typeof reason === "string" ? reason : String(reason);
+}
+
+/**
+ * True for trellis cancellation errors. Use it in `catch` blocks that must let cancellation
+ * through.
+ *
+ * @example
+ * ```ts
+ * import { isCancelled } from "trellis";
+ * catch (err) { if (isCancelled(err)) throw err; report(err); }
+ * ```
+ */
+export function isCancelled(err: unknown): err is Cancelled {
+  return err instanceof Cancelled;
+}
+
+/** Base of trellis's own errors that are not cancellation. */
+class TrellisError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown by `failAfter`/`failAt` when the deadline passes before the body finishes. */
+export class TimeoutError extends TrellisError {}
+Object.defineProperty(TimeoutError.prototype, "name", { value: "TimeoutError" });
+
+/**
+ * You used a resource that *you* closed (a channel handle after `close()`, a finished task
+ * group). Compare {@link BrokenResourceError}: the *other* side went away.
+ */
+export class ClosedResourceError extends TrellisError {}
+Object.defineProperty(ClosedResourceError.prototype, "name", { value: "ClosedResourceError" });
+
+/**
+ * The resource was broken by someone else: every receiver of a channel is closed, a lock's
+ * owner task ended while holding it, a peer reset a connection. `cause` says why when known.
+ */
+export class BrokenResourceError extends TrellisError {}
+Object.defineProperty(BrokenResourceError.prototype, "name", { value: "BrokenResourceError" });
+
+/** Two tasks tried to use a resource that allows one user at a time (e.g. two concurrent receives on a stream). */
+export class BusyResourceError extends TrellisError {}
+Object.defineProperty(BusyResourceError.prototype, "name", { value: "BusyResourceError" });
+
+/** `receive()` on a channel whose senders are all closed and whose buffer is empty: the normal end of a stream of values. */
+export class EndOfChannel extends TrellisError {}
+Object.defineProperty(EndOfChannel.prototype, "name", { value: "EndOfChannel" });
+
+/** Thrown by every `try…` method (`tryAcquire`, `trySend`, `tryReceive`) when the operation would have to wait. */
+export class WouldBlock extends TrellisError {}
+Object.defineProperty(WouldBlock.prototype, "name", { value: "WouldBlock" });
+
+/**
+ * Misuse of an API in a way that the types could not rule out (calling `started()` twice, a task
+ * started with `tg.start` that returned without calling `started`). The message says what to do.
+ */
+export class RuntimeError extends TrellisError {}
+Object.defineProperty(RuntimeError.prototype, "name", { value: "RuntimeError" });
+
+/**
+ * Thrown by a task group opened with `errors: "aggregate"` when any of its tasks failed; holds
+ * every error in `errors`, in the order they happened. `Cancelled` is never among them.
+ */
+export class TaskGroupError extends AggregateError {
+  constructor(errors: readonly unknown[], message: string) {
+    super(errors, message);
+  }
+}
+Object.defineProperty(TaskGroupError.prototype, "name", { value: "TaskGroupError" });
+
+const suppressed = new WeakMap<object, unknown[]>();
+
+/**
+ * The later errors of a task group that threw `err` in `errors: "first"` mode: they are not
+ * lost, and `run()` prints them. Empty when there were none.
+ *
+ * @example
+ * ```ts
+ * import { suppressedErrors, withTaskGroup } from "trellis";
+ * try { await withTaskGroup(…); } catch (err) { for (const e of suppressedErrors(err)) log(e); throw err; }
+ * ```
+ */
+export function suppressedErrors(err: unknown): readonly unknown[] {
+  if (typeof err !== "object" || err === null) return [];
+  return suppressed.get(err) ?? [];
+}
+
+/** @internal */
+export function addSuppressed(err: unknown, more: readonly unknown[]): void {
+  if (typeof err !== "object" || err === null || more.length === 0) return;
+  const list = suppressed.get(err);
+  if (list === undefined) suppressed.set(err, [...more]);
+  else list.push(...more);
+}
+
+/** @internal The message for a broken internal invariant. */
+export function trellisBug(what: string): Error {
+  return new Error(`trellis internal error: ${what}. This is a bug in trellis; please report it with the stack trace.`);
+}

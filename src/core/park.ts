@@ -1,0 +1,114 @@
+/**
+ * The one place a task suspends (DESIGN.md choice 4, Trio's `wait_task_rescheduled`). Every
+ * blocking operation — sleep, lock, channel, waiting for children — ends in {@link park}.
+ *
+ * The abort contract. A parked wait registers an `abort` callback. When the code that parked
+ * becomes cancelled, its scope calls `abort()` **at most once**:
+ *
+ * - return `true` ("withdrawn"): the callback has undone all of the wait's bookkeeping (left
+ *   the queue, cleared the timer), no wake-up can follow, and `park` rejects with `Cancelled`;
+ * - return `false` ("a wake-up will still come"): the wait goes on until someone calls
+ *   {@link wake}. Use this when the operation cannot be withdrawn at this point (a value was
+ *   already handed over) or when the waiter must wait anyway (a group for its children).
+ *
+ * Because JavaScript runs one thing at a time, "the wait was already satisfied" and "the wait
+ * was withdrawn" cannot both happen: whichever of `wake` and `abort` runs first decides, and a
+ * wait satisfied before a cancellation returns normally and keeps its value.
+ *
+ * @module
+ */
+import { currentScope } from "./context.js";
+import type { CancelScope } from "./cancel-scope.js";
+import type { Runtime } from "./runtime.js";
+import type { TaskImpl } from "./task.js";
+import { getDefaultRuntime } from "./runtime.js";
+
+/** @internal Any parked wait, whatever its value type (parameters are bivariant only for methods). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyParked = Parked<any>;
+
+/** @internal A parked wait; primitives keep it in their queues and pass it to {@link wake}. */
+export class Parked<T = unknown> {
+  /** Links in the scope's list of parked waits, walked when the scope is cancelled. */
+  prevInScope: AnyParked | undefined = undefined;
+  nextInScope: AnyParked | undefined = undefined;
+  /** Links for the FIFO queues of primitives (see wait-queue.ts). */
+  prevInQueue: AnyParked | undefined = undefined;
+  nextInQueue: AnyParked | undefined = undefined;
+  /** The queue the wait is in, if any (see wait-queue.ts). */
+  queue: unknown = undefined;
+  /** Whatever the primitive wants to keep with the waiter (a value to send, a borrower). */
+  data: unknown = undefined;
+  settled = false;
+  /** See the module comment; `undefined` means "cannot be withdrawn": wait for `wake`. */
+  abort: (() => boolean) | undefined = undefined;
+  resolve!: (value: T) => void;
+  reject!: (error: unknown) => void;
+  readonly promise: Promise<T>;
+
+  constructor(
+    readonly scope: CancelScope | undefined,
+    readonly task: TaskImpl<unknown> | undefined,
+    readonly label: string,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  get runtime(): Runtime {
+    return this.scope?.runtime ?? getDefaultRuntime();
+  }
+}
+
+/**
+ * Suspends the calling code until {@link wake} or a cancellation. `register(p)` runs first,
+ * synchronously: it puts `p` where a waker will find it and sets `p.abort`.
+ * Raises `Cancelled` at once, before `register`, if the calling context is already cancelled
+ * (unless `cancellable` is false: a wait that cancellation must not interrupt).
+ *
+ * @internal
+ */
+export function park<T>(label: string, register: (parked: Parked<T>) => void, cancellable = true): Promise<T> {
+  const scope = currentScope();
+  if (cancellable && scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  const task = scope?.task;
+  const parked = new Parked<T>(scope, task, label);
+  register(parked);
+  if (scope !== undefined) scope.addParked(parked);
+  if (task !== undefined && task.parks++ === 0) scope!.runtime.taskBlocked(task, label);
+  return parked.promise;
+}
+
+/** Ends the wait of `parked` with `value`; returns false if it had already ended. @internal */
+export function wake<T>(parked: Parked<T>, value: T): boolean {
+  if (!unpark(parked)) return false;
+  parked.resolve(value);
+  return true;
+}
+
+/** Ends the wait of `parked` by rejecting it with `error`; false if it had already ended. @internal */
+export function wakeWithError(parked: AnyParked, error: unknown): boolean {
+  if (!unpark(parked)) return false;
+  parked.reject(error);
+  return true;
+}
+
+function unpark(parked: AnyParked): boolean {
+  if (parked.settled) return false;
+  parked.settled = true;
+  parked.scope?.removeParked(parked);
+  const task = parked.task;
+  if (task !== undefined && --task.parks === 0) parked.scope!.runtime.taskResumed(task);
+  return true;
+}
+
+/** Called by a scope that became cancelled: asks the wait to withdraw. @internal */
+export function deliverCancel(parked: AnyParked, makeError: () => unknown): void {
+  if (parked.settled) return;
+  const abort = parked.abort;
+  if (abort === undefined) return;
+  parked.abort = undefined; // at most once
+  if (abort()) wakeWithError(parked, makeError());
+}

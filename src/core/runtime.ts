@@ -1,0 +1,241 @@
+/**
+ * A run's shared machinery: its clock, its one queue of deadlines behind one real timer, and
+ * the count of blocked tasks that `waitAllTasksBlocked` and the mock clock's autojump watch.
+ * `run()` makes one per call; code outside `run()` shares a default runtime on the real clock.
+ *
+ * @module
+ */
+import { systemClock, type Clock, type ClockHost } from "./clock.js";
+import { TimerHeap, type TimerEntry } from "./timer-heap.js";
+import type { TaskInfo } from "./task-info.js";
+
+/**
+ * Hooks a run calls as its tasks come and go and block and resume; pass them as
+ * `run(main, { instruments: [...] })`. Hooks must not throw or block.
+ */
+export interface Instrument {
+  taskSpawned?(task: TaskInfo): void;
+  taskExited?(task: TaskInfo): void;
+  /** `label` names what the task waits on ("sleep(250)", "Lock.acquire"). */
+  taskBlocked?(task: TaskInfo, label: string): void;
+  taskResumed?(task: TaskInfo): void;
+}
+
+interface IdleWatcher {
+  cushionMs: number;
+  /** Autojump yields to every `waitAllTasksBlocked` caller, as in Trio. */
+  lowPriority: boolean;
+  seq: number;
+  callback: () => void;
+}
+
+export class Runtime implements ClockHost {
+  readonly timers = new TimerHeap();
+  instruments: readonly Instrument[] | undefined;
+  /** Debug mode: tasks record where they were spawned. */
+  debug = false;
+  /** Waits with no deadline that must keep the process alive (sleepForever). */
+  private holds = 0;
+  private holdHandle: NodeJS.Timeout | undefined;
+  liveTasks = 0;
+  blockedTasks = 0;
+  /** Bumped whenever a parked task is woken: a change here means "not idle for the whole cushion". */
+  private wakeEpoch = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDeadline = Infinity;
+  private timerRefed = true;
+  private readonly idleWatchers: IdleWatcher[] = [];
+  private idleSeq = 0;
+  private idleCheck: { cancel(): void } | undefined;
+
+  constructor(readonly clock: Clock = systemClock) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  // ---- deadlines --------------------------------------------------------------------------
+
+  addTimer(entry: TimerEntry): void {
+    this.timers.push(entry);
+    if (entry.deadline < this.timerDeadline) this.arm();
+    else this.updateRef();
+  }
+
+  removeTimer(entry: TimerEntry): void {
+    if (!this.timers.remove(entry)) return;
+    if (this.timers.size === 0) this.disarm();
+    else this.updateRef();
+  }
+
+  /** Re-sorts an entry whose deadline moved, and re-arms if it is now the earliest. */
+  moveTimer(entry: TimerEntry): void {
+    this.timers.update(entry);
+    const first = this.timers.peek();
+    if (first !== undefined && first.deadline !== this.timerDeadline) this.arm();
+  }
+
+  nextDeadline(): number {
+    return this.timers.peek()?.deadline ?? Infinity;
+  }
+
+  timeChanged(): void {
+    this.fireExpired();
+  }
+
+  /** Fires every entry whose deadline has been reached, then re-arms for the next one. */
+  private fireExpired(): void {
+    const now = this.clock.now();
+    for (let entry = this.timers.popExpired(now); entry !== undefined; entry = this.timers.popExpired(now)) {
+      entry.fire();
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    const first = this.timers.peek();
+    if (first === undefined) return this.disarm();
+    const sleepMs = this.clock.deadlineToSleepTime(first.deadline);
+    if (sleepMs === Infinity) return this.disarm(); // a stopped mock clock: only a jump gets there
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    // Node's timers have millisecond granularity and may fire a little early: fireExpired()
+    // only pops what has really expired, and re-arms for the rest.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDeadline = Infinity;
+      this.fireExpired();
+    }, Math.max(0, Math.ceil(sleepMs)));
+    this.timerDeadline = first.deadline;
+    this.timerRefed = true;
+    this.updateRef();
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDeadline = Infinity;
+  }
+
+  /** The one timer keeps the process alive only while some entry would (a pending sleep does). */
+  private updateRef(): void {
+    if (this.timer === undefined) return;
+    const wanted = this.timers.keepAliveCount > 0;
+    if (wanted === this.timerRefed) return;
+    this.timerRefed = wanted;
+    if (wanted) this.timer.ref();
+    else this.timer.unref();
+  }
+
+  /**
+   * Keeps the process alive while a wait without a deadline is pending (as a pending promise
+   * alone would not: Node exits when nothing but promises are left). Returns the release.
+   */
+  holdOpen(): () => void {
+    if (this.holds++ === 0) this.holdHandle = setInterval(noop, 0x7fffffff);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) {
+        clearInterval(this.holdHandle);
+        this.holdHandle = undefined;
+      }
+    };
+  }
+
+  // ---- blocked tasks ----------------------------------------------------------------------
+
+  taskBlocked(task: TaskInfo, label: string): void {
+    this.blockedTasks++;
+    if (this.instruments !== undefined) for (const i of this.instruments) i.taskBlocked?.(task, label);
+    if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
+  }
+
+  taskResumed(task: TaskInfo): void {
+    this.blockedTasks--;
+    this.wakeEpoch++;
+    if (this.instruments !== undefined) for (const i of this.instruments) i.taskResumed?.(task);
+  }
+
+  taskSpawned(task: TaskInfo): void {
+    this.liveTasks++;
+    this.wakeEpoch++;
+    if (this.instruments !== undefined) for (const i of this.instruments) i.taskSpawned?.(task);
+  }
+
+  taskExited(task: TaskInfo): void {
+    this.liveTasks--;
+    if (this.instruments !== undefined) for (const i of this.instruments) i.taskExited?.(task);
+    if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
+  }
+
+  whenAllBlocked(cushionMs: number, callback: () => void, lowPriority = false): () => void {
+    const watcher: IdleWatcher = { cushionMs, lowPriority, seq: this.idleSeq++, callback };
+    this.idleWatchers.push(watcher);
+    this.idleWatchers.sort(compareWatchers);
+    this.restartIdleCheck();
+    return () => {
+      const i = this.idleWatchers.indexOf(watcher);
+      if (i < 0) return;
+      this.idleWatchers.splice(i, 1);
+      this.restartIdleCheck();
+    };
+  }
+
+  private restartIdleCheck(): void {
+    this.idleCheck?.cancel();
+    this.idleCheck = undefined;
+    if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
+  }
+
+  /**
+   * Waits the first watcher's cushion in real time; if no task woke meanwhile, the run has
+   * been idle that long and the watcher fires. setImmediate for a zero cushion lets every
+   * pending microtask run first, so "all blocked" is not a transient state.
+   */
+  private scheduleIdleCheck(): void {
+    if (this.idleCheck !== undefined) return;
+    const watcher = this.idleWatchers[0];
+    if (watcher === undefined) return;
+    const epoch = this.wakeEpoch;
+    const check = () => {
+      this.idleCheck = undefined;
+      if (this.blockedTasks !== this.liveTasks) return;
+      if (epoch !== this.wakeEpoch || this.idleWatchers[0] !== watcher) return this.scheduleIdleCheck();
+      this.idleWatchers.shift();
+      watcher.callback();
+      if (this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
+    };
+    if (watcher.cushionMs <= 0) {
+      const handle = setImmediate(check);
+      this.idleCheck = { cancel: () => clearImmediate(handle) };
+    } else {
+      const handle = setTimeout(check, watcher.cushionMs);
+      this.idleCheck = { cancel: () => clearTimeout(handle) };
+    }
+  }
+
+  /** Called when the run ends: nothing of it may outlive `run()`. */
+  close(): void {
+    this.disarm();
+    this.timers.clear();
+    this.idleCheck?.cancel();
+    this.idleCheck = undefined;
+    this.idleWatchers.length = 0;
+  }
+}
+
+function noop(): void {}
+
+function compareWatchers(a: IdleWatcher, b: IdleWatcher): number {
+  if (a.lowPriority !== b.lowPriority) return a.lowPriority ? 1 : -1;
+  return a.cushionMs - b.cushionMs || a.seq - b.seq;
+}
+
+let defaultRuntime: Runtime | undefined;
+
+/** The runtime of code running outside any `run()`: the real clock, no signal handling. */
+export function getDefaultRuntime(): Runtime {
+  defaultRuntime ??= new Runtime(systemClock);
+  return defaultRuntime;
+}

@@ -1,0 +1,266 @@
+/**
+ * Task groups (Trio's nurseries): every task belongs to one, and a group cannot finish before
+ * its tasks. A failure cancels the group's scope, so siblings and the body see `Cancelled`;
+ * the group waits for all of them, then throws the first error (or all of them).
+ *
+ * @module
+ */
+import { CancelScope } from "./cancel-scope.js";
+import { currentScope } from "./context.js";
+import { addSuppressed, ClosedResourceError, isCancelled, RuntimeError, TaskGroupError } from "./errors.js";
+import { park, wake, wakeWithError, type Parked } from "./park.js";
+import { schedulePoint } from "./checkpoint.js";
+import { currentTaskImpl, TaskImpl, type Task } from "./task.js";
+import { requireFunction, requireOptionalString, requireOptions, show } from "./validate.js";
+
+/** Options of {@link withTaskGroup}. */
+export interface TaskGroupOptions {
+  /** Shown in errors and the debug task tree. */
+  readonly name?: string;
+  /**
+   * `"first"` (default): rethrow the first error as the same object; later ones are kept in
+   * `suppressedErrors(err)`. `"aggregate"`: always throw a `TaskGroupError` holding every error.
+   */
+  readonly errors?: "first" | "aggregate";
+}
+
+/** Options of `tg.spawn` and `tg.start`. */
+export interface SpawnOptions {
+  /** The task's name, for errors and the debug task tree. Default: the function's name. */
+  readonly name?: string;
+}
+
+/** What `tg.start` passes to the task it starts. */
+export interface TaskStatus<T = void> {
+  /**
+   * Tells `tg.start` that the task is ready: `start` returns `value`, and the task moves from
+   * the caller's cancel scopes into the group. Call it once.
+   *
+   * @throws {RuntimeError} If called a second time.
+   * @throws {ClosedResourceError} If the group has already finished.
+   */
+  started(value: T): void;
+}
+
+/**
+ * The handle `withTaskGroup` passes to its body: spawn tasks into it, start services, cancel it.
+ */
+export interface TaskGroup {
+  /** The group's name, if one was given. */
+  readonly name: string | undefined;
+  /** The group's own cancel scope: cancelling it cancels the body and every task of the group. */
+  readonly cancelScope: CancelScope;
+  /**
+   * Schedules `fn()` as a child task and returns its handle at once; no code of `fn` runs
+   * before `spawn` returns, and children start in spawn order. Never waits.
+   *
+   * @throws {ClosedResourceError} If the group has finished.
+   * @throws {TypeError} If `fn` is not a function.
+   */
+  spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>>;
+  /**
+   * Runs `fn(status)` as a child task and returns the value it passes to `status.started()`.
+   * Until then the child runs under the caller's cancel scopes; afterwards it belongs to the
+   * group. If it fails or returns before calling `started`, `start` throws.
+   */
+  start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: SpawnOptions): Promise<T>;
+  /** Shorthand for `tg.cancelScope.cancel(reason)`. */
+  cancel(reason?: unknown): void;
+}
+
+/** @internal */
+export class TaskGroupImpl implements TaskGroup {
+  readonly cancelScope: CancelScope;
+  readonly errors: unknown[] = [];
+  /** Children that belong to the group and have not ended yet. */
+  private live = 0;
+  /** Set once the group has finished: it takes no new tasks. */
+  closed = false;
+  private waiter: Parked<void> | undefined = undefined;
+  private readonly childExited = (task: TaskImpl<unknown>) => this.onChildExit(task);
+
+  constructor(
+    readonly name: string | undefined,
+    readonly errorMode: "first" | "aggregate",
+  ) {
+    this.cancelScope = new CancelScope(name === undefined ? undefined : { name });
+  }
+
+  spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>> {
+    requireFunction("spawn()", "fn", fn);
+    const name = taskName("spawn()", fn, options);
+    this.requireOpen("spawn()");
+    const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this.childExited);
+    this.live++;
+    task.start(fn as () => Awaited<R>, this.cancelScope);
+    return task;
+  }
+
+  async start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: SpawnOptions): Promise<T> {
+    requireFunction("start()", "fn", fn);
+    const name = taskName("start()", fn, options);
+    this.requireOpen("start()");
+    const callerScope = currentScope();
+    return park<T>("TaskGroup.start", (parked) => {
+      const status = new StartStatus<T>(this, parked);
+      const task = new TaskImpl<unknown>(name, currentTaskImpl(), (t) => status.exitedBeforeStarted(t));
+      status.task = task;
+      // The caller keeps waiting when cancelled: the child runs under the caller's scopes,
+      // so it is cancelled too, and start() reports how it ended.
+      parked.abort = () => false;
+      task.start(() => fn(status), callerScope, this.cancelScope);
+    });
+  }
+
+  cancel(reason?: unknown): void {
+    this.cancelScope.cancel(reason);
+  }
+
+  /** @internal Moves a task that called `started()` into the group. */
+  adopt(task: TaskImpl<unknown>): void {
+    this.requireOpen("TaskStatus.started()");
+    this.live++;
+    task.owner = this.childExited;
+    task.scope.reparent(this.cancelScope);
+  }
+
+  /** @internal Records a failure of the body or a child; the first one cancels the group. */
+  recordFailure(err: unknown, _task?: TaskImpl<unknown>): void {
+    this.errors.push(err);
+    if (this.errors.length === 1) this.cancelScope.cancelWith(err, "sibling");
+  }
+
+  private onChildExit(task: TaskImpl<unknown>): void {
+    if (task.state === "failed") this.recordFailure(task.error, task);
+    if (--this.live === 0 && this.waiter !== undefined) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      wake(waiter, undefined);
+    }
+  }
+
+  /** @internal Waits until every child has ended; cancellation does not stop the wait. */
+  async waitForChildren(): Promise<boolean> {
+    let waited = false;
+    // A loop: while the group waits, running children may still spawn more.
+    while (this.live > 0) {
+      waited = true;
+      await park<void>(
+        "TaskGroup.wait",
+        (parked) => {
+          this.waiter = parked;
+        },
+        false,
+      );
+    }
+    return waited;
+  }
+
+  /** @internal The error the group ends with, or undefined. */
+  outcomeError(): unknown {
+    const errors = this.errors;
+    if (errors.length === 0) return undefined;
+    if (this.errorMode === "aggregate") {
+      const label = this.name === undefined ? "task group" : `task group "${this.name}"`;
+      const noun = errors.length === 1 ? "error" : "errors";
+      return new TaskGroupError(errors, `${label} failed with ${errors.length} ${noun}`);
+    }
+    addSuppressed(errors[0], errors.slice(1));
+    return errors[0];
+  }
+
+  private requireOpen(where: string): void {
+    if (!this.closed) return;
+    const label = this.name === undefined ? "the task group" : `task group "${this.name}"`;
+    throw new ClosedResourceError(
+      `${where}: ${label} has finished, so it takes no new tasks; spawn into a group that is still open`,
+    );
+  }
+}
+
+class StartStatus<T> implements TaskStatus<T> {
+  task: TaskImpl<unknown> | undefined = undefined;
+  private startedCalled = false;
+
+  constructor(
+    private readonly group: TaskGroupImpl,
+    private readonly caller: Parked<T>,
+  ) {}
+
+  started(value: T): void {
+    if (this.startedCalled) {
+      throw new RuntimeError("TaskStatus.started(): called a second time; a started task can report that it is ready only once");
+    }
+    this.startedCalled = true;
+    this.group.adopt(this.task!);
+    wake(this.caller, value);
+  }
+
+  exitedBeforeStarted(task: TaskImpl<unknown>): void {
+    if (task.state === "done") {
+      const err = new RuntimeError(
+        `start(): task "${task.name}" returned without calling status.started(); call started(value) once the task is ready, or use spawn() for tasks that report nothing`,
+      );
+      wakeWithError(this.caller, err);
+    } else {
+      wakeWithError(this.caller, task.error);
+    }
+  }
+}
+
+function taskName(where: string, fn: Function, options: SpawnOptions | undefined): string {
+  requireOptions(where, options);
+  const name = requireOptionalString(where, "options.name", options?.name);
+  return name ?? (fn.name || "anonymous");
+}
+
+/**
+ * Runs `body(tg)` in a new task group, and returns only once `body` and every task spawned into
+ * `tg` have finished. If any of them throws, the group is cancelled (the others see `Cancelled`
+ * at their next checkpoint), all are awaited, then the first error is thrown as the same object.
+ * Entering never raises `Cancelled`; leaving is a schedule point, not a cancel point.
+ *
+ * @returns `body`'s result, or `undefined` if the group's own cancellation ended the body.
+ * @throws The first error of the body or a task (`errors: "first"`), or a `TaskGroupError`.
+ * @example
+ * ```ts
+ * import { withTaskGroup } from "trellis";
+ * await withTaskGroup(async (tg) => {
+ *   tg.spawn(() => serveHttp());
+ *   tg.spawn(() => refreshCache());
+ * }); // returns when both have finished; if one fails, the other is cancelled
+ * ```
+ */
+export function withTaskGroup<T>(
+  body: (tg: TaskGroup) => T | PromiseLike<T>,
+  options?: TaskGroupOptions,
+): Promise<T | undefined> {
+  requireFunction("withTaskGroup()", "body", body);
+  requireOptions("withTaskGroup()", options);
+  const name = requireOptionalString("withTaskGroup()", "options.name", options?.name);
+  const mode = options?.errors ?? "first";
+  if (mode !== "first" && mode !== "aggregate") {
+    throw new TypeError(`withTaskGroup(): \`options.errors\` must be "first" or "aggregate", got ${show(mode)}`);
+  }
+  const group = new TaskGroupImpl(name, mode);
+  return group.cancelScope.run(() => runGroup(group, body));
+}
+
+/** @internal The body of a group, run inside its cancel scope; shared with supervisors. */
+export async function runGroup<T>(group: TaskGroupImpl, body: (tg: TaskGroupImpl) => T | PromiseLike<T>): Promise<T> {
+  let result: T | undefined;
+  let bodyCancelled: unknown;
+  try {
+    result = await body(group);
+  } catch (err) {
+    if (isCancelled(err)) bodyCancelled = err;
+    else group.recordFailure(err);
+  }
+  const waited = await group.waitForChildren();
+  group.closed = true;
+  if (!waited) await schedulePoint();
+  const error = group.outcomeError();
+  if (error !== undefined) throw error;
+  if (bodyCancelled !== undefined) throw bodyCancelled;
+  return result as T;
+}

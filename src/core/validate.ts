@@ -1,0 +1,69 @@
+/**
+ * Argument checks shared by the public functions: each names the function and the argument
+ * and shows the bad value with its type, so the message alone says what to fix.
+ *
+ * @module
+ */
+
+/** @internal `12.5 (number)`, `"abc" (string)`, `undefined`. */
+export function show(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value === "function") return `a function (${value.name || "anonymous"})`;
+  let text: string;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `${text} (${typeof value})`;
+}
+
+/** @internal */
+export function requireFunction(where: string, name: string, value: unknown): void {
+  if (typeof value !== "function") {
+    throw new TypeError(`${where}: \`${name}\` must be a function, got ${show(value)}`);
+  }
+}
+
+/** @internal A duration in ms: a number ≥ 0 (Infinity allowed), not NaN. */
+export function requireDuration(where: string, name: string, value: unknown): number {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new RangeError(`${where}: \`${name}\` must be a number of milliseconds ≥ 0, got ${show(value)}`);
+  }
+  if (value < 0) {
+    throw new RangeError(`${where}: \`${name}\` must be ≥ 0 milliseconds, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** @internal A deadline on the run's clock: any number but NaN (±Infinity allowed). */
+export function requireDeadline(where: string, name: string, value: unknown): number {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new RangeError(`${where}: \`${name}\` must be a number (a time on the run's clock, or Infinity), got ${show(value)}`);
+  }
+  return value;
+}
+
+/** @internal */
+export function requireBoolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${where}: \`${name}\` must be a boolean, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** @internal */
+export function requireOptionalString(where: string, name: string, value: unknown): string | undefined {
+  if (value !== undefined && typeof value !== "string") {
+    throw new TypeError(`${where}: \`${name}\` must be a string, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** @internal An options argument: undefined or a plain object. */
+export function requireOptions(where: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== "object" || value === null)) {
+    throw new TypeError(`${where}: \`options\` must be an object, got ${show(value)}`);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The one FIFO of parked tasks (Trio's ParkingLot): fairness for every primitive lives here.
+ * A cancelled waiter leaves the queue in its abort callback, so it never takes nor loses
+ * anything; `wakeFirst` hands a value straight to the first waiter, so a `try…` call right
+ * after cannot take it.
+ *
+ * @module
+ */
+import { park, wake, wakeWithError, type AnyParked } from "./park.js";
+
+/** What {@link WaitQueue.statistics} reports. */
+export interface WaitQueueStatistics {
+  readonly tasksWaiting: number;
+}
+
+/** @internal */
+export class WaitQueue {
+  private head: AnyParked | undefined = undefined;
+  private tail: AnyParked | undefined = undefined;
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** Parks the caller at the back of the queue; `data` stays with the waiter for the waker. */
+  park<T>(label: string, data?: unknown): Promise<T> {
+    return park<T>(label, (parked) => {
+      parked.data = data;
+      this.append(parked);
+    });
+  }
+
+  /** The first waiter, still queued. */
+  first(): AnyParked | undefined {
+    return this.head;
+  }
+
+  /** Removes the first waiter and ends its wait with `value`; returns it, or undefined if none. */
+  wakeFirst<T>(value: T): AnyParked | undefined {
+    const parked = this.head;
+    if (parked === undefined) return undefined;
+    this.remove(parked);
+    wake(parked, value);
+    return parked;
+  }
+
+  /** Wakes up to `n` waiters in order with `value`; returns how many. */
+  wakeMany<T>(n: number, value: T): number {
+    let woken = 0;
+    while (woken < n && this.wakeFirst(value) !== undefined) woken++;
+    return woken;
+  }
+
+  /** Ends every wait by rejecting it with `error` (a broken lock, a closed channel). */
+  breakAll(error: () => unknown): void {
+    for (let parked = this.head; parked !== undefined; parked = this.head) {
+      this.remove(parked);
+      wakeWithError(parked, error());
+    }
+  }
+
+  /** Moves the first waiter to the back of `other` without waking it (Condition → Lock). */
+  moveFirstTo(other: WaitQueue): AnyParked | undefined {
+    const parked = this.head;
+    if (parked === undefined) return undefined;
+    this.remove(parked);
+    other.append(parked);
+    return parked;
+  }
+
+  /** Takes `parked` out of this queue (no wake-up). */
+  remove(parked: AnyParked): void {
+    if (parked.queue !== this) return;
+    const prev = parked.prevInQueue;
+    const next = parked.nextInQueue;
+    if (prev !== undefined) prev.nextInQueue = next;
+    else this.head = next;
+    if (next !== undefined) next.prevInQueue = prev;
+    else this.tail = prev;
+    parked.prevInQueue = parked.nextInQueue = undefined;
+    parked.queue = undefined;
+    this.count--;
+  }
+
+  /** @internal Adds an already-parked wait at the back; its abort leaves whichever queue it is in. */
+  append(parked: AnyParked): void {
+    parked.queue = this;
+    parked.prevInQueue = this.tail;
+    parked.nextInQueue = undefined;
+    if (this.tail !== undefined) this.tail.nextInQueue = parked;
+    else this.head = parked;
+    this.tail = parked;
+    this.count++;
+    parked.abort = () => {
+      (parked.queue as WaitQueue | undefined)?.remove(parked);
+      return true;
+    };
+  }
+
+  *[Symbol.iterator](): IterableIterator<AnyParked> {
+    for (let p = this.head; p !== undefined; p = p.nextInQueue) yield p;
+  }
+
+  statistics(): WaitQueueStatistics {
+    return { tasksWaiting: this.count };
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Bridges to promises and AbortSignals from outside trellis.
+ *
+ * @module
+ */
+import { CancelScope } from "./cancel-scope.js";
+import { park, wake, wakeWithError } from "./park.js";
+import { requireFunction, show } from "./validate.js";
+
+/**
+ * Awaits a foreign promise as a checkpoint: raises `Cancelled` if the calling context is
+ * cancelled first, abandoning the promise (its later rejection is handled, never unhandled).
+ * A promise that settled before the cancellation keeps its outcome.
+ *
+ * @throws {TypeError} If `promise` is not a promise or thenable.
+ * @example
+ * ```ts
+ * import { wait, moveOnAfter } from "trellis";
+ * const body = await moveOnAfter(1_000, () => wait(legacyClient.get(key)));
+ * ```
+ */
+export function wait<T>(promise: PromiseLike<T>): Promise<T> {
+  if (promise === null || (typeof promise !== "object" && typeof promise !== "function") || typeof promise.then !== "function") {
+    return Promise.reject(new TypeError(`wait(): \`promise\` must be a promise or thenable, got ${show(promise)}`));
+  }
+  return park<T>("wait(promise)", (parked) => {
+    // Both handlers are attached at once: an abandoned promise that rejects later is handled.
+    promise.then(
+      (value) => wake(parked, value),
+      (error) => wakeWithError(parked, error),
+    );
+    parked.abort = () => true;
+  });
+}
+
+/**
+ * Runs `fn` in a scope that is cancelled when the external `signal` aborts (source `"abort"`,
+ * reason `signal.reason`); the listener is removed when `fn` ends.
+ *
+ * @returns `fn`'s result, or `undefined` if the abort ended it.
+ * @example
+ * ```ts
+ * import { cancelOnAbort } from "trellis";
+ * app.get("/report", (req, res) => cancelOnAbort(req.signal, () => buildReport()));
+ * ```
+ */
+export async function cancelOnAbort<T>(signal: AbortSignal, fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {
+  if (typeof signal !== "object" || signal === null || typeof signal.addEventListener !== "function" || typeof signal.aborted !== "boolean") {
+    throw new TypeError(`cancelOnAbort(): \`signal\` must be an AbortSignal, got ${show(signal)}`);
+  }
+  requireFunction("cancelOnAbort()", "fn", fn);
+  const scope = new CancelScope();
+  const onAbort = () => scope.cancelWith(signal.reason, "abort");
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await scope.run(fn);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,2 @@
+// The supervision layer's entry: re-exports only.
+export {};

@@ -1,0 +1,2 @@
+// The sync layer's entry: re-exports only.
+export {};

@@ -31,7 +31,8 @@ export const pLimit = async () => (await import("p-limit")).default;
 export const pMap = async () => (await import("p-map")).default;
 
 export function firstLine(err) {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const text =
+    err instanceof Error ? (err.name === "Error" ? err.message : `${err.name}: ${err.message}`) : String(err);
   return text.split("\n")[0];
 }
 

@@ -25,7 +25,7 @@ async function main() {
     n ??= mod.meta.n;
     out.n = n;
     if (!Number.isInteger(n) || n < 1) throw new Error(`bad --n ${rest[nFlag + 1]}`);
-    const fn = mod.systems[system];
+    const fn = mod.systems[system] ?? mod.extraSystems?.[system];
     if (!fn) throw new Error(`${workload} has no system "${system}" (has ${Object.keys(mod.systems).join(", ")})`);
     await fn(Math.max(1, Math.round(n * WARMUP_RATIO)));
     globalThis.gc?.();

@@ -11,8 +11,12 @@
 // trellis: new CapacityLimiter(100); 100k tg.spawn()ed tasks each
 //          `await limiter.withToken(() => checkpoint())`.
 // p-limit: pLimit(100) with 100k calls of async () => { await null; }.
-// effect:  Semaphore.makeUnsafe(100); Effect.forEach(unbounded) of
-//          sem.withPermits(1)(Effect.yieldNow) — all fibers forked up front.
+// effect:  not run. The idiomatic equivalent (Semaphore.makeUnsafe(100) and
+//          Effect.forEach(unbounded) of sem.withPermits(1)(Effect.yieldNow)) is
+//          quadratic in effect 4.1: every release walks a copy of the whole
+//          waiter Set (Semaphore.js, releaseUnsafe), so 10k tasks take 2.5 s and
+//          100k would take minutes. Its code is kept below as `effectSemaphore`
+//          (`node bench/workload.mjs W5b effect-semaphore --n 10000`).
 
 import { now, trellis, effect, pLimit, range } from "../lib.mjs";
 
@@ -96,7 +100,7 @@ export async function p_limit(n) {
   return now() - t0;
 }
 
-export async function effect_(n) {
+export async function effectSemaphore(n) {
   const { Effect, Semaphore } = await effect();
   const items = range(n);
   const t0 = now();
@@ -106,4 +110,7 @@ export async function effect_(n) {
   return now() - t0;
 }
 
-export const systems = { raw, trellis: trellis_, "p-limit": p_limit, effect: effect_ };
+export const systems = { raw, trellis: trellis_, "p-limit": p_limit };
+
+/** Systems that run only when asked for by name (not part of the default table). */
+export const extraSystems = { "effect-semaphore": effectSemaphore };

@@ -1,2 +1,4 @@
 // The combinators layer's entry: re-exports only.
-export {};
+export { all, type AllResults } from "./all.js";
+export { race, type RaceResult } from "./race.js";
+export { map, type MapOptions } from "./map.js";

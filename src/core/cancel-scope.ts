@@ -179,6 +179,18 @@ export class CancelScope {
     return makeCancelled(origin._reason, origin._source, origin.name, withStack);
   }
 
+  /** Live state for console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const parts: string[] = [this.state];
+    if (this.name !== undefined) parts.unshift(JSON.stringify(this.name));
+    if (this._deadline !== Infinity) parts.push(`deadline=${this._deadline.toFixed(1)}`);
+    if (this._shield) parts.push("shielded");
+    if (this._cancelCalled) parts.push(`cancel called (${this._source})`);
+    else if (this.cause !== null) parts.push("cancelled from outside");
+    if (this._cancelledCaught) parts.push("cancelled caught");
+    return `CancelScope <${parts.join(", ")}>`;
+  }
+
   // ---- tree ------------------------------------------------------------------------------
 
   /** @internal Links the scope under `parent` and starts its deadline. */

@@ -5,6 +5,7 @@
  */
 import { currentScope } from "./context.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
+import type { CancelScope } from "./cancel-scope.js";
 
 /**
  * A cancellation point and a schedule point: raises `Cancelled` if the calling context is
@@ -19,11 +20,19 @@ import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
  * for (const row of rows) { process(row); await checkpoint(); }
  * ```
  */
-export async function checkpoint(): Promise<void> {
+export function checkpoint(): Promise<void> {
   const scope = currentScope();
-  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
-  if (sliceExpired()) await yieldToEventLoop();
-  else await undefined;
+  if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  // The common case allocates nothing: awaiting a settled promise is one microtask turn, and
+  // no timer can fire during a microtask turn, so the check above is still current when the
+  // caller resumes. A yield to the event loop lets timers (deadlines) fire: check again after.
+  if (!sliceExpired()) return resolved;
+  return yieldToEventLoop().then(() => checkpointIfCancelledIn(scope));
+}
+
+const resolved = Promise.resolve();
+
+function checkpointIfCancelledIn(scope: CancelScope | undefined): void {
   if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
 }
 
@@ -48,7 +57,6 @@ export function checkpointIfCancelled(): void {
  * `cancel_shielded_checkpoint`): used after an operation that succeeded without waiting, so
  * that its result is kept even if the context was cancelled meanwhile.
  */
-export async function schedulePoint(): Promise<void> {
-  if (sliceExpired()) await yieldToEventLoop();
-  else await undefined;
+export function schedulePoint(): Promise<void> {
+  return sliceExpired() ? yieldToEventLoop() : resolved;
 }

@@ -15,9 +15,10 @@ export interface ClockHost {
   /**
    * Calls `callback` once every task of the run has been blocked in a trellis wait for
    * `cushionMs` real milliseconds with nothing waking in between. Returns a function that
-   * withdraws the request.
+   * withdraws the request. A `lowPriority` watcher (the mock clock's autojump) fires only while
+   * no other watcher is waiting, and only while the run has a pending deadline.
    */
-  whenAllBlocked(cushionMs: number, callback: () => void): () => void;
+  whenAllBlocked(cushionMs: number, callback: () => void, lowPriority?: boolean): () => void;
 }
 
 /**

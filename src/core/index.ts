@@ -10,7 +10,7 @@ export { park, wake, wakeWithError, Parked, type AnyParked } from "./park.js";
 export { WaitQueue, type WaitQueueStatistics } from "./wait-queue.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./cancel-scope.js";
 export { checkpoint, checkpointIfCancelled, schedulePoint } from "./checkpoint.js";
-export { currentTaskImpl, TaskImpl, type Task, type TaskState, type TaskOwner } from "./task.js";
+export { currentTaskImpl, TaskImpl, annotateTaskChain, type Task, type TaskState, type TaskOwner } from "./task.js";
 export {
   withTaskGroup,
   runGroup,

@@ -60,6 +60,8 @@ export class Runtime implements ClockHost {
     this.timers.push(entry);
     if (entry.deadline < this.timerDeadline) this.arm();
     else this.updateRef();
+    // An autojump watcher that was dormant for want of a deadline has one now.
+    if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
   }
 
   removeTimer(entry: TimerEntry): void {
@@ -197,6 +199,9 @@ export class Runtime implements ClockHost {
     if (this.idleCheck !== undefined) return;
     const watcher = this.idleWatchers[0];
     if (watcher === undefined) return;
+    // Autojump has nothing to jump to without a deadline: it stays dormant until addTimer()
+    // (rescheduling it would spin, one check per cushion, for as long as the run is stuck).
+    if (watcher.lowPriority && this.timers.size === 0) return;
     const epoch = this.wakeEpoch;
     const check = () => {
       this.idleCheck = undefined;

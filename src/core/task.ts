@@ -58,6 +58,11 @@ export class TaskImpl<R> implements Task<R> {
   /** Where the task was spawned, captured only in debug mode (it costs a stack trace). */
   spawnStack: string | undefined = undefined;
   private waiters: Parked<void>[] | undefined = undefined;
+  /**
+   * @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its
+   * waiters). Made on first use: a task nobody watches pays one field.
+   */
+  exitHooks: Set<() => void> | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -104,11 +109,21 @@ export class TaskImpl<R> implements Task<R> {
     const waiters = this.waiters;
     this.waiters = undefined;
     if (waiters !== undefined) for (const w of waiters) wake(w, undefined);
+    const hooks = this.exitHooks;
+    this.exitHooks = undefined;
+    if (hooks !== undefined) for (const hook of hooks) hook();
     this.owner(this as TaskImpl<unknown>);
   }
 
   get [Symbol.toStringTag](): string {
     return `Task #${this.id} "${this.name}" (${this.state})`;
+  }
+
+  /** Live state for console.log / util.inspect, instead of the internals. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const waiting = this.parks > 0 ? ", blocked" : "";
+    const cancelled = this.scope.cause !== null && this.state === "running" ? ", cancelled" : "";
+    return `Task #${this.id} "${this.name}" (${this.state}${waiting}${cancelled})`;
   }
 }
 
@@ -137,7 +152,7 @@ const annotated = new WeakSet<object>();
  * Appends to an error's stack the chain of tasks it escaped from and who spawned them, once,
  * so that an error printed far from where it happened still says which task it came from.
  */
-function annotateTaskChain(err: unknown, task: TaskImpl<unknown>): unknown {
+export function annotateTaskChain(err: unknown, task: TaskImpl<unknown>): unknown {
   if (!(err instanceof Error) || annotated.has(err) || err instanceof Cancelled) return err;
   annotated.add(err);
   const lines: string[] = [];

@@ -1,0 +1,49 @@
+/**
+ * `openChannel`: a pair of handles on a new in-memory channel (Trio's `open_memory_channel`).
+ *
+ * @module
+ */
+import { show } from "../core/index.js";
+import { ChannelState } from "./channel-state.js";
+import { ReceiveChannel } from "./receive-channel.js";
+import { SendChannel } from "./send-channel.js";
+
+/**
+ * Opens a channel for passing values between tasks, and returns its two handles, data flowing
+ * left to right: `[send, receive]`. Never yields.
+ *
+ * With the default capacity 0 the channel is a rendezvous: `send` returns only once a receiver
+ * has taken the value, so a producer can never run ahead of its consumers (backpressure), and
+ * nothing sits in a buffer when a consumer fails. A capacity `n > 0` lets `n` values wait in a
+ * buffer; `Infinity` never makes a sender wait (no backpressure: use it only when the
+ * producer is bounded by something else). If in doubt, use 0.
+ *
+ * Close each handle when its task is done (`using`, or `close()` in `finally`): receivers then
+ * see the end of the stream, and senders learn at once that every consumer is gone
+ * ({@link BrokenResourceError}) instead of waiting forever.
+ *
+ * @typeParam T - The type of the values.
+ * @param capacity - How many values the buffer holds: an integer ≥ 0, or `Infinity`. Default 0.
+ * @returns `[send, receive]`, one {@link SendChannel} and one {@link ReceiveChannel}; clone them
+ *   for more producers or consumers.
+ * @throws {RangeError} If `capacity` is not an integer ≥ 0 nor `Infinity`.
+ * @example
+ * ```ts
+ * import { openChannel, withTaskGroup } from "trellis";
+ * const [send, receive] = openChannel<string>();
+ * await withTaskGroup(async (tg) => {
+ *   tg.spawn(async () => {
+ *     using tx = send;
+ *     await tx.send("hello"); // returns once the loop below has taken it
+ *   });
+ *   for await (const message of receive) console.log(message);
+ * });
+ * ```
+ */
+export function openChannel<T>(capacity: number = 0): [SendChannel<T>, ReceiveChannel<T>] {
+  if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
+    throw new RangeError(`openChannel(): \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
+  }
+  const state = new ChannelState<T>(capacity);
+  return [new SendChannel(state), new ReceiveChannel(state)];
+}

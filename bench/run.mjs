@@ -14,18 +14,28 @@ import { fileURLToPath } from "node:url";
 import { WORKLOADS, loadWorkload } from "./workloads/index.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--json] [--only W1,W2b,…] [--system raw,trellis,…]
-                         [--node PATH] [--runs K] [--timeout SECONDS] [--scale F]
+                         [--node PATH] [--runs K] [--stat median|min] [--timeout SECONDS] [--scale F]
   --json      one JSON object per line: {"workload","system","n","ms","rssMb"}
               (or {"workload","system","n","error"} when a system cannot run)
   --only      workloads to run (default: all of ${WORKLOADS.join(", ")})
   --system    systems to run (default: every system a workload defines)
   --node      node binary that runs the workloads (default: this one)
-  --runs      run each pair K times; report the median ms and the peak RSS (default 1)
+  --runs      run each pair K times (a fresh child each); report ms by --stat and the peak RSS (default 1)
+  --stat      how K runs are summarised: median (default) or min (robust to a busy machine)
   --timeout   seconds before a child is killed and reported as an error (default 180)
   --scale     multiply every n by F (smoke tests only; results are not comparable)`;
 
 function parseArgs(argv) {
-  const opts = { json: false, only: null, system: null, node: process.execPath, runs: 1, timeout: 180, scale: 1 };
+  const opts = {
+    json: false,
+    only: null,
+    system: null,
+    node: process.execPath,
+    runs: 1,
+    stat: "median",
+    timeout: 180,
+    scale: 1,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -38,7 +48,10 @@ function parseArgs(argv) {
     else if (arg === "--system" || arg === "--systems") opts.system = list();
     else if (arg === "--node") opts.node = value();
     else if (arg === "--runs") opts.runs = positive(arg, value(), true);
-    else if (arg === "--timeout") opts.timeout = positive(arg, value());
+    else if (arg === "--stat") {
+      opts.stat = value();
+      if (opts.stat !== "median" && opts.stat !== "min") fail("--stat must be median or min");
+    } else if (arg === "--timeout") opts.timeout = positive(arg, value());
     else if (arg === "--scale") opts.scale = positive(arg, value());
     else if (arg === "-h" || arg === "--help") {
       console.log(USAGE);
@@ -103,6 +116,7 @@ function median(values) {
 }
 
 async function measure(opts, workload, system, n) {
+  const summarise = opts.stat === "min" ? (ms) => Math.min(...ms) : median;
   const results = [];
   for (let r = 0; r < opts.runs; r++) {
     const res = await runChild(opts.node, workload, system, n, opts.timeout);
@@ -113,7 +127,7 @@ async function measure(opts, workload, system, n) {
     workload,
     system,
     n,
-    ms: Math.round(median(results.map((r) => r.ms)) * 100) / 100,
+    ms: Math.round(summarise(results.map((r) => r.ms)) * 100) / 100,
     rssMb: Math.max(...results.map((r) => r.rssMb)),
   };
 }
@@ -147,7 +161,7 @@ function printTable(rows, header) {
   const line = (cells) =>
     cells.map((c, i) => (right.has(cols[i]) ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ");
   console.log(header);
-  console.log(line(cols));
+  console.log(line(cols).trimEnd());
   console.log(line(widths.map((w) => "-".repeat(w))));
   let last;
   for (const r of rows) {
@@ -172,7 +186,7 @@ async function main() {
   const header =
     `trellis bench — node ${nodeVersion} (${opts.node}), ${process.platform}-${process.arch}, ` +
     `${availableParallelism()} cpus, ${(totalmem() / 2 ** 30).toFixed(1)} GiB` +
-    (opts.runs > 1 ? `, median of ${opts.runs} runs` : "") +
+    (opts.runs > 1 ? `, ${opts.stat} of ${opts.runs} runs` : "") +
     (opts.scale !== 1 ? `, n scaled ×${opts.scale} (NOT comparable)` : "");
   if (!opts.json) console.error(header);
 

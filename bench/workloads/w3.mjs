@@ -7,7 +7,9 @@
 // Goal (Node 26): trellis ≤ 1.5× raw time and ≤ 1.2× raw RSS.
 //
 // Every system counts its tasks as they start and waits (polling with a real
-// timer) until all n are parked in their sleep before cancelling.
+// timer) until all n are parked in their sleep, then runs a full gc() (the
+// child has --expose-gc) so that garbage left by spawning is not collected
+// inside the timed cancel, and only then cancels.
 //
 // raw:       setTimeout promises; each registers a cancel callback (clearTimeout
 //            + reject) in one Set; ONE AbortSignal listener walks the Set (never
@@ -59,6 +61,7 @@ export async function raw(n) {
   const tasks = new Array(n);
   for (let i = 0; i < n; i++) tasks[i] = task();
   await poll(() => started === n);
+  globalThis.gc?.();
   const t0 = now();
   controller.abort();
   await Promise.all(tasks);
@@ -76,6 +79,7 @@ export async function trellis_(n) {
   await withTaskGroup(async (tg) => {
     for (let i = 0; i < n; i++) tg.spawn(task);
     await poll(() => started === n);
+    globalThis.gc?.();
     t0 = now();
     tg.cancel();
   });
@@ -96,6 +100,7 @@ export async function effection_(n) {
       yield* suspend();
     });
     yield* until(poll(() => started === n));
+    globalThis.gc?.();
     t0 = now();
     yield* parent.halt();
   });
@@ -119,6 +124,7 @@ export async function effect_(n) {
         Effect.forEach(items, () => task, { concurrency: "unbounded", discard: true }),
       );
       yield* Effect.promise(() => poll(() => started === n));
+      globalThis.gc?.();
       t0 = now();
       yield* Fiber.interrupt(fiber);
     }),

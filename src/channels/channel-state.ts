@@ -22,6 +22,7 @@ import {
   EndOfChannel,
   WaitQueue,
   WouldBlock,
+  wake,
   wakeWithError,
   type AnyParked,
 } from "../core/index.js";
@@ -42,6 +43,14 @@ export class SendWait<T> {
 /**
  * A snapshot of a channel, as returned by `statistics()` on either handle. Every call returns
  * a fresh object; it does not change afterwards.
+ *
+ * @example
+ * ```ts
+ * import { openChannel, type ChannelStatistics } from "trellis";
+ * const [send] = openChannel<string>(10);
+ * const stats: ChannelStatistics = send.statistics();
+ * if (stats.currentBufferUsed === stats.maxBufferSize) console.log("consumers are falling behind");
+ * ```
  */
 export interface ChannelStatistics {
   /** Values in the buffer now. */
@@ -92,13 +101,38 @@ export class ChannelState<T> {
     const buffer = this.buffer;
     if (buffer.length > 0) {
       const value = buffer.shift();
-      const sender = this.sendWaiters.wakeFirst(undefined);
-      if (sender !== undefined) buffer.push((sender.data as SendWait<T>).value);
+      const sender = this.sendWaiters.first();
+      if (sender !== undefined) {
+        this.sendWaiters.remove(sender);
+        buffer.push((sender.data as SendWait<T>).value);
+        this.wakeSoon(sender);
+      }
       return value;
     }
     const sender = this.sendWaiters.wakeFirst(undefined);
     return sender === undefined ? NOTHING : (sender.data as SendWait<T>).value;
   }
+
+  /**
+   * Wakes a sender whose value has just entered the buffer, one microtask later rather than at
+   * once, so that the receiver that freed the slot runs before it. Without this, a producer
+   * and a consumer of a full buffered channel fall into lockstep for good: the woken producer
+   * runs first, finds the buffer full again and parks, for every value (W2b). Until the
+   * wake-up the wait cannot be withdrawn (its abort answers "a wake-up will still come"), so a
+   * cancellation in between leaves the send successful, as the hand-off happened.
+   */
+  private wakeSoon(sender: AnyParked): void {
+    sender.abort = keepWaiting;
+    this.handedOff.push(sender);
+    if (this.handedOff.length === 1) queueMicrotask(this.wakeHandedOff);
+  }
+
+  private handedOff: AnyParked[] = [];
+  private readonly wakeHandedOff = (): void => {
+    const senders = this.handedOff;
+    this.handedOff = [];
+    for (const sender of senders) wake(sender, undefined);
+  };
 
   /** A send handle was closed: its own waits fail; the last one ends the stream for receivers. */
   closeSend(owner: object): void {
@@ -142,6 +176,11 @@ export class ChannelState<T> {
     const inner = { ...options, depth: options.depth == null ? null : options.depth - 1 };
     return `${name} ${inspect({ ...this.statistics(), buffered: this.buffer.toArray() }, inner)}`;
   }
+}
+
+/** The abort of a wait whose hand-off has happened: it cannot be withdrawn any more. */
+function keepWaiting(): boolean {
+  return false;
 }
 
 /** Ends, with the error `makeError()` gives, every wait in `queue` that `mine` selects. */

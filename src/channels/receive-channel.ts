@@ -4,7 +4,7 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { EndOfChannel, checkpointIfCancelled, schedulePoint } from "../core/index.js";
+import { EndOfChannel, currentScope, sliceExpired, yieldToEventLoop } from "../core/index.js";
 import {
   NOTHING,
   closedHandle,
@@ -66,14 +66,30 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
    * if (reply === undefined) console.log("no reply within 1 s");
    * ```
    */
-  async receive(): Promise<T> {
-    checkpointIfCancelled();
-    const value = this.take("ReceiveChannel.receive()");
-    if (value !== NOTHING) {
-      await schedulePoint();
-      return value;
+  receive(): Promise<T> {
+    // Not an `async` function, for the same reason as `SendChannel.send`.
+    const scope = currentScope();
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    let value: T | typeof NOTHING;
+    try {
+      value = this.take("ReceiveChannel.receive()");
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return await this.state.receiveWaiters.park<T>("ReceiveChannel.receive", this);
+    if (value !== NOTHING) return settledSoon(value);
+    return this.state.receiveWaiters.park<T>("ReceiveChannel.receive", this);
+  }
+
+  /** @internal One step of `for await`: `receive()`, with the end of the stream as `done`. */
+  step(): Promise<IteratorResult<T, undefined>> {
+    const scope = currentScope();
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
+    const state = this.state;
+    const value = state.take();
+    if (value !== NOTHING) return settledSoon<IteratorResult<T, undefined>>({ done: false, value });
+    if (state.openSendChannels === 0) return settledSoon(DONE);
+    return state.receiveWaiters.park<T>("ReceiveChannel.receive (for await)", this).then(toStep, endToDone);
   }
 
   /**
@@ -218,17 +234,30 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-/** What `for await` drives: `receive()` with `EndOfChannel` turned into the end of the loop. */
+/**
+ * A promise of `value` that the caller's `await` makes a schedule point: settled at once on
+ * the common path (one microtask turn), or after a turn of the event loop once the current
+ * slice of work has run long enough (see the core's scheduler).
+ */
+function settledSoon<V>(value: V): Promise<V> {
+  return sliceExpired() ? yieldToEventLoop().then(() => value) : Promise.resolve(value);
+}
+
+function toStep<T>(value: T): IteratorResult<T, undefined> {
+  return { done: false, value };
+}
+
+function endToDone(err: unknown): IteratorResult<never, undefined> {
+  if (err instanceof EndOfChannel) return DONE;
+  throw err;
+}
+
+/** What `for await` drives; `return` is left out on purpose: leaving the loop closes nothing. */
 class ChannelIterator<T> implements AsyncIterableIterator<T> {
   constructor(private readonly channel: ReceiveChannel<T>) {}
 
-  async next(): Promise<IteratorResult<T, undefined>> {
-    try {
-      return { done: false, value: await this.channel.receive() };
-    } catch (err) {
-      if (err instanceof EndOfChannel) return DONE;
-      throw err;
-    }
+  next(): Promise<IteratorResult<T, undefined>> {
+    return this.channel.step();
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

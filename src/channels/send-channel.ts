@@ -4,7 +4,7 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { checkpointIfCancelled, schedulePoint } from "../core/index.js";
+import { currentScope, schedulePoint } from "../core/index.js";
 import {
   SendWait,
   brokenChannel,
@@ -67,13 +67,17 @@ export class SendChannel<T> implements Disposable {
    * await send.send(1); // returns at once: there is room in the buffer
    * ```
    */
-  async send(value: T): Promise<void> {
-    checkpointIfCancelled();
-    if (this.offer("SendChannel.send()", value)) {
-      await schedulePoint();
-      return;
+  send(value: T): Promise<void> {
+    // Not an `async` function: on the common path (room, or a receiver waiting) it returns a
+    // settled promise and allocates nothing, and errors still arrive as rejections.
+    const scope = currentScope();
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    try {
+      if (this.offer("SendChannel.send()", value)) return schedulePoint();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    await this.state.sendWaiters.park<void>("SendChannel.send", new SendWait(value, this));
+    return this.state.sendWaiters.park<void>("SendChannel.send", new SendWait(value, this));
   }
 
   /**
@@ -89,6 +93,7 @@ export class SendChannel<T> implements Disposable {
    * ```ts
    * import { openChannel, WouldBlock } from "trellis";
    * const [send] = openChannel<string>(100);
+   * let dropped = 0;
    * try { send.trySend("metric"); } catch (err) { if (err instanceof WouldBlock) dropped++; else throw err; }
    * ```
    */

@@ -17,6 +17,13 @@ import {
 /**
  * The results of {@link all}: a tuple with each function's awaited return type in place
  * (`[number, string]` for `[() => Promise<number>, () => string]`), or an array for arrays.
+ *
+ * @example
+ * ```ts
+ * import { all, type AllResults } from "trellis";
+ * const jobs = [() => Promise.resolve(1), () => "two"] as const;
+ * const results: AllResults<typeof jobs> = await all(jobs); // [number, string]
+ * ```
  */
 export type AllResults<T extends readonly (() => unknown)[]> = {
   -readonly [K in keyof T]: T[K] extends () => infer R ? Awaited<R> : never;

@@ -8,6 +8,7 @@
  */
 import {
   checkpointIfCancelled,
+  currentScope,
   runGroup,
   show,
   TaskGroupImpl,
@@ -19,7 +20,16 @@ import {
 } from "../core/index.js";
 import { cancelledOutcome } from "./all.js";
 
-/** Options of {@link map}. */
+/**
+ * Options of {@link map}.
+ *
+ * @example
+ * ```ts
+ * import { map, type MapOptions } from "trellis";
+ * const options: MapOptions = { concurrency: 4 };
+ * const sizes = await map(files, (file) => sizeOf(file), options);
+ * ```
+ */
 export interface MapOptions {
   /**
    * How many calls of `fn` may run at once: a positive integer, or `Infinity` (the default) to
@@ -67,11 +77,12 @@ export async function map<T, R>(
   fn: (item: T, index: number) => R | PromiseLike<R>,
   options?: MapOptions,
 ): Promise<R[]> {
-  const source = openSource<T>(items);
+  const open = requireIterable<T>(items);
   requireFunction("map()", "fn", fn);
   requireOptions("map()", options);
   const concurrency = requireConcurrency(options?.concurrency);
   checkpointIfCancelled();
+  const source = open();
 
   const results: R[] = [];
   const tasks: TaskImpl<unknown>[] = [];
@@ -124,8 +135,9 @@ export async function map<T, R>(
   };
 
   const worker = async (): Promise<void> => {
+    const scope = currentScope()!; // the worker's own root scope, for the whole of its life
     for (;;) {
-      checkpointIfCancelled();
+      if (scope.cause !== null) throw scope.cancelledError(true); // checkpointIfCancelled(), minus a lookup
       const item = source.isAsync ? await pullAsync() : pullSync();
       if (item === NONE) return;
       const index = nextIndex++;
@@ -159,12 +171,13 @@ export async function map<T, R>(
   return results;
 }
 
-function openSource<T>(items: Iterable<T> | AsyncIterable<T>): Source<T> {
+/** Checks that `items` is iterable (async first, as `for await` does); returns how to open it. */
+function requireIterable<T>(items: Iterable<T> | AsyncIterable<T>): () => Source<T> {
   if (items !== null && items !== undefined) {
     const asyncIt = (items as AsyncIterable<T>)[Symbol.asyncIterator];
-    if (typeof asyncIt === "function") return { isAsync: true, iterator: asyncIt.call(items) };
+    if (typeof asyncIt === "function") return () => ({ isAsync: true, iterator: asyncIt.call(items) });
     const syncIt = (items as Iterable<T>)[Symbol.iterator];
-    if (typeof syncIt === "function") return { isAsync: false, iterator: syncIt.call(items) };
+    if (typeof syncIt === "function") return () => ({ isAsync: false, iterator: syncIt.call(items) });
   }
   throw new TypeError(`map(): \`items\` must be an iterable or an async iterable, got ${show(items)}`);
 }

@@ -7,7 +7,16 @@
 import { checkpointIfCancelled, isCancelled, runGroup, TaskGroupImpl, type TaskImpl } from "../core/index.js";
 import { cancelledOutcome, requireFunctionList } from "./all.js";
 
-/** The result of {@link race}: the union of the functions' awaited return types. */
+/**
+ * The result of {@link race}: the union of the functions' awaited return types.
+ *
+ * @example
+ * ```ts
+ * import { race, type RaceResult } from "trellis";
+ * const ways = [() => Promise.resolve(1), async () => "cached"] as const;
+ * const first: RaceResult<typeof ways> = await race(ways); // number | string
+ * ```
+ */
 export type RaceResult<T extends readonly (() => unknown)[]> = ResultOf<T[number]>;
 type ResultOf<F> = F extends () => infer R ? Awaited<R> : never;
 

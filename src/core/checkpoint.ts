@@ -23,10 +23,10 @@ import type { CancelScope } from "./cancel-scope.js";
 export function checkpoint(): Promise<void> {
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
-  // The common case allocates nothing: awaiting a settled promise is one microtask turn, and
-  // no timer can fire during a microtask turn, so the check above is still current when the
-  // caller resumes. A yield to the event loop lets timers (deadlines) fire: check again after.
-  if (!sliceExpired()) return resolved;
+  // No timer can fire during a microtask turn, but other tasks run during it and may cancel
+  // us (a sibling fails, a task calls cancel()): as in Trio, the cancel check comes after the
+  // schedule point too. Outside every scope nothing can cancel, and nothing is allocated.
+  if (!sliceExpired()) return scope === undefined ? resolved : resolved.then(() => checkpointIfCancelledIn(scope));
   return yieldToEventLoop().then(() => checkpointIfCancelledIn(scope));
 }
 

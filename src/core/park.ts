@@ -27,6 +27,14 @@ import { getDefaultRuntime } from "./runtime.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyParked = Parked<any>;
 
+/**
+ * @internal An object that can withdraw waits (a queue, a sleep's timer entry): the same
+ * contract as an abort callback, without allocating a closure per wait on hot paths.
+ */
+export interface WaitAborter {
+  abortWait(parked: AnyParked): boolean;
+}
+
 /** @internal A parked wait; primitives keep it in their queues and pass it to {@link wake}. */
 export class Parked<T = unknown> {
   /** Links in the scope's list of parked waits, walked when the scope is cancelled. */
@@ -41,7 +49,7 @@ export class Parked<T = unknown> {
   data: unknown = undefined;
   settled = false;
   /** See the module comment; `undefined` means "cannot be withdrawn": wait for `wake`. */
-  abort: (() => boolean) | undefined = undefined;
+  abort: (() => boolean) | WaitAborter | undefined = undefined;
   resolve!: (value: T) => void;
   reject!: (error: unknown) => void;
   readonly promise: Promise<T>;
@@ -110,5 +118,6 @@ export function deliverCancel(parked: AnyParked, makeError: () => unknown): void
   const abort = parked.abort;
   if (abort === undefined) return;
   parked.abort = undefined; // at most once
-  if (abort()) wakeWithError(parked, makeError());
+  const withdrawn = typeof abort === "function" ? abort() : abort.abortWait(parked);
+  if (withdrawn) wakeWithError(parked, makeError());
 }

@@ -138,7 +138,7 @@ export class Runtime implements ClockHost {
     return () => {
       if (released) return;
       released = true;
-      if (--this.holds === 0) {
+      if (this.holds > 0 && --this.holds === 0) {
         clearInterval(this.holdHandle);
         this.holdHandle = undefined;
       }
@@ -227,6 +227,10 @@ export class Runtime implements ClockHost {
     this.idleCheck?.cancel();
     this.idleCheck = undefined;
     this.idleWatchers.length = 0;
+    // A sleepForever() left floating (in a Promise.race) would keep the process alive for ever.
+    if (this.holdHandle !== undefined) clearInterval(this.holdHandle);
+    this.holdHandle = undefined;
+    this.holds = 0;
   }
 }
 

@@ -27,8 +27,9 @@ export function sliceExpired(): boolean {
   const now = performance.now();
   if (sliceStart < 0) {
     sliceStart = now;
-    // Runs at the next check phase, i.e. once the event loop did get a turn.
-    setImmediate(endSlice);
+    // Runs at the next check phase, i.e. once the event loop did get a turn. Housekeeping:
+    // unref'd, so it never keeps the process alive nor outlives run() as an active handle.
+    setImmediate(endSlice).unref();
     return false;
   }
   return now - sliceStart > SLICE_MS;

@@ -37,7 +37,6 @@ export interface TaskStatus<T = void> {
    * the caller's cancel scopes into the group. Call it once.
    *
    * @throws {RuntimeError} If called a second time.
-   * @throws {ClosedResourceError} If the group has already finished.
    */
   started(value: T): void;
 }
@@ -77,6 +76,8 @@ export class TaskGroupImpl implements TaskGroup {
   /** Set once the group has finished: it takes no new tasks. */
   closed = false;
   private waiter: Parked<void> | undefined = undefined;
+  /** @internal The Cancelled of the first child ended by an outer or group cancellation. */
+  cancelledChild: unknown = undefined;
   private readonly childExited = (task: TaskImpl<unknown>) => this.onChildExit(task);
 
   constructor(
@@ -103,8 +104,14 @@ export class TaskGroupImpl implements TaskGroup {
     const callerScope = currentScope();
     return park<T>("TaskGroup.start", (parked) => {
       const status = new StartStatus<T>(this, parked);
-      const task = new TaskImpl<unknown>(name, currentTaskImpl(), (t) => status.exitedBeforeStarted(t));
+      const task = new TaskImpl<unknown>(name, currentTaskImpl(), (t) => {
+        status.exitedBeforeStarted(t);
+        this.childGone();
+      });
       status.task = task;
+      // A pending start keeps the group open (Trio's nursery.start): the group cannot finish
+      // and refuse the task between now and its started() call.
+      this.live++;
       // The caller keeps waiting when cancelled: the child runs under the caller's scopes,
       // so it is cancelled too, and start() reports how it ended.
       parked.abort = () => false;
@@ -118,8 +125,6 @@ export class TaskGroupImpl implements TaskGroup {
 
   /** @internal Moves a task that called `started()` into the group. */
   adopt(task: TaskImpl<unknown>): void {
-    this.requireOpen("TaskStatus.started()");
-    this.live++;
     task.owner = this.childExited;
     task.scope.reparent(this.cancelScope);
   }
@@ -132,6 +137,14 @@ export class TaskGroupImpl implements TaskGroup {
 
   private onChildExit(task: TaskImpl<unknown>): void {
     if (task.state === "failed") this.recordFailure(task.error, task);
+    // A child ended by the cancellation of this group or of a scope around it (not by its own
+    // task.cancel()): runGroup passes that Cancelled on to the scope that was cancelled.
+    else if (task.state === "cancelled" && task.scope.cause !== null && task.scope.cause !== task.scope) this.cancelledChild ??= task.error;
+    this.childGone();
+  }
+
+  /** A child (or a pending start) has left the group; the last one wakes the waiting group. */
+  private childGone(): void {
     if (--this.live === 0 && this.waiter !== undefined) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -262,5 +275,10 @@ export async function runGroup<T>(group: TaskGroupImpl, body: (tg: TaskGroupImpl
   const error = group.outcomeError();
   if (error !== undefined) throw error;
   if (bodyCancelled !== undefined) throw bodyCancelled;
+  // As in Trio, a child's Cancelled reaches the scope that was cancelled: the group's own scope
+  // absorbs it (the body's result stands); a cancelled outer scope gets it, so that it records
+  // cancelledCaught and failAfter() sees its timeout even when only the children were cut short.
+  const cancelledChild = group.cancelledChild;
+  if (cancelledChild !== undefined && !group.cancelScope.absorbs(cancelledChild)) throw cancelledChild;
   return result as T;
 }

@@ -105,6 +105,12 @@ export class TaskImpl<R> implements Task<R> {
     this.value = value;
     this.error = error;
     this.scope.exit();
+    // A wait left floating (a sleep lost in a Promise.race) no longer makes the task blocked:
+    // the runtime would count it for ever and see "all blocked" while others still run.
+    if (this.parks > 0) {
+      this.parks = 0;
+      this.scope.runtime.taskResumed(this);
+    }
     this.scope.runtime.taskExited(this);
     const waiters = this.waiters;
     this.waiters = undefined;
@@ -151,6 +157,7 @@ const annotated = new WeakSet<object>();
 /**
  * Appends to an error's stack the chain of tasks it escaped from and who spawned them, once,
  * so that an error printed far from where it happened still says which task it came from.
+ * @internal Exported for supervisors, which report a failure that a restart keeps inside the task.
  */
 export function annotateTaskChain(err: unknown, task: TaskImpl<unknown>): unknown {
   if (!(err instanceof Error) || annotated.has(err) || err instanceof Cancelled) return err;

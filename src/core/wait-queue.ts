@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { park, wake, wakeWithError, type AnyParked } from "./park.js";
+import { park, wake, wakeWithError, type AnyParked, type WaitAborter } from "./park.js";
 
 /** What {@link WaitQueue.statistics} reports. */
 export interface WaitQueueStatistics {
@@ -14,7 +14,7 @@ export interface WaitQueueStatistics {
 }
 
 /** @internal */
-export class WaitQueue {
+export class WaitQueue implements WaitAborter {
   private head: AnyParked | undefined = undefined;
   private tail: AnyParked | undefined = undefined;
   private count = 0;
@@ -92,10 +92,13 @@ export class WaitQueue {
     else this.head = parked;
     this.tail = parked;
     this.count++;
-    parked.abort = () => {
-      (parked.queue as WaitQueue | undefined)?.remove(parked);
-      return true;
-    };
+    parked.abort = this;
+  }
+
+  /** @internal The abort of every wait in a queue: leave the queue it is in now (see park.ts). */
+  abortWait(parked: AnyParked): boolean {
+    (parked.queue as WaitQueue | undefined)?.remove(parked);
+    return true;
   }
 
   *[Symbol.iterator](): IterableIterator<AnyParked> {

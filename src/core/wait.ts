@@ -5,6 +5,7 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { park, wake, wakeWithError } from "./park.js";
+import { currentScope } from "./context.js";
 import { requireFunction, show } from "./validate.js";
 
 /**
@@ -23,6 +24,9 @@ export function wait<T>(promise: PromiseLike<T>): Promise<T> {
   if (promise === null || (typeof promise !== "object" && typeof promise !== "function") || typeof promise.then !== "function") {
     return Promise.reject(new TypeError(`wait(): \`promise\` must be a promise or thenable, got ${show(promise)}`));
   }
+  // Refused at once in a cancelled context (park raises before registering): the abandoned
+  // promise's later rejection must still be handled.
+  if (currentScope()?.cause != null) promise.then(undefined, ignoreRejection);
   return park<T>("wait(promise)", (parked) => {
     // Both handlers are attached at once: an abandoned promise that rejects later is handled.
     promise.then(
@@ -32,6 +36,8 @@ export function wait<T>(promise: PromiseLike<T>): Promise<T> {
     parked.abort = () => true;
   });
 }
+
+function ignoreRejection(): void {}
 
 /**
  * Runs `fn` in a scope that is cancelled when the external `signal` aborts (source `"abort"`,

@@ -1,2 +1,9 @@
 // The supervision layer's entry: re-exports only.
-export {};
+export {
+  withSupervisor,
+  type Supervisor,
+  type SupervisorOptions,
+  type SupervisorErrorHandler,
+  type FailureInfo,
+} from "./supervisor.js";
+export type { RestartMode, SupervisedSpawnOptions } from "./restart-policy.js";

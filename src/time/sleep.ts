@@ -12,24 +12,35 @@ import {
   requireDuration,
   wake,
   type Parked,
+  type Runtime,
   type TimerEntry,
+  type WaitAborter,
 } from "../core/index.js";
 
-class SleepEntry implements TimerEntry {
+function currentRuntime(): Runtime {
+  return currentScope()?.runtime ?? getDefaultRuntime();
+}
+
+/** A sleep's place in the run's deadline queue; it also withdraws the sleep when cancelled. */
+class SleepEntry implements TimerEntry, WaitAborter {
   seq = 0;
   index = -1;
   readonly keepAlive = true;
   constructor(
     public deadline: number,
     private readonly parked: Parked<void>,
+    private readonly runtime: Runtime,
   ) {}
   fire(): void {
     wake(this.parked, undefined);
   }
+  abortWait(): boolean {
+    this.runtime.removeTimer(this);
+    return true;
+  }
 }
 
-function sleepUntilDeadline(deadline: number, label: string): Promise<void> {
-  const runtime = currentScope()?.runtime ?? getDefaultRuntime();
+function sleepUntilDeadline(runtime: Runtime, deadline: number, label: string): Promise<void> {
   if (deadline <= runtime.now()) return checkpoint();
   return park<void>(label, (parked) => {
     if (deadline === Infinity) {
@@ -37,9 +48,9 @@ function sleepUntilDeadline(deadline: number, label: string): Promise<void> {
       parked.abort = () => (release(), true);
       return;
     }
-    const entry = new SleepEntry(deadline, parked);
+    const entry = new SleepEntry(deadline, parked, runtime);
     runtime.addTimer(entry);
-    parked.abort = () => (runtime.removeTimer(entry), true);
+    parked.abort = entry;
   });
 }
 
@@ -62,8 +73,8 @@ export function sleep(ms: number): Promise<void> {
   } catch (err) {
     return Promise.reject(err);
   }
-  const runtime = currentScope()?.runtime ?? getDefaultRuntime();
-  return sleepUntilDeadline(runtime.now() + ms, `sleep(${ms})`);
+  const runtime = currentRuntime();
+  return sleepUntilDeadline(runtime, runtime.now() + ms, "sleep");
 }
 
 /**
@@ -84,7 +95,7 @@ export function sleepUntil(deadline: number): Promise<void> {
   } catch (err) {
     return Promise.reject(err);
   }
-  return sleepUntilDeadline(deadline, "sleepUntil");
+  return sleepUntilDeadline(currentRuntime(), deadline, "sleepUntil");
 }
 
 /**
@@ -98,5 +109,5 @@ export function sleepUntil(deadline: number): Promise<void> {
  * ```
  */
 export function sleepForever(): Promise<never> {
-  return sleepUntilDeadline(Infinity, "sleepForever") as Promise<never>;
+  return sleepUntilDeadline(currentRuntime(), Infinity, "sleepForever") as Promise<never>;
 }

@@ -1,0 +1,375 @@
+/**
+ * CapacityLimiter: Trio's sack of tokens, each borrowed by one borrower at a time.
+ *
+ * Bookkeeping: `borrowers` holds who has a token; `pending` who is queued for one (so nobody
+ * can borrow twice, even by queueing twice); code outside any task is one anonymous borrower
+ * counted in `outside`, which may hold several tokens (see holder.ts). Tokens freed by a
+ * release or by raising `totalTokens` are handed to waiters in order before they resume.
+ *
+ * @module
+ */
+import {
+  checkpointIfCancelled,
+  park,
+  requireFunction,
+  RuntimeError,
+  schedulePoint,
+  WaitQueue,
+  WouldBlock,
+} from "../core/index.js";
+import { currentHolder, describeHolder, OUTSIDE_ANY_TASK } from "./holder.js";
+import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
+import { requireCount } from "./require-count.js";
+
+/**
+ * What {@link CapacityLimiter.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { CapacityLimiter } from "trellis";
+ * const { borrowedTokens, totalTokens, borrowers, tasksWaiting } = new CapacityLimiter(4).statistics();
+ * ```
+ */
+export interface CapacityLimiterStatistics {
+  /** Tokens borrowed now. */
+  readonly borrowedTokens: number;
+  /** The size of the sack (may be below `borrowedTokens` right after it was lowered). */
+  readonly totalTokens: number;
+  /** Who holds the tokens: tasks (as `Task` handles) and the borrowers given to `…OnBehalfOf`. */
+  readonly borrowers: readonly unknown[];
+  /** How many acquires are waiting for a token. */
+  readonly tasksWaiting: number;
+}
+
+/**
+ * Bounds how many tasks do something at once: a sack of `totalTokens` tokens; `acquire()`
+ * borrows one (waiting, in FIFO order, while none is left), `release()` puts it back. Unlike a
+ * {@link Semaphore} it checks its users: each borrower (by default the current task) holds at
+ * most one token, and only a borrower that holds one may give it back. `totalTokens` can be
+ * changed at any time; raising it wakes waiters at once, lowering it lets current holders
+ * finish. Compared with p-limit, waiting for a token can be cancelled like any trellis wait,
+ * and the work it guards runs in your task, under your cancel scopes.
+ *
+ * Outside any task (no `run()`), the default borrower is one anonymous borrower shared by all
+ * such code, allowed several tokens; pass your own borrower to `…OnBehalfOf` to get the checks.
+ *
+ * @example
+ * ```ts
+ * import { CapacityLimiter, withTaskGroup } from "trellis";
+ * const limiter = new CapacityLimiter(8);
+ * await withTaskGroup(async (tg) => {
+ *   for (const file of files) tg.spawn(() => limiter.withToken(() => compress(file)));
+ * });
+ * ```
+ */
+export class CapacityLimiter {
+  private total: number;
+  private readonly borrowers = new Set<unknown>();
+  private readonly pending = new Set<unknown>();
+  /** Tokens held by code outside any task. */
+  private outside = 0;
+  private readonly waiters = new WaitQueue();
+
+  /**
+   * @param total - How many tokens: an integer ≥ 1, or `Infinity`.
+   * @throws {RangeError} If `total` is below 1, fractional or NaN.
+   * @throws {TypeError} If `total` is not a number.
+   */
+  constructor(total: number) {
+    this.total = requireCount("new CapacityLimiter()", "total", total, 1, true);
+  }
+
+  /**
+   * The size of the sack. Settable (an integer ≥ 1, or `Infinity`): raising it hands the new
+   * tokens to waiting tasks at once, in order; lowering it below `borrowedTokens` takes nothing
+   * away, it only keeps new borrowers out until enough tokens come back.
+   *
+   * @throws {RangeError} On assignment of a value below 1, fractional or NaN.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(2);
+   * limiter.totalTokens = 10; // waiting tasks start at once
+   * ```
+   */
+  get totalTokens(): number {
+    return this.total;
+  }
+
+  set totalTokens(value: number) {
+    this.total = requireCount("CapacityLimiter.totalTokens", "totalTokens", value, 1, true);
+    this.wakeWaiters();
+  }
+
+  /**
+   * Tokens borrowed now.
+   *
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * console.log(new CapacityLimiter(3).borrowedTokens); // 0
+   * ```
+   */
+  get borrowedTokens(): number {
+    return this.borrowers.size + this.outside;
+  }
+
+  /**
+   * Tokens that could be borrowed now: `totalTokens - borrowedTokens`, never below 0 (Trio's
+   * may be negative right after `totalTokens` was lowered; "none" is the useful answer).
+   *
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * console.log(new CapacityLimiter(3).availableTokens); // 3
+   * ```
+   */
+  get availableTokens(): number {
+    return Math.max(0, this.total - this.borrowedTokens);
+  }
+
+  /**
+   * Borrows a token for the current task now, or throws; never waits.
+   *
+   * @throws {WouldBlock} If no token is free, or others are waiting for one.
+   * @throws {RuntimeError} If the current task already holds (or waits for) a token of this limiter.
+   * @example
+   * ```ts
+   * import { CapacityLimiter, WouldBlock } from "trellis";
+   * const limiter = new CapacityLimiter(1);
+   * try { limiter.tryAcquire(); } catch (err) { if (!(err instanceof WouldBlock)) throw err; }
+   * ```
+   */
+  tryAcquire(): void {
+    this.tryFor(currentHolder(), "CapacityLimiter.tryAcquire()");
+  }
+
+  /**
+   * Borrows a token for `borrower` now, or throws; never waits.
+   *
+   * @param borrower - Any value except `undefined`/`null` that stands for who holds the token
+   *   (a job id, a worker object); the same value must be passed to {@link CapacityLimiter.releaseOnBehalfOf}.
+   * @throws {WouldBlock} If no token is free, or others are waiting for one.
+   * @throws {RuntimeError} If `borrower` already holds (or waits for) a token of this limiter.
+   * @throws {TypeError} If `borrower` is `undefined` or `null`.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(4);
+   * limiter.tryAcquireOnBehalfOf(job.id);
+   * ```
+   */
+  tryAcquireOnBehalfOf(borrower: unknown): void {
+    const where = "CapacityLimiter.tryAcquireOnBehalfOf()";
+    this.tryFor(requireBorrower(where, borrower), where);
+  }
+
+  /**
+   * Borrows a token for the current task, waiting in line while none is free. A checkpoint:
+   * raises `Cancelled` first if the caller is cancelled; a cancelled wait leaves the line
+   * without a token, and a wait handed a token before a cancellation arrived returns with it.
+   *
+   * @throws {Cancelled} If the caller is cancelled before it gets a token.
+   * @throws {RuntimeError} If the current task already holds (or waits for) a token of this limiter.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(4);
+   * await limiter.acquire();
+   * try { await upload(); } finally { limiter.release(); }
+   * ```
+   */
+  acquire(): Promise<void> {
+    return this.acquireFor(currentHolder(), "CapacityLimiter.acquire()");
+  }
+
+  /**
+   * Borrows a token for `borrower`, waiting in line while none is free; a checkpoint, as
+   * {@link CapacityLimiter.acquire}. Use it when the token belongs to something other than the
+   * calling task (a worker thread, a job handed to another task).
+   *
+   * @param borrower - Any value except `undefined`/`null`; see {@link CapacityLimiter.tryAcquireOnBehalfOf}.
+   * @throws {Cancelled} If the caller is cancelled before it gets a token.
+   * @throws {RuntimeError} If `borrower` already holds (or waits for) a token of this limiter.
+   * @throws {TypeError} If `borrower` is `undefined` or `null`.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(4);
+   * await limiter.acquireOnBehalfOf(worker);
+   * worker.postMessage(job); // later: limiter.releaseOnBehalfOf(worker)
+   * ```
+   */
+  acquireOnBehalfOf(borrower: unknown): Promise<void> {
+    const where = "CapacityLimiter.acquireOnBehalfOf()";
+    try {
+      requireBorrower(where, borrower);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.acquireFor(borrower, where);
+  }
+
+  /**
+   * Puts the current task's token back; the first waiter gets it at once. Never waits.
+   *
+   * @throws {RuntimeError} If the current task holds no token of this limiter.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(1);
+   * await limiter.acquire();
+   * limiter.release();
+   * ```
+   */
+  release(): void {
+    this.releaseFor(currentHolder(), "CapacityLimiter.release()");
+  }
+
+  /**
+   * Puts `borrower`'s token back; the first waiter gets it at once. Never waits.
+   *
+   * @throws {RuntimeError} If `borrower` holds no token of this limiter.
+   * @throws {TypeError} If `borrower` is `undefined` or `null`.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(1);
+   * limiter.tryAcquireOnBehalfOf("job 7");
+   * limiter.releaseOnBehalfOf("job 7");
+   * ```
+   */
+  releaseOnBehalfOf(borrower: unknown): void {
+    const where = "CapacityLimiter.releaseOnBehalfOf()";
+    this.releaseFor(requireBorrower(where, borrower), where);
+  }
+
+  /**
+   * Borrows a token for the current task, runs `fn`, and puts the token back however `fn` ends.
+   *
+   * @returns What `fn` returns.
+   * @throws {TypeError} If `fn` is not a function.
+   * @throws Whatever {@link CapacityLimiter.acquire} or `fn` throws.
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(8);
+   * const thumb = await limiter.withToken(() => resize(image));
+   * ```
+   */
+  async withToken<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    requireFunction("CapacityLimiter.withToken()", "fn", fn);
+    const borrower = currentHolder();
+    await this.acquireFor(borrower, "CapacityLimiter.withToken()");
+    try {
+      return await fn();
+    } finally {
+      this.releaseFor(borrower, "CapacityLimiter.withToken()");
+    }
+  }
+
+  /**
+   * A fresh snapshot: `{ borrowedTokens, totalTokens, borrowers, tasksWaiting }`.
+   *
+   * @example
+   * ```ts
+   * import { CapacityLimiter } from "trellis";
+   * const limiter = new CapacityLimiter(2);
+   * console.log(limiter.statistics()); // { borrowedTokens: 0, totalTokens: 2, borrowers: [], tasksWaiting: 0 }
+   * ```
+   */
+  statistics(): CapacityLimiterStatistics {
+    const borrowers: unknown[] = [...this.borrowers];
+    for (let i = 0; i < this.outside; i++) borrowers.push(OUTSIDE_ANY_TASK);
+    return {
+      borrowedTokens: this.borrowedTokens,
+      totalTokens: this.total,
+      borrowers,
+      tasksWaiting: this.waiters.length,
+    };
+  }
+
+  /** @internal Shows `CapacityLimiter { borrowedTokens: 2, totalTokens: 2, tasksWaiting: 3 }` in `console.log`. */
+  [inspectCustom](_depth: number, options: object, inspect?: InspectFn): string {
+    const state = { borrowedTokens: this.borrowedTokens, totalTokens: this.total, tasksWaiting: this.waiters.length };
+    return formatState("CapacityLimiter", state, options, inspect);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private async acquireFor(borrower: unknown, where: string): Promise<void> {
+    checkpointIfCancelled();
+    if (this.take(borrower, where)) {
+      await schedulePoint();
+      return;
+    }
+    await park<void>("CapacityLimiter.acquire", (parked) => {
+      parked.data = borrower;
+      this.waiters.append(parked);
+      if (borrower !== OUTSIDE_ANY_TASK) this.pending.add(borrower);
+      // Leaving the line must also forget that the borrower is waiting.
+      parked.abort = () => {
+        this.waiters.remove(parked);
+        this.pending.delete(borrower);
+        return true;
+      };
+    });
+  }
+
+  private tryFor(borrower: unknown, where: string): void {
+    if (!this.take(borrower, where)) {
+      const why = this.waiters.length > 0 ? `${this.waiters.length} waiting before you` : "none is free";
+      throw new WouldBlock(
+        `${where}: all ${this.total} tokens are borrowed (${why}); use acquire() to wait for one`,
+      );
+    }
+  }
+
+  /** Grants a token to `borrower` if one is free and nobody is waiting; false if it must wait. */
+  private take(borrower: unknown, where: string): boolean {
+    if (borrower !== OUTSIDE_ANY_TASK && (this.borrowers.has(borrower) || this.pending.has(borrower))) {
+      const what = this.borrowers.has(borrower) ? "already holds" : "is already waiting for";
+      throw new RuntimeError(
+        `${where}: ${describeHolder(borrower)} ${what} a token of this CapacityLimiter, and a borrower may hold only one; release it first, or borrow on behalf of a distinct borrower`,
+      );
+    }
+    if (this.waiters.length > 0 || this.borrowedTokens >= this.total) return false;
+    this.grant(borrower);
+    return true;
+  }
+
+  private grant(borrower: unknown): void {
+    if (borrower === OUTSIDE_ANY_TASK) this.outside++;
+    else this.borrowers.add(borrower);
+  }
+
+  private releaseFor(borrower: unknown, where: string): void {
+    const held = borrower === OUTSIDE_ANY_TASK ? this.outside > 0 : this.borrowers.has(borrower);
+    if (!held) {
+      throw new RuntimeError(
+        `${where}: ${describeHolder(borrower)} holds no token of this CapacityLimiter; release only what was acquired, once (withToken() does it for you)`,
+      );
+    }
+    if (borrower === OUTSIDE_ANY_TASK) this.outside--;
+    else this.borrowers.delete(borrower);
+    this.wakeWaiters();
+  }
+
+  /** Hands free tokens to waiters, first come first served, before they resume. */
+  private wakeWaiters(): void {
+    while (this.borrowedTokens < this.total) {
+      const next = this.waiters.first();
+      if (next === undefined) return;
+      this.pending.delete(next.data);
+      this.grant(next.data);
+      this.waiters.wakeFirst(undefined);
+    }
+  }
+}
+
+function requireBorrower(where: string, borrower: unknown): unknown {
+  if (borrower === undefined || borrower === null) {
+    throw new TypeError(`${where}: \`borrower\` must be a value that identifies who holds the token (a task, an object, an id), got ${String(borrower)}`);
+  }
+  return borrower;
+}

@@ -1,0 +1,229 @@
+// Task handles: API.md §1 "Task groups" → Task<R> (id, name, state, result(), cancel()).
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CancelScope,
+  checkpoint,
+  isCancelled,
+  sleep,
+  sleepForever,
+  withCancelScope,
+  withTaskGroup,
+  type Task,
+} from "../../src/index.js";
+
+async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected the call to throw");
+}
+
+describe("Task", () => {
+  test("a task has a unique numeric id and a name", async () => {
+    await withTaskGroup((tg) => {
+      const a = tg.spawn(() => 1, { name: "a" });
+      const b = tg.spawn(() => 2);
+      assert.equal(typeof a.id, "number");
+      assert.notEqual(a.id, b.id);
+      assert.equal(a.name, "a");
+      assert.equal(typeof b.name, "string");
+    });
+  });
+
+  test("state is running until the task ends, then done", async () => {
+    let task: Task<number> | undefined;
+    await withTaskGroup(async (tg) => {
+      task = tg.spawn(async () => {
+        assert.equal(task?.state, "running");
+        await sleep(1);
+        return 5;
+      });
+      assert.equal(task.state, "running"); // before it even started
+      await sleep(0);
+      assert.equal(task.state, "running");
+    });
+    assert.equal(task?.state, "done");
+  });
+
+  test("state is failed after the task threw", async () => {
+    let task: Task<never> | undefined;
+    await assert.rejects(
+      withTaskGroup((tg) => {
+        task = tg.spawn(() => {
+          throw new Error("x");
+        });
+      }),
+    );
+    assert.equal(task?.state, "failed");
+  });
+
+  test("state is cancelled after the task ended with Cancelled", async () => {
+    let task: Task<void> | undefined;
+    await withTaskGroup(async (tg) => {
+      task = tg.spawn(() => sleepForever());
+      await sleep(1);
+      tg.cancel();
+    });
+    assert.equal(task?.state, "cancelled");
+  });
+
+  test("result() returns the task's value", async () => {
+    await withTaskGroup(async (tg) => {
+      const t = tg.spawn(async () => {
+        await sleep(1);
+        return { answer: 42 };
+      });
+      assert.deepEqual(await t.result(), { answer: 42 });
+      assert.deepEqual(await t.result(), { answer: 42 }); // again, once done
+    });
+  });
+
+  test("result() throws the task's error as the same object", async () => {
+    const boom = new Error("boom");
+    await assert.rejects(
+      withTaskGroup(async (tg) => {
+        const t = tg.spawn(async () => {
+          await sleep(1);
+          throw boom;
+        });
+        const err = await thrown(() => t.result());
+        assert.equal(err, boom);
+      }),
+      (err) => err === boom,
+    );
+  });
+
+  test("result() throws Cancelled if the task was cancelled", async () => {
+    await withTaskGroup(async (tg) => {
+      const t = tg.spawn(() => sleepForever());
+      await sleep(1);
+      t.cancel();
+      const err = await thrown(() => t.result());
+      assert.ok(isCancelled(err));
+    });
+  });
+
+  test("result() is a checkpoint: it raises Cancelled in a cancelled context even for a finished task", async () => {
+    await withTaskGroup(async (tg) => {
+      const t = tg.spawn(() => "done");
+      await t.result();
+      await withCancelScope(async (scope) => {
+        scope.cancel();
+        const err = await thrown(() => t.result());
+        assert.ok(isCancelled(err));
+      });
+      let yielded = false;
+      queueMicrotask(() => {
+        yielded = true;
+      });
+      await t.result();
+      assert.equal(yielded, true);
+    });
+  });
+
+  test("a cancelled result() wait leaves the task running", async () => {
+    const record: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await withTaskGroup(async (tg) => {
+      const t = tg.spawn(async () => {
+        await gate;
+        await checkpoint();
+        record.push("task finished");
+        return 1;
+      });
+      const scope = new CancelScope();
+      tg.spawn(async () => {
+        await sleep(1);
+        scope.cancel();
+      });
+      await scope.run(() => t.result());
+      assert.equal(scope.cancelledCaught, true);
+      assert.equal(t.state, "running");
+      release();
+      assert.equal(await t.result(), 1);
+    });
+    assert.deepEqual(record, ["task finished"]);
+  });
+
+  test("cancel() cancels that task alone", async () => {
+    const record: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const result = await withTaskGroup(async (tg) => {
+      const victim = tg.spawn(async () => {
+        try {
+          await sleepForever();
+        } catch (err) {
+          record.push(isCancelled(err) ? "victim cancelled" : "other");
+          throw err;
+        }
+      });
+      tg.spawn(async () => {
+        await gate;
+        await checkpoint();
+        record.push("sibling finished");
+      });
+      await sleep(1);
+      victim.cancel("just you");
+      await sleep(1);
+      await checkpoint(); // the body is not cancelled either
+      release();
+      return "body finished";
+    });
+    assert.equal(result, "body finished");
+    assert.deepEqual(record, ["victim cancelled", "sibling finished"]);
+  });
+
+  test("cancel() is idempotent and never waits", async () => {
+    await withTaskGroup(async (tg) => {
+      const t = tg.spawn(() => sleepForever());
+      let yielded = false;
+      queueMicrotask(() => {
+        yielded = true;
+      });
+      t.cancel();
+      t.cancel();
+      assert.equal(yielded, false);
+    });
+  });
+
+  test("cancel() on a finished task does nothing", async () => {
+    await withTaskGroup(async (tg) => {
+      const t = tg.spawn(() => 3);
+      assert.equal(await t.result(), 3);
+      t.cancel();
+      assert.equal(t.state, "done");
+      assert.equal(await t.result(), 3);
+    });
+  });
+
+  test("a task's failure reaches its group although nobody calls result()", async () => {
+    const boom = new Error("unobserved failure");
+    await assert.rejects(
+      withTaskGroup((tg) => {
+        tg.spawn(async () => {
+          await sleep(1);
+          throw boom;
+        });
+      }),
+      (err) => err === boom,
+    );
+  });
+
+  test("a task's failure reaches its group also when result() was called and caught", async () => {
+    const boom = new Error("seen and still reported");
+    await assert.rejects(
+      withTaskGroup(async (tg) => {
+        const t = tg.spawn(() => {
+          throw boom;
+        });
+        await thrown(() => t.result());
+      }),
+      (err) => err === boom,
+    );
+  });
+});

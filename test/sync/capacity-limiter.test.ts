@@ -1,0 +1,152 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { inspect } from "node:util";
+import { CancelScope, CapacityLimiter, run, RuntimeError, withTaskGroup, WouldBlock } from "../../src/index.js";
+import { currentTaskImpl } from "../../src/core/index.js";
+import { lockLikeContract } from "../contracts/lock-like.js";
+import { assertNoTimersLeft, settle } from "./support.js";
+
+lockLikeContract("CapacityLimiter(1)", () => new CapacityLimiter(1));
+
+test("total and totalTokens must be an integer ≥ 1 or Infinity", () => {
+  assert.throws(() => new CapacityLimiter(0), { name: "RangeError", message: "new CapacityLimiter(): `total` must be an integer ≥ 1 or Infinity, got 0 (number)" });
+  assert.throws(() => new CapacityLimiter(1.5), { name: "RangeError", message: /`total`/ });
+  assert.throws(() => new CapacityLimiter(NaN), { name: "RangeError", message: /`total`/ });
+  assert.throws(() => new CapacityLimiter(-1), RangeError);
+  assert.throws(() => new CapacityLimiter("4" as never), TypeError);
+  const limiter = new CapacityLimiter(2);
+  assert.throws(() => (limiter.totalTokens = 0), { name: "RangeError", message: /CapacityLimiter\.totalTokens: `totalTokens` must be/ });
+  assert.equal(limiter.totalTokens, 2);
+  const unbounded = new CapacityLimiter(Infinity);
+  unbounded.tryAcquireOnBehalfOf("a");
+  assert.equal(unbounded.availableTokens, Infinity);
+});
+
+test("a borrower may hold one token: borrowing twice and releasing what it does not hold throw", async () => {
+  const limiter = new CapacityLimiter(3);
+  await run(async () => {
+    assert.throws(() => limiter.release(), (err: unknown) => err instanceof RuntimeError && /holds no token/.test(err.message));
+    await limiter.acquire();
+    assert.throws(() => limiter.tryAcquire(), (err: unknown) => err instanceof RuntimeError && /already holds a token/.test(err.message));
+    await assert.rejects(limiter.acquire(), RuntimeError);
+    assert.equal(limiter.borrowedTokens, 1);
+    assert.throws(() => limiter.releaseOnBehalfOf("stranger"), RuntimeError);
+    limiter.release();
+    assert.equal(limiter.borrowedTokens, 0);
+  });
+});
+
+test("tokens can be borrowed on behalf of other borrowers, and statistics list who holds them", async () => {
+  const limiter = new CapacityLimiter(2);
+  await run(async () => {
+    const me = currentTaskImpl();
+    await limiter.acquire();
+    await limiter.acquireOnBehalfOf("someone");
+    assert.throws(() => limiter.tryAcquireOnBehalfOf("third party"), WouldBlock);
+    const stats = limiter.statistics();
+    assert.deepEqual(stats, { borrowedTokens: 2, totalTokens: 2, borrowers: [me, "someone"], tasksWaiting: 0 });
+    assert.notEqual(limiter.statistics(), stats);
+    assert.equal(inspect(limiter), "CapacityLimiter { borrowedTokens: 2, totalTokens: 2, tasksWaiting: 0 }");
+    limiter.releaseOnBehalfOf(me);
+    assert.deepEqual(limiter.statistics().borrowers, ["someone"]);
+    limiter.releaseOnBehalfOf("someone");
+    assert.equal(limiter.availableTokens, 2);
+  });
+  assert.throws(() => limiter.tryAcquireOnBehalfOf(undefined), { name: "TypeError", message: /`borrower`/ });
+  await assert.rejects(limiter.acquireOnBehalfOf(null), TypeError);
+});
+
+test("raising totalTokens wakes waiters in order; lowering it lets holders finish", async () => {
+  const limiter = new CapacityLimiter(2);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      for (let i = 0; i < 5; i++) {
+        tg.spawn(() => limiter.acquireOnBehalfOf(i));
+        await settle();
+      }
+      assert.deepEqual(limiter.statistics().borrowers, [0, 1]);
+      assert.equal(limiter.statistics().tasksWaiting, 3);
+      limiter.totalTokens += 2;
+      assert.deepEqual(limiter.statistics().borrowers, [0, 1, 2, 3]);
+      assert.equal(limiter.statistics().tasksWaiting, 1);
+      limiter.totalTokens -= 3;
+      assert.equal(limiter.borrowedTokens, 4);
+      assert.equal(limiter.availableTokens, 0);
+      for (const b of [0, 1, 2]) limiter.releaseOnBehalfOf(b);
+      assert.deepEqual(limiter.statistics().borrowers, [3]);
+      assert.equal(limiter.statistics().tasksWaiting, 1);
+      limiter.releaseOnBehalfOf(3);
+      assert.deepEqual(limiter.statistics().borrowers, [4]);
+      assert.equal(limiter.statistics().tasksWaiting, 0);
+      limiter.releaseOnBehalfOf(4);
+    }),
+  );
+  await assertNoTimersLeft();
+});
+
+test("a borrower that is already waiting cannot queue a second time", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      limiter.tryAcquire();
+      tg.spawn(() => limiter.acquireOnBehalfOf("job"));
+      await settle();
+      await assert.rejects(limiter.acquireOnBehalfOf("job"), /"job" is already waiting for a token/);
+      limiter.release();
+      await settle();
+      limiter.releaseOnBehalfOf("job");
+    }),
+  );
+});
+
+test("a cancelled acquire forgets its borrower, which can borrow again later", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      await limiter.acquire();
+      const scope = new CancelScope();
+      tg.spawn(() => scope.run(() => limiter.acquireOnBehalfOf("job")));
+      await settle();
+      scope.cancel();
+      await settle();
+      assert.equal(limiter.statistics().tasksWaiting, 0);
+      limiter.release();
+      limiter.tryAcquireOnBehalfOf("job");
+      limiter.releaseOnBehalfOf("job");
+      assert.equal(limiter.borrowedTokens, 0);
+    }),
+  );
+});
+
+test("withToken() puts the token back however fn ends", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(async () => {
+    assert.equal(await limiter.withToken(() => limiter.borrowedTokens), 1);
+    await assert.rejects(limiter.withToken(() => Promise.reject(new Error("boom"))), /boom/);
+    assert.equal(limiter.borrowedTokens, 0);
+    await assert.rejects(limiter.withToken("no" as never), TypeError);
+  });
+});
+
+test("outside any task, code shares one anonymous borrower that may hold several tokens", async () => {
+  const limiter = new CapacityLimiter(2);
+  let inside = 0;
+  let most = 0;
+  await Promise.all(
+    [1, 2, 3, 4].map(() =>
+      limiter.withToken(async () => {
+        most = Math.max(most, ++inside);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        inside--;
+      }),
+    ),
+  );
+  assert.equal(most, 2);
+  assert.equal(limiter.borrowedTokens, 0);
+  limiter.tryAcquire();
+  limiter.tryAcquire();
+  assert.deepEqual(limiter.statistics().borrowers.map((b) => (b as { name: string }).name), ["(outside any task)", "(outside any task)"]);
+  limiter.release();
+  limiter.release();
+  assert.throws(() => limiter.release(), /code outside any task holds no token/);
+});

@@ -1,0 +1,17 @@
+// Helpers shared by the sync tests.
+import assert from "node:assert/strict";
+
+/**
+ * Lets every runnable task run until it blocks: a few macrotask turns, each of which drains all
+ * pending microtasks (several, because a schedule point may itself yield to a macrotask).
+ */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** After a run: no timer or immediate of ours is left behind. */
+export async function assertNoTimersLeft(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const left = process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate");
+  assert.deepEqual(left, [], "a timer or immediate was left armed");
+}

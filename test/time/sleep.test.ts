@@ -1,0 +1,212 @@
+// sleep, sleepUntil, sleepForever (API.md §1 "Time"), after Trio's test_timeouts.py (test_sleep,
+// test_timeouts_raise_value_error). The process-lifetime rules (a pending sleep keeps the process
+// alive, a cancelled one lets it exit) are checked on child processes in test/core/run-process.test.ts.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CancelScope,
+  currentTime,
+  isCancelled,
+  run,
+  sleep,
+  sleepForever,
+  sleepUntil,
+  withCancelScope,
+  withTaskGroup,
+} from "../../src/index.js";
+
+async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected the call to throw");
+}
+
+/** Small deterministic PRNG (mulberry32) for varied durations. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Ref'd Timeout handles: what keeps the process alive (trellis's one timer, or sleepForever's hold). */
+function timerCount(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+}
+
+/** Ref'd Timeout and Immediate handles. */
+function handleCount(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
+}
+
+describe("sleep", () => {
+  test("a sleep never returns before currentTime() has reached its deadline", async () => {
+    const random = prng(7);
+    for (let i = 0; i < 40; i++) {
+      const ms = Math.floor(random() * 4) + random(); // fractional durations too
+      const start = currentTime();
+      await sleep(ms);
+      const now = currentTime();
+      assert.ok(now >= start + ms, `sleep(${ms}) returned at +${(now - start).toFixed(3)} ms`);
+    }
+  });
+
+  test("concurrent sleeps each wait until their own deadline", async () => {
+    const random = prng(11);
+    const late: string[] = [];
+    await withTaskGroup((tg) => {
+      for (let i = 0; i < 30; i++) {
+        const ms = random() * 8;
+        tg.spawn(async () => {
+          const start = currentTime();
+          await sleep(ms);
+          if (currentTime() < start + ms) late.push(`sleep(${ms}) woke early`);
+        });
+      }
+    });
+    assert.deepEqual(late, []);
+  });
+
+  test("sleep(0) yields to other tasks", async () => {
+    let yielded = false;
+    queueMicrotask(() => {
+      yielded = true;
+    });
+    await sleep(0);
+    assert.equal(yielded, true);
+  });
+
+  test("sleep is a checkpoint: it raises Cancelled in a cancelled context, even sleep(0)", async () => {
+    await withCancelScope(async (scope) => {
+      scope.cancel();
+      for (const ms of [0, 1, 10_000, Infinity]) {
+        assert.ok(isCancelled(await thrown(() => sleep(ms))), `sleep(${ms})`);
+      }
+    });
+  });
+
+  test("a sleep in a scope whose deadline is now raises Cancelled", async () => {
+    await withCancelScope(
+      async () => {
+        assert.ok(isCancelled(await thrown(() => sleep(0))));
+      },
+      { deadline: currentTime() },
+    );
+  });
+
+  test("a cancelled sleep ends at once and releases its timer", async () => {
+    const before = timerCount();
+    const scope = new CancelScope();
+    const done = scope.run(() => sleep(600_000));
+    assert.ok(timerCount() > before, "the pending sleep has a timer");
+    scope.cancel();
+    await done;
+    assert.equal(timerCount(), before);
+    assert.equal(scope.cancelledCaught, true);
+  });
+
+  test("a negative or NaN duration throws RangeError naming ms", async () => {
+    for (const ms of [-1, -0.5, NaN, -Infinity]) {
+      const err = await thrown(() => sleep(ms));
+      assert.ok(err instanceof RangeError, `sleep(${ms})`);
+      assert.match((err as Error).message, /`ms`/);
+    }
+  });
+
+  test("a duration of the wrong type is refused, naming ms", async () => {
+    const err = await thrown(() => sleep("10" as never));
+    assert.ok(err instanceof RangeError || err instanceof TypeError);
+    assert.match((err as Error).message, /`ms`/);
+  });
+
+  test("sleep(Infinity) sleeps until cancelled", async () => {
+    const scope = new CancelScope();
+    const done = scope.run(() => sleep(Infinity));
+    await sleep(2);
+    scope.cancel();
+    await done;
+    assert.equal(scope.cancelledCaught, true);
+  });
+});
+
+describe("sleepUntil", () => {
+  test("sleepUntil never returns before currentTime() has reached the deadline", async () => {
+    for (let i = 0; i < 20; i++) {
+      const deadline = currentTime() + (i % 4) + 0.3;
+      await sleepUntil(deadline);
+      assert.ok(currentTime() >= deadline);
+    }
+  });
+
+  test("sleepUntil with a past deadline only yields", async () => {
+    let yielded = false;
+    queueMicrotask(() => {
+      yielded = true;
+    });
+    await sleepUntil(currentTime() - 1_000);
+    await sleepUntil(-Infinity);
+    assert.equal(yielded, true);
+  });
+
+  test("a NaN deadline throws RangeError naming deadline", async () => {
+    const err = await thrown(() => sleepUntil(NaN));
+    assert.ok(err instanceof RangeError);
+    assert.match((err as Error).message, /`deadline`/);
+  });
+});
+
+describe("sleepForever", () => {
+  test("sleepForever waits until cancelled", async () => {
+    const record: string[] = [];
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => {
+        try {
+          await sleepForever();
+          record.push("returned");
+        } catch (err) {
+          record.push(isCancelled(err) ? "cancelled" : "other");
+          throw err;
+        }
+      });
+      await sleep(5);
+      assert.deepEqual(record, []);
+      tg.cancel();
+    });
+    assert.deepEqual(record, ["cancelled"]);
+  });
+
+  test("a cancelled sleepForever releases what kept the process alive", async () => {
+    const before = timerCount();
+    const scope = new CancelScope();
+    const done = scope.run(() => sleepForever());
+    assert.ok(timerCount() > before, "a pending sleepForever keeps the process alive");
+    scope.cancel();
+    await done;
+    assert.equal(timerCount(), before);
+  });
+});
+
+describe("inside run()", () => {
+  test("sleeps inside run() use the run's clock and leave no timer behind", async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const before = handleCount();
+    await run(
+      async () => {
+        const start = currentTime();
+        await sleep(3);
+        assert.ok(currentTime() >= start + 3);
+        await withCancelScope(() => sleep(600_000), { deadline: currentTime() + 2 });
+        await withCancelScope(() => sleepForever(), { deadline: currentTime() + 2 });
+      },
+      { handleSignals: false },
+    );
+    assert.equal(handleCount(), before);
+  });
+});

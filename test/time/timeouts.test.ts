@@ -1,0 +1,328 @@
+// moveOnAfter, moveOnAt, failAfter, failAt (API.md §1 "Cancellation"), after Trio's
+// test_timeouts.py (test_move_on_after, test_fail, test_timeouts_raise_value_error) and the
+// CPython issue 86296 analogue: an outer cancellation arriving together with the timeout is
+// never turned into TimeoutError nor swallowed.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CancelScope,
+  TimeoutError,
+  checkpoint,
+  currentTime,
+  failAfter,
+  failAt,
+  isCancelled,
+  moveOnAfter,
+  moveOnAt,
+  sleep,
+  sleepForever,
+  withCancelScope,
+  withTaskGroup,
+} from "../../src/index.js";
+
+async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected the call to throw");
+}
+
+describe("moveOnAfter and moveOnAt", () => {
+  test("moveOnAfter returns fn's result when it finishes in time", async () => {
+    assert.equal(await moveOnAfter(60_000, async () => "in time"), "in time");
+    assert.equal(await moveOnAt(currentTime() + 60_000, async () => "in time"), "in time");
+  });
+
+  test("moveOnAfter returns undefined on timeout, once the clock has reached the deadline", async () => {
+    const start = currentTime();
+    const result = await moveOnAfter(5, async () => {
+      await sleep(60_000);
+      return "late";
+    });
+    assert.equal(result, undefined);
+    assert.ok(currentTime() >= start + 5);
+  });
+
+  test("moveOnAt returns undefined when its deadline passes", async () => {
+    const deadline = currentTime() + 3;
+    assert.equal(await moveOnAt(deadline, () => sleepForever()), undefined);
+    assert.ok(currentTime() >= deadline);
+  });
+
+  test("moveOnAt with a deadline already passed cancels fn at its first checkpoint", async () => {
+    const record: string[] = [];
+    const result = await moveOnAt(currentTime(), async () => {
+      record.push("entered");
+      await sleep(0);
+      record.push("not reached");
+    });
+    assert.equal(result, undefined);
+    assert.deepEqual(record, ["entered"]);
+  });
+
+  test("fn receives the scope, whose deadline can be moved while it runs", async () => {
+    const result = await moveOnAfter(60_000, async (scope: CancelScope) => {
+      assert.ok(scope instanceof CancelScope);
+      scope.deadline = currentTime() + 2;
+      await sleepForever();
+    });
+    assert.equal(result, undefined);
+  });
+
+  test("a timed-out body's finally runs before moveOnAfter returns", async () => {
+    const record: string[] = [];
+    await moveOnAfter(2, async () => {
+      try {
+        await sleepForever();
+      } finally {
+        record.push("finally");
+      }
+    });
+    record.push("returned");
+    assert.deepEqual(record, ["finally", "returned"]);
+  });
+
+  test("the shield option keeps an outer cancellation out; the timeout still applies", async () => {
+    const record: string[] = [];
+    await withCancelScope(async (outer) => {
+      outer.cancel();
+      const result = await moveOnAfter(
+        60_000,
+        async () => {
+          await sleep(1);
+          return "finished despite the outer cancel";
+        },
+        { shield: true },
+      );
+      record.push(String(result));
+      const timedOut = await moveOnAfter(2, () => sleepForever(), { shield: true });
+      record.push(String(timedOut));
+    });
+    assert.deepEqual(record, ["finished despite the outer cancel", "undefined"]);
+  });
+
+  test("an outer cancellation passes through moveOnAfter", async () => {
+    const outer = new CancelScope();
+    const record: string[] = [];
+    await outer.run(async () => {
+      await moveOnAfter(60_000, async () => {
+        outer.cancel();
+        await checkpoint();
+      });
+      record.push("not reached");
+    });
+    assert.deepEqual(record, []);
+    assert.equal(outer.cancelledCaught, true);
+  });
+
+  test("entering moveOnAfter inside a cancelled context does not raise before the first checkpoint", async () => {
+    const record: string[] = [];
+    await withCancelScope(async (outer) => {
+      outer.cancel();
+      await moveOnAfter(60_000, async () => {
+        record.push("entered");
+        await checkpoint();
+      });
+    });
+    assert.deepEqual(record, ["entered"]);
+  });
+
+  test("moveOnAfter returns undefined when its timeout cut short the tasks of a group inside it", async () => {
+    const result = await moveOnAfter(3, async () => {
+      await withTaskGroup((tg) => {
+        tg.spawn(() => sleep(60_000));
+      });
+      return "all work done";
+    });
+    assert.equal(result, undefined);
+  });
+});
+
+describe("failAfter and failAt", () => {
+  test("failAfter returns fn's result when it finishes in time", async () => {
+    assert.equal(await failAfter(60_000, async () => 1), 1);
+    assert.equal(await failAt(currentTime() + 60_000, async () => 2), 2);
+  });
+
+  test("failAfter throws TimeoutError when the deadline passes", async () => {
+    const start = currentTime();
+    const err = await thrown(() => failAfter(3, () => sleepForever()));
+    assert.ok(err instanceof TimeoutError);
+    assert.equal((err as Error).name, "TimeoutError");
+    assert.ok(currentTime() >= start + 3);
+  });
+
+  test("failAt throws TimeoutError when its deadline passes", async () => {
+    const err = await thrown(() => failAt(currentTime() + 2, () => sleep(60_000)));
+    assert.ok(err instanceof TimeoutError);
+  });
+
+  test("failAfter throws TimeoutError when the timeout cut short the tasks of a group inside it", async () => {
+    const err = await thrown(() =>
+      failAfter(3, () =>
+        withTaskGroup((tg) => {
+          tg.spawn(() => sleep(60_000));
+        }),
+      ),
+    );
+    assert.ok(err instanceof TimeoutError, `expected TimeoutError, got ${String(err)}`);
+  });
+
+  test("a body that swallows the timeout's Cancelled and returns gets its value through", async () => {
+    // The scope absorbed nothing: no TimeoutError, as in Trio (fail_after raises only when
+    // the scope caught its Cancelled).
+    const result = await failAfter(2, async () => {
+      try {
+        await sleepForever();
+      } catch {
+        return "swallowed";
+      }
+    });
+    assert.equal(result, "swallowed");
+  });
+
+  test("the shield option of failAfter keeps an outer cancellation out", async () => {
+    await withCancelScope(async (outer) => {
+      outer.cancel();
+      assert.equal(await failAfter(60_000, async () => (await sleep(1), "ok"), { shield: true }), "ok");
+    });
+  });
+});
+
+describe("an outer cancellation at the same time as the timeout (CPython 86296)", () => {
+  test("an outer deadline equal to failAt's is reported as the outer cancellation, never as TimeoutError", async () => {
+    for (let i = 0; i < 20; i++) {
+      const deadline = currentTime() + 2;
+      const outer = new CancelScope({ deadline });
+      const record: string[] = [];
+      await outer.run(async () => {
+        try {
+          await failAt(deadline, () => sleepForever());
+          record.push("failAt returned");
+        } catch (err) {
+          record.push(err instanceof TimeoutError ? "TimeoutError" : isCancelled(err) ? "Cancelled" : "other");
+          throw err;
+        }
+      });
+      assert.deepEqual(record, ["Cancelled"]);
+      assert.equal(outer.cancelledCaught, true);
+    }
+  });
+
+  test("an outer deadline equal to moveOnAt's is never swallowed by moveOnAt", async () => {
+    for (let i = 0; i < 20; i++) {
+      const deadline = currentTime() + 2;
+      const outer = new CancelScope({ deadline });
+      const record: string[] = [];
+      await outer.run(async () => {
+        await moveOnAt(deadline, () => sleepForever());
+        record.push("moveOnAt returned");
+        await checkpoint();
+        record.push("code after it ran on");
+      });
+      assert.ok(!record.includes("code after it ran on"), record.join(", "));
+      assert.equal(outer.cancelledCaught, true);
+    }
+  });
+
+  test("an outer cancel arriving after the timeout fired, before failAfter returns, wins", async () => {
+    const outer = new CancelScope();
+    let seen: unknown;
+    await outer.run(async () => {
+      try {
+        await failAfter(2, async () => {
+          try {
+            await sleepForever();
+          } finally {
+            outer.cancel("outer, while the timeout's Cancelled propagates");
+          }
+        });
+      } catch (err) {
+        seen = err;
+        throw err;
+      }
+    });
+    assert.ok(isCancelled(seen), `expected Cancelled, got ${String(seen)}`);
+    assert.equal(outer.cancelledCaught, true);
+    assert.equal(outer.reason, "outer, while the timeout's Cancelled propagates");
+  });
+
+  test("an outer cancel and the timeout both pending at the same checkpoint: the outer one is raised", async () => {
+    const outer = new CancelScope();
+    let seen: unknown;
+    await outer.run(async () => {
+      try {
+        await failAfter(60_000, async (inner: CancelScope) => {
+          inner.deadline = currentTime() - 1; // the timeout, now
+          outer.cancel("outer"); // and the outer cancellation, in the same tick
+          await checkpoint();
+        });
+      } catch (err) {
+        seen = err;
+        throw err;
+      }
+    });
+    assert.ok(isCancelled(seen));
+    assert.equal(outer.cancelledCaught, true);
+  });
+
+  test("a timeout inside a cancelled outer scope that shields nothing is not turned into TimeoutError", async () => {
+    const outer = new CancelScope();
+    let seen: unknown;
+    await outer.run(async () => {
+      outer.cancel();
+      try {
+        await failAfter(0, () => sleepForever());
+      } catch (err) {
+        seen = err;
+        throw err;
+      }
+    });
+    assert.ok(isCancelled(seen), `expected Cancelled, got ${String(seen)}`);
+  });
+});
+
+describe("bad arguments", () => {
+  test("negative or NaN durations throw RangeError naming ms", async () => {
+    for (const fn of [moveOnAfter, failAfter]) {
+      for (const ms of [-1, NaN]) {
+        const err = await thrown(async () => fn(ms, async () => 1));
+        assert.ok(err instanceof RangeError, `${fn.name}(${ms})`);
+        assert.match((err as Error).message, /`ms`/);
+      }
+    }
+  });
+
+  test("a NaN deadline throws RangeError naming deadline; negative deadlines are allowed", async () => {
+    for (const fn of [moveOnAt, failAt]) {
+      const err = await thrown(async () => fn(NaN, async () => 1));
+      assert.ok(err instanceof RangeError, fn.name);
+      assert.match((err as Error).message, /`deadline`/);
+    }
+    assert.equal(await moveOnAt(-5, async () => "ran, and had no checkpoint"), "ran, and had no checkpoint");
+  });
+
+  test("a non-function body throws TypeError naming fn", async () => {
+    for (const call of [
+      () => moveOnAfter(1, 5 as never),
+      () => moveOnAt(1, 5 as never),
+      () => failAfter(1, 5 as never),
+      () => failAt(1, 5 as never),
+    ]) {
+      const err = await thrown(async () => call());
+      assert.ok(err instanceof TypeError);
+      assert.match((err as Error).message, /`fn`/);
+    }
+  });
+
+  test("options of the wrong type throw TypeError", async () => {
+    for (const options of ["x", { shield: "yes" }, { name: 3 }]) {
+      const err = await thrown(async () => moveOnAfter(10, async () => 1, options as never));
+      assert.ok(err instanceof TypeError, JSON.stringify(options));
+      const err2 = await thrown(async () => failAfter(10, async () => 1, options as never));
+      assert.ok(err2 instanceof TypeError, JSON.stringify(options));
+    }
+  });
+});

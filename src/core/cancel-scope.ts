@@ -46,15 +46,11 @@ type ScopeState = "new" | "running" | "exited";
  * ```
  */
 export class CancelScope {
-  /** The name given in the options, shown in `Cancelled` messages. */
-  readonly name: string | undefined;
   /** @internal */ state: ScopeState = "new";
-  private _deadline = Infinity;
   private _shield = false;
   private _cancelCalled = false;
-  private _cancelledCaught = false;
-  private _reason: unknown = undefined;
-  private _source: CancelSource = "explicit";
+  /** Cold state (name, deadline, reason…), made on first use: most scopes are tasks' roots and need none. */
+  private details: ScopeDetails | undefined = undefined;
 
   /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
   cause: CancelScope | null = null;
@@ -65,15 +61,14 @@ export class CancelScope {
   /** @internal */ prevSibling: CancelScope | undefined = undefined;
   /** @internal */ nextSibling: CancelScope | undefined = undefined;
   private firstParked: AnyParked | undefined = undefined;
-  private deadlineEntry: TimerEntry | undefined = undefined;
-  private controller: AbortController | undefined = undefined;
 
   constructor(options?: CancelScopeOptions) {
     if (options === undefined) return;
     requireOptions("new CancelScope()", options);
-    if (options.deadline !== undefined) this._deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
+    if (options.deadline !== undefined) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
     if (options.shield !== undefined) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
-    this.name = requireOptionalString("new CancelScope()", "name", options.name);
+    const name = requireOptionalString("new CancelScope()", "name", options.name);
+    if (name !== undefined) this.more.name = name;
   }
 
   /**
@@ -104,7 +99,7 @@ export class CancelScope {
   /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
   absorbs(err: unknown): boolean {
     if (!(err instanceof Cancelled) || this.cause !== this) return false;
-    this._cancelledCaught = true;
+    this.more.cancelledCaught = true;
     return true;
   }
 
@@ -120,19 +115,29 @@ export class CancelScope {
   cancelWith(reason: unknown, source: CancelSource): void {
     if (this._cancelCalled) return;
     this._cancelCalled = true;
-    this._reason = reason;
-    this._source = source;
+    const details = this.more;
+    details.reason = reason;
+    details.source = source;
     this.removeDeadlineEntry();
     if (this.state === "running") recalculate(this);
   }
 
+  /** The name given in the options, shown in `Cancelled` messages. */
+  get name(): string | undefined {
+    return this.details?.name;
+  }
+
+  private get more(): ScopeDetails {
+    return (this.details ??= new ScopeDetails());
+  }
+
   /** Absolute deadline on the run's clock; `Infinity` for none. Moving it takes effect at once. */
   get deadline(): number {
-    return this._deadline;
+    return this.details?.deadline ?? Infinity;
   }
 
   set deadline(value: number) {
-    this._deadline = requireDeadline("CancelScope.deadline", "deadline", value);
+    this.more.deadline = requireDeadline("CancelScope.deadline", "deadline", value);
     if (this.state === "running") this.applyDeadline();
   }
 
@@ -153,12 +158,12 @@ export class CancelScope {
 
   /** True once this scope absorbed a `Cancelled` (its own cancellation ended `fn`). */
   get cancelledCaught(): boolean {
-    return this._cancelledCaught;
+    return this.details?.cancelledCaught ?? false;
   }
 
   /** The reason given to the first `cancel()`, if any. */
   get reason(): unknown {
-    return this._reason;
+    return this.details?.reason;
   }
 
   /**
@@ -166,28 +171,30 @@ export class CancelScope {
    * for APIs that take one (`fetch`, `fs`, `timers/promises`). Made on first use.
    */
   get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.state === "running" && this.cause !== null) this.controller.abort(this.cancelledError(false));
+    const details = this.more;
+    if (details.controller === undefined) {
+      details.controller = new AbortController();
+      if (this.state === "running" && this.cause !== null) details.controller.abort(this.cancelledError(false));
     }
-    return this.controller.signal;
+    return details.controller.signal;
   }
 
   /** @internal The `Cancelled` that a checkpoint in this scope raises. */
   cancelledError(withStack: boolean): Cancelled {
     const origin = this.cause ?? this;
-    return makeCancelled(origin._reason, origin._source, origin.name, withStack);
+    const details = origin.details;
+    return makeCancelled(details?.reason, details?.source ?? "explicit", details?.name, withStack);
   }
 
   /** Live state for console.log / util.inspect. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     const parts: string[] = [this.state];
     if (this.name !== undefined) parts.unshift(JSON.stringify(this.name));
-    if (this._deadline !== Infinity) parts.push(`deadline=${this._deadline.toFixed(1)}`);
+    if (this.deadline !== Infinity) parts.push(`deadline=${this.deadline.toFixed(1)}`);
     if (this._shield) parts.push("shielded");
-    if (this._cancelCalled) parts.push(`cancel called (${this._source})`);
+    if (this._cancelCalled) parts.push(`cancel called (${this.details?.source ?? "explicit"})`);
     else if (this.cause !== null) parts.push("cancelled from outside");
-    if (this._cancelledCaught) parts.push("cancelled caught");
+    if (this.cancelledCaught) parts.push("cancelled caught");
     return `CancelScope <${parts.join(", ")}>`;
   }
 
@@ -202,7 +209,7 @@ export class CancelScope {
       this.linkUnder(parent);
     }
     this.cause = computeCause(this);
-    if (this.cause !== null) this.controller?.abort(this.cancelledError(false));
+    if (this.cause !== null) this.details?.controller?.abort(this.cancelledError(false));
     if (!this._cancelCalled) this.applyDeadline();
   }
 
@@ -270,7 +277,8 @@ export class CancelScope {
       deliverCancel(parked, makeError);
       parked = next;
     }
-    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(makeError());
+    const controller = this.details?.controller;
+    if (controller !== undefined && !controller.signal.aborted) controller.abort(makeError());
   }
 
   /** @internal */
@@ -284,23 +292,24 @@ export class CancelScope {
 
   private applyDeadline(): void {
     if (this._cancelCalled) return;
-    const deadline = this._deadline;
+    const deadline = this.deadline;
     if (deadline === Infinity) return this.removeDeadlineEntry();
     if (deadline <= this.runtime.now()) return this.cancelWith("deadline exceeded", "deadline");
-    const entry = this.deadlineEntry;
+    const details = this.more;
+    const entry = details.deadlineEntry;
     if (entry === undefined) {
       const scope = this;
-      this.deadlineEntry = {
+      details.deadlineEntry = {
         deadline,
         seq: 0,
         index: -1,
         keepAlive: true,
         fire() {
-          scope.deadlineEntry = undefined;
+          details.deadlineEntry = undefined;
           scope.cancelWith("deadline exceeded", "deadline");
         },
       };
-      this.runtime.addTimer(this.deadlineEntry);
+      this.runtime.addTimer(details.deadlineEntry);
     } else {
       entry.deadline = deadline;
       this.runtime.moveTimer(entry);
@@ -308,10 +317,22 @@ export class CancelScope {
   }
 
   private removeDeadlineEntry(): void {
-    if (this.deadlineEntry === undefined) return;
-    this.runtime.removeTimer(this.deadlineEntry);
-    this.deadlineEntry = undefined;
+    const details = this.details;
+    if (details?.deadlineEntry === undefined) return;
+    this.runtime.removeTimer(details.deadlineEntry);
+    details.deadlineEntry = undefined;
   }
+}
+
+/** The state of a scope that most scopes never need. */
+class ScopeDetails {
+  name: string | undefined = undefined;
+  deadline = Infinity;
+  cancelledCaught = false;
+  reason: unknown = undefined;
+  source: CancelSource = "explicit";
+  deadlineEntry: TimerEntry | undefined = undefined;
+  controller: AbortController | undefined = undefined;
 }
 
 function computeCause(scope: CancelScope): CancelScope | null {

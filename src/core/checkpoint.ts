@@ -5,7 +5,6 @@
  */
 import { currentScope } from "./context.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
-import type { CancelScope } from "./cancel-scope.js";
 
 /**
  * A cancellation point and a schedule point: raises `Cancelled` if the calling context is
@@ -23,18 +22,15 @@ import type { CancelScope } from "./cancel-scope.js";
 export function checkpoint(): Promise<void> {
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
-  // No timer can fire during a microtask turn, but other tasks run during it and may cancel
-  // us (a sibling fails, a task calls cancel()): as in Trio, the cancel check comes after the
-  // schedule point too. Outside every scope nothing can cancel, and nothing is allocated.
-  if (!sliceExpired()) return scope === undefined ? resolved : resolved.then(() => checkpointIfCancelledIn(scope));
-  return yieldToEventLoop().then(() => checkpointIfCancelledIn(scope));
+  // Other tasks run while we yield and may cancel us (a sibling fails, someone calls cancel()),
+  // so, as in Trio, the cancel check comes after the schedule point too. The reaction runs in
+  // this context, so checkpointIfCancelled finds our scope: no closure per checkpoint. Outside
+  // every scope nothing can cancel, and nothing is allocated.
+  if (!sliceExpired()) return scope === undefined ? resolved : resolved.then(checkpointIfCancelled);
+  return yieldToEventLoop().then(checkpointIfCancelled);
 }
 
 const resolved = Promise.resolve();
-
-function checkpointIfCancelledIn(scope: CancelScope | undefined): void {
-  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
-}
 
 /**
  * A cancellation point that never yields: throws `Cancelled` if the calling context is

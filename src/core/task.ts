@@ -53,16 +53,12 @@ export class TaskImpl<R> implements Task<R> {
   /** How many waits of this task are parked (0: running or runnable). */
   parks = 0;
   readonly scope = new CancelScope();
-  value: R | undefined = undefined;
-  error: unknown = undefined;
-  /** Where the task was spawned, captured only in debug mode (it costs a stack trace). */
-  spawnStack: string | undefined = undefined;
-  private waiters: Parked<void>[] | undefined = undefined;
-  /**
-   * @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its
-   * waiters). Made on first use: a task nobody watches pays one field.
-   */
-  exitHooks: Set<() => void> | undefined = undefined;
+  /** The value or the error the task ended with. */
+  private outcome: unknown = undefined;
+  /** The function to run, until it starts. */
+  body: (() => R | PromiseLike<R>) | undefined = undefined;
+  /** Rarely used state, made on first use: a task nobody watches pays one field. */
+  private details: TaskDetails | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -76,23 +72,57 @@ export class TaskImpl<R> implements Task<R> {
     if (parentScope === undefined && runtimeScope !== undefined) this.scope.setRuntime(runtimeScope.runtime);
     this.scope.runtime.taskSpawned(this);
     if (this.scope.runtime.debug) this.spawnStack = captureSpawnStack();
-    void scopeStorage.run(this.scope, runTask, this as TaskImpl<unknown>, fn);
+    this.body = fn;
+    // "No code of fn runs synchronously inside spawn": the body starts in a microtask, which
+    // carries the task's context (its root scope, and the spawner's other AsyncLocalStorage
+    // values). No closure and no async function frame per task: runBody finds its task
+    // through the context, which keeps a hundred thousand tasks cheap.
+    scopeStorage.run(this.scope, queueMicrotask, runBody);
+  }
+
+  /** The value the task returned, once done. */
+  get value(): R | undefined {
+    return this.state === "done" ? (this.outcome as R) : undefined;
+  }
+
+  /** The error (or `Cancelled`) the task ended with, once failed or cancelled. */
+  get error(): unknown {
+    return this.state === "done" ? undefined : this.outcome;
+  }
+
+  /** Where the task was spawned: captured in debug mode (it costs a stack trace) and by supervisors. */
+  get spawnStack(): string | undefined {
+    return this.details?.spawnStack;
+  }
+
+  set spawnStack(stack: string | undefined) {
+    (this.details ??= new TaskDetails()).spawnStack = stack;
+  }
+
+  /** @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its waiters). */
+  get exitHooks(): Set<() => void> | undefined {
+    return this.details?.exitHooks;
+  }
+
+  set exitHooks(hooks: Set<() => void> | undefined) {
+    (this.details ??= new TaskDetails()).exitHooks = hooks;
   }
 
   async result(): Promise<R> {
     if (this.state === "running") {
+      const waiters = ((this.details ??= new TaskDetails()).waiters ??= []);
       await park<void>("Task.result", (parked) => {
-        (this.waiters ??= []).push(parked);
+        waiters.push(parked);
         parked.abort = () => {
-          this.waiters?.splice(this.waiters.indexOf(parked), 1);
+          waiters.splice(waiters.indexOf(parked), 1);
           return true;
         };
       });
     } else {
       await checkpoint();
     }
-    if (this.state === "done") return this.value as R;
-    throw this.error;
+    if (this.state === "done") return this.outcome as R;
+    throw this.outcome;
   }
 
   cancel(reason?: unknown): void {
@@ -102,8 +132,7 @@ export class TaskImpl<R> implements Task<R> {
   /** @internal */
   finish(state: TaskState, value: R | undefined, error: unknown): void {
     this.state = state;
-    this.value = value;
-    this.error = error;
+    this.outcome = state === "done" ? value : error;
     this.scope.exit();
     // A wait left floating (a sleep lost in a Promise.race) no longer makes the task blocked:
     // the runtime would count it for ever and see "all blocked" while others still run.
@@ -112,12 +141,13 @@ export class TaskImpl<R> implements Task<R> {
       this.scope.runtime.taskResumed(this);
     }
     this.scope.runtime.taskExited(this);
-    const waiters = this.waiters;
-    this.waiters = undefined;
-    if (waiters !== undefined) for (const w of waiters) wake(w, undefined);
-    const hooks = this.exitHooks;
-    this.exitHooks = undefined;
-    if (hooks !== undefined) for (const hook of hooks) hook();
+    const details = this.details;
+    if (details !== undefined) {
+      const { waiters, exitHooks } = details;
+      details.waiters = details.exitHooks = undefined;
+      if (waiters !== undefined) for (const w of waiters) wake(w, undefined);
+      if (exitHooks !== undefined) for (const hook of exitHooks) hook();
+    }
     this.owner(this as TaskImpl<unknown>);
   }
 
@@ -133,18 +163,50 @@ export class TaskImpl<R> implements Task<R> {
   }
 }
 
-/** The body of every task; runs in the task's root scope. */
-async function runTask(task: TaskImpl<unknown>, fn: () => unknown): Promise<void> {
-  await undefined; // "no code of fn runs synchronously inside spawn"
-  let value: unknown;
+/** A task's rarely used state. */
+class TaskDetails {
+  spawnStack: string | undefined = undefined;
+  waiters: Parked<void>[] | undefined = undefined;
+  exitHooks: Set<() => void> | undefined = undefined;
+}
+
+/** Starts the body of the task whose root scope is the current context. */
+function runBody(): void {
+  const task = currentScope()!.task!;
+  const fn = task.body!;
+  task.body = undefined;
+  let result: unknown;
   try {
-    value = await fn();
+    result = fn();
   } catch (err) {
-    if (isCancelled(err)) task.finish("cancelled", undefined, err);
-    else task.finish("failed", undefined, annotateTaskChain(err, task));
-    return;
+    return bodyFailed(task, err);
   }
-  task.finish("done", value, undefined);
+  if (result instanceof Promise) {
+    // Reactions run in the context of the then() call: the task's root scope.
+    result.then(bodyReturned, bodyThrew);
+  } else if (isThenable(result)) {
+    // A foreign thenable may call back in any context: adopt it into a native promise first.
+    Promise.resolve(result).then(bodyReturned, bodyThrew);
+  } else {
+    task.finish("done", result, undefined);
+  }
+}
+
+function bodyReturned(value: unknown): void {
+  currentScope()!.task!.finish("done", value, undefined);
+}
+
+function bodyThrew(err: unknown): void {
+  bodyFailed(currentScope()!.task!, err);
+}
+
+function bodyFailed(task: TaskImpl<unknown>, err: unknown): void {
+  if (isCancelled(err)) task.finish("cancelled", undefined, err);
+  else task.finish("failed", undefined, annotateTaskChain(err, task));
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /** The task running the calling code, if any. @internal */

@@ -183,7 +183,10 @@ export class CancelScope {
   cancelledError(withStack: boolean): Cancelled {
     const origin = this.cause ?? this;
     const details = origin.details;
-    return makeCancelled(details?.reason, details?.source ?? "explicit", details?.name, withStack);
+    if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", details?.name, withStack);
+    // Withdrawn waits share one stackless error per cancellation: cancelling a hundred thousand
+    // sleeping tasks should not build a hundred thousand identical errors.
+    return (details.bulkError ??= makeCancelled(details.reason, details.source, details.name, false));
   }
 
   /** Live state for console.log / util.inspect. */
@@ -294,7 +297,14 @@ export class CancelScope {
     if (this._cancelCalled) return;
     const deadline = this.deadline;
     if (deadline === Infinity) return this.removeDeadlineEntry();
-    if (deadline <= this.runtime.now()) return this.cancelWith("deadline exceeded", "deadline");
+    if (deadline <= this.runtime.now()) {
+      // Expired deadlines of enclosing scopes may not have fired yet (their timer is a
+      // macrotask): fire them first, in deadline order, so that an outer scope whose deadline
+      // passed at the same time is the one that absorbs the cancellation, as it would be had
+      // its timer run first.
+      this.runtime.fireExpired();
+      return this.cancelWith("deadline exceeded", "deadline");
+    }
     const details = this.more;
     const entry = details.deadlineEntry;
     if (entry === undefined) {
@@ -303,6 +313,7 @@ export class CancelScope {
         deadline,
         seq: 0,
         index: -1,
+        dead: false,
         keepAlive: true,
         fire() {
           details.deadlineEntry = undefined;
@@ -333,6 +344,7 @@ class ScopeDetails {
   source: CancelSource = "explicit";
   deadlineEntry: TimerEntry | undefined = undefined;
   controller: AbortController | undefined = undefined;
+  bulkError: Cancelled | undefined = undefined;
 }
 
 function computeCause(scope: CancelScope): CancelScope | null {

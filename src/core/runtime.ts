@@ -86,7 +86,7 @@ export class Runtime implements ClockHost {
   }
 
   /** Fires every entry whose deadline has been reached, then re-arms for the next one. */
-  private fireExpired(): void {
+  fireExpired(): void {
     const now = this.clock.now();
     for (let entry = this.timers.popExpired(now); entry !== undefined; entry = this.timers.popExpired(now)) {
       entry.fire();

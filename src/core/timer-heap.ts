@@ -1,8 +1,10 @@
 /**
  * The run's one priority queue of deadlines (DESIGN.md choice 5): sleeps and scope deadlines
  * are entries here, and the runtime arms a single real timer for the earliest. An entry knows
- * its index, so removing a cancelled sleep is O(log n) and leaves nothing behind (a lazily
- * deleted entry of a one-hour sleep would otherwise stay in memory for an hour).
+ * its index. Removal is lazy: a removed entry is marked dead and dropped when it reaches the
+ * top, so cancelling a hundred thousand sleeps costs O(1) each; once dead entries outnumber
+ * live ones the heap is rebuilt without them (O(n), amortised), so a cancelled one-hour sleep
+ * does not stay in memory for an hour.
  *
  * @module
  */
@@ -12,70 +14,131 @@ export interface TimerEntry {
   deadline: number;
   /** Insertion order: ties fire in the order they were added. */
   seq: number;
-  /** Position in the heap, -1 once removed or fired. */
+  /** Position in the heap, -1 once out of it. */
   index: number;
+  /** Removed, but still in the heap until it reaches the top or the heap is rebuilt. */
+  dead: boolean;
   /** Whether this entry keeps the process alive, as a pending `setTimeout` would. */
   keepAlive: boolean;
   fire(): void;
 }
 
 export class TimerHeap {
-  private readonly items: TimerEntry[] = [];
+  private items: TimerEntry[] = [];
+  private deadCount = 0;
   private nextSeq = 0;
-  /** How many entries have `keepAlive`. */
+  /** How many live entries have `keepAlive`. */
   keepAliveCount = 0;
 
+  /** The number of live entries. */
   get size(): number {
+    return this.items.length - this.deadCount;
+  }
+
+  /** Live plus dead entries still held: never more than twice the live ones (plus a little). */
+  get slots(): number {
     return this.items.length;
   }
 
+  /** The earliest live entry. */
   peek(): TimerEntry | undefined {
+    this.dropDeadTop();
     return this.items[0];
   }
 
   push(entry: TimerEntry): void {
     entry.seq = this.nextSeq++;
+    if (entry.keepAlive) this.keepAliveCount++;
+    if (entry.dead) {
+      // Removed but still in the array: bring it back to life where its deadline now belongs.
+      entry.dead = false;
+      this.deadCount--;
+      this.update(entry);
+      return;
+    }
     entry.index = this.items.length;
     this.items.push(entry);
-    if (entry.keepAlive) this.keepAliveCount++;
     this.siftUp(entry.index);
   }
 
   /** Removes `entry` if it is still queued; returns whether it was. */
   remove(entry: TimerEntry): boolean {
-    const i = entry.index;
-    if (i < 0) return false;
-    const last = this.items.pop() as TimerEntry;
-    entry.index = -1;
+    if (entry.index < 0 || entry.dead) return false;
     if (entry.keepAlive) this.keepAliveCount--;
-    if (last !== entry) {
-      this.items[i] = last;
-      last.index = i;
-      this.siftDown(i);
-      this.siftUp(last.index);
+    if (entry.index === this.items.length - 1) {
+      this.items.pop();
+      entry.index = -1;
+      return true;
     }
+    entry.dead = true;
+    this.deadCount++;
+    if (this.deadCount > 64 && this.deadCount * 2 > this.items.length) this.rebuild();
     return true;
   }
 
-  /** Removes and returns the earliest entry if its deadline is ≤ `now`. */
+  /** Removes and returns the earliest live entry if its deadline is ≤ `now`. */
   popExpired(now: number): TimerEntry | undefined {
+    this.dropDeadTop();
     const top = this.items[0];
     if (top === undefined || top.deadline > now) return undefined;
-    this.remove(top);
+    this.removeTop();
+    if (top.keepAlive) this.keepAliveCount--;
     return top;
   }
 
   /** Moves an entry after its deadline changed. */
   update(entry: TimerEntry): void {
-    if (entry.index < 0) return;
+    if (entry.index < 0 || entry.dead) return;
     this.siftUp(entry.index);
     this.siftDown(entry.index);
   }
 
   clear(): void {
-    for (const e of this.items) e.index = -1;
-    this.items.length = 0;
+    for (const e of this.items) {
+      e.index = -1;
+      e.dead = false;
+    }
+    this.items = [];
+    this.deadCount = 0;
     this.keepAliveCount = 0;
+  }
+
+  private dropDeadTop(): void {
+    while (this.deadCount > 0 && this.items.length > 0 && (this.items[0] as TimerEntry).dead) {
+      const top = this.items[0] as TimerEntry;
+      this.removeTop();
+      top.dead = false;
+      this.deadCount--;
+    }
+  }
+
+  private removeTop(): void {
+    const items = this.items;
+    const top = items[0] as TimerEntry;
+    const last = items.pop() as TimerEntry;
+    top.index = -1;
+    if (last !== top) {
+      items[0] = last;
+      last.index = 0;
+      this.siftDown(0);
+    }
+  }
+
+  /** Drops every dead entry and restores the heap order bottom-up (Floyd's heapify). */
+  private rebuild(): void {
+    const live: TimerEntry[] = [];
+    for (const e of this.items) {
+      if (e.dead) {
+        e.dead = false;
+        e.index = -1;
+      } else {
+        e.index = live.length;
+        live.push(e);
+      }
+    }
+    this.items = live;
+    this.deadCount = 0;
+    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   private less(a: TimerEntry, b: TimerEntry): boolean {

@@ -25,6 +25,7 @@ function currentRuntime(): Runtime {
 class SleepEntry implements TimerEntry, WaitAborter {
   seq = 0;
   index = -1;
+  dead = false;
   readonly keepAlive = true;
   constructor(
     public deadline: number,

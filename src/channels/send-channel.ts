@@ -77,7 +77,7 @@ export class SendChannel<T> implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.state.sendWaiters.park<void>("SendChannel.send", new SendWait(value, this));
+    return this.state.sendWaiters.park<void>("SendChannel.send", new SendWait(value, this), scope);
   }
 
   /**

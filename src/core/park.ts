@@ -23,6 +23,13 @@ import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
 
+interface PromiseWithResolvers<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+const withResolvers = (Promise as unknown as { withResolvers?: () => PromiseWithResolvers<unknown> }).withResolvers;
+
 /** @internal Any parked wait, whatever its value type (parameters are bivariant only for methods). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyParked = Parked<any>;
@@ -59,10 +66,18 @@ export class Parked<T = unknown> {
     readonly task: TaskImpl<unknown> | undefined,
     readonly label: string,
   ) {
-    this.promise = new Promise<T>((resolve, reject) => {
+    if (withResolvers !== undefined) {
+      // Node 22+: no executor closure per wait.
+      const { promise, resolve, reject } = withResolvers.call(Promise) as PromiseWithResolvers<T>;
+      this.promise = promise;
       this.resolve = resolve;
       this.reject = reject;
-    });
+    } else {
+      this.promise = new Promise<T>((resolve, reject) => {
+        this.resolve = resolve;
+        this.reject = reject;
+      });
+    }
   }
 
   get runtime(): Runtime {
@@ -74,12 +89,17 @@ export class Parked<T = unknown> {
  * Suspends the calling code until {@link wake} or a cancellation. `register(p)` runs first,
  * synchronously: it puts `p` where a waker will find it and sets `p.abort`.
  * Raises `Cancelled` at once, before `register`, if the calling context is already cancelled
- * (unless `cancellable` is false: a wait that cancellation must not interrupt).
+ * (unless `cancellable` is false: a wait that cancellation must not interrupt). A caller that
+ * has just read the current scope passes it as `scope`, sparing a second context lookup.
  *
  * @internal
  */
-export function park<T>(label: string, register: (parked: Parked<T>) => void, cancellable = true): Promise<T> {
-  const scope = currentScope();
+export function park<T>(
+  label: string,
+  register: (parked: Parked<T>) => void,
+  cancellable = true,
+  scope: CancelScope | undefined = currentScope(),
+): Promise<T> {
   if (cancellable && scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
   const task = scope?.task;
   const parked = new Parked<T>(scope, task, label);

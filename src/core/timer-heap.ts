@@ -25,6 +25,11 @@ export interface TimerEntry {
 
 export class TimerHeap {
   private items: TimerEntry[] = [];
+  /**
+   * The deadlines again, in heap order, in one contiguous array: comparisons read this instead
+   * of chasing a pointer to each entry (a large heap is otherwise bound by cache misses).
+   */
+  private keys = new Float64Array(64);
   private deadCount = 0;
   private nextSeq = 0;
   /** How many live entries have `keepAlive`. */
@@ -56,9 +61,12 @@ export class TimerHeap {
       this.update(entry);
       return;
     }
-    entry.index = this.items.length;
+    const i = this.items.length;
     this.items.push(entry);
-    this.siftUp(entry.index);
+    if (i >= this.keys.length) this.grow();
+    this.keys[i] = entry.deadline;
+    entry.index = i;
+    this.siftUp(i);
   }
 
   /** Removes `entry` if it is still queued; returns whether it was. */
@@ -89,6 +97,7 @@ export class TimerHeap {
   /** Moves an entry after its deadline changed. */
   update(entry: TimerEntry): void {
     if (entry.index < 0 || entry.dead) return;
+    this.keys[entry.index] = entry.deadline;
     this.siftUp(entry.index);
     this.siftDown(entry.index);
   }
@@ -99,8 +108,15 @@ export class TimerHeap {
       e.dead = false;
     }
     this.items = [];
+    this.keys = new Float64Array(64);
     this.deadCount = 0;
     this.keepAliveCount = 0;
+  }
+
+  private grow(): void {
+    const keys = new Float64Array(this.keys.length * 2);
+    keys.set(this.keys);
+    this.keys = keys;
   }
 
   private dropDeadTop(): void {
@@ -119,6 +135,7 @@ export class TimerHeap {
     top.index = -1;
     if (last !== top) {
       items[0] = last;
+      this.keys[0] = this.keys[items.length] as number;
       last.index = 0;
       this.siftDown(0);
     }
@@ -132,6 +149,7 @@ export class TimerHeap {
         e.dead = false;
         e.index = -1;
       } else {
+        this.keys[live.length] = this.keys[e.index] as number;
         e.index = live.length;
         live.push(e);
       }
@@ -141,41 +159,53 @@ export class TimerHeap {
     for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
-  private less(a: TimerEntry, b: TimerEntry): boolean {
-    return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
-  }
-
   private siftUp(i: number): void {
     const items = this.items;
+    const keys = this.keys;
     const entry = items[i] as TimerEntry;
+    const key = keys[i] as number;
     while (i > 0) {
       const parentIndex = (i - 1) >> 1;
+      const parentKey = keys[parentIndex] as number;
       const parent = items[parentIndex] as TimerEntry;
-      if (!this.less(entry, parent)) break;
+      if (parentKey < key || (parentKey === key && parent.seq < entry.seq)) break;
       items[i] = parent;
+      keys[i] = parentKey;
       parent.index = i;
       i = parentIndex;
     }
     items[i] = entry;
+    keys[i] = key;
     entry.index = i;
   }
 
   private siftDown(i: number): void {
     const items = this.items;
+    const keys = this.keys;
     const n = items.length;
     const entry = items[i] as TimerEntry;
+    const key = keys[i] as number;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
+      let childKey = keys[child] as number;
       const right = child + 1;
-      if (right < n && this.less(items[right] as TimerEntry, items[child] as TimerEntry)) child = right;
+      if (right < n) {
+        const rightKey = keys[right] as number;
+        if (rightKey < childKey || (rightKey === childKey && (items[right] as TimerEntry).seq < (items[child] as TimerEntry).seq)) {
+          child = right;
+          childKey = rightKey;
+        }
+      }
       const c = items[child] as TimerEntry;
-      if (!this.less(c, entry)) break;
+      if (key < childKey || (key === childKey && entry.seq < c.seq)) break;
       items[i] = c;
+      keys[i] = childKey;
       c.index = i;
       i = child;
     }
     items[i] = entry;
+    keys[i] = key;
     entry.index = i;
   }
 }

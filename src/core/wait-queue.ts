@@ -7,6 +7,8 @@
  * @module
  */
 import { park, wake, wakeWithError, type AnyParked, type WaitAborter } from "./park.js";
+import { currentScope } from "./context.js";
+import type { CancelScope } from "./cancel-scope.js";
 
 /** What {@link WaitQueue.statistics} reports. */
 export interface WaitQueueStatistics {
@@ -24,11 +26,16 @@ export class WaitQueue implements WaitAborter {
   }
 
   /** Parks the caller at the back of the queue; `data` stays with the waiter for the waker. */
-  park<T>(label: string, data?: unknown): Promise<T> {
-    return park<T>(label, (parked) => {
-      parked.data = data;
-      this.append(parked);
-    });
+  park<T>(label: string, data?: unknown, scope: CancelScope | undefined = currentScope()): Promise<T> {
+    return park<T>(
+      label,
+      (parked) => {
+        parked.data = data;
+        this.append(parked);
+      },
+      true,
+      scope,
+    );
   }
 
   /** The first waiter, still queued. */

@@ -11,6 +11,8 @@
 import {
   checkpointIfCancelled,
   park,
+  type AnyParked,
+  type WaitAborter,
   requireFunction,
   RuntimeError,
   schedulePoint,
@@ -62,7 +64,7 @@ export interface CapacityLimiterStatistics {
  * });
  * ```
  */
-export class CapacityLimiter {
+export class CapacityLimiter implements WaitAborter {
   private total: number;
   private readonly borrowers = new Set<unknown>();
   private readonly pending = new Set<unknown>();
@@ -259,7 +261,7 @@ export class CapacityLimiter {
    */
   async withToken<T>(fn: () => T | PromiseLike<T>): Promise<T> {
     requireFunction("CapacityLimiter.withToken()", "fn", fn);
-    const borrower = currentHolder();
+    const borrower: unknown = currentHolder();
     await this.acquireFor(borrower, "CapacityLimiter.withToken()");
     try {
       return await fn();
@@ -297,23 +299,31 @@ export class CapacityLimiter {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private async acquireFor(borrower: unknown, where: string): Promise<void> {
-    checkpointIfCancelled();
-    if (this.take(borrower, where)) {
-      await schedulePoint();
-      return;
+  /**
+   * Check, try, park (the skeleton every trellis wait follows). Not an async function: the
+   * fast path returns the schedule point's promise, and the slow path parks with the limiter
+   * itself as the abort handler, so a waiting task costs no closure.
+   */
+  private acquireFor(borrower: unknown, where: string): Promise<void> {
+    try {
+      checkpointIfCancelled();
+      if (this.take(borrower, where)) return schedulePoint();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    await park<void>("CapacityLimiter.acquire", (parked) => {
+    return park<void>("CapacityLimiter.acquire", (parked) => {
       parked.data = borrower;
       this.waiters.append(parked);
       if (borrower !== OUTSIDE_ANY_TASK) this.pending.add(borrower);
-      // Leaving the line must also forget that the borrower is waiting.
-      parked.abort = () => {
-        this.waiters.remove(parked);
-        this.pending.delete(borrower);
-        return true;
-      };
+      parked.abort = this;
     });
+  }
+
+  /** @internal Abort of a waiting acquire: leave the line and forget that the borrower waits. */
+  abortWait(parked: AnyParked): boolean {
+    this.waiters.remove(parked);
+    this.pending.delete(parked.data);
+    return true;
   }
 
   private tryFor(borrower: unknown, where: string): void {

@@ -11,7 +11,7 @@ import { addSuppressed, ClosedResourceError, isCancelled, RuntimeError, TaskGrou
 import { park, wake, wakeWithError, type Parked } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
 import { currentTaskImpl, TaskImpl, type Task } from "./task.js";
-import { requireFunction, requireOptionalString, requireOptions, show } from "./validate.js";
+import { requireFunction, requireOneOf, requireOptionalString, requireOptions } from "./validate.js";
 
 /** Options of {@link withTaskGroup}. */
 export interface TaskGroupOptions {
@@ -251,10 +251,7 @@ export function withTaskGroup<T>(
   requireFunction("withTaskGroup()", "body", body);
   requireOptions("withTaskGroup()", options);
   const name = requireOptionalString("withTaskGroup()", "options.name", options?.name);
-  const mode = options?.errors ?? "first";
-  if (mode !== "first" && mode !== "aggregate") {
-    throw new TypeError(`withTaskGroup(): \`options.errors\` must be "first" or "aggregate", got ${show(mode)}`);
-  }
+  const mode = requireOneOf("withTaskGroup()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
   const group = new TaskGroupImpl(name, mode);
   return group.cancelScope.run(() => runGroup(group, body));
 }

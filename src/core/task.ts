@@ -11,6 +11,7 @@ import { Cancelled, isCancelled } from "./errors.js";
 import { park, wake, type Parked } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
+import { captureSpawnSite } from "./spawn-site.js";
 
 /** The state of a task: running (or about to start), or how it ended. */
 export type TaskState = "running" | "done" | "failed" | "cancelled";
@@ -71,7 +72,7 @@ export class TaskImpl<R> implements Task<R> {
     this.scope.enter(parentScope, this as TaskImpl<unknown>);
     if (parentScope === undefined && runtimeScope !== undefined) this.scope.setRuntime(runtimeScope.runtime);
     this.scope.runtime.taskSpawned(this);
-    if (this.scope.runtime.debug) this.spawnStack = captureSpawnStack();
+    if (this.scope.runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
     this.body = fn;
     // "No code of fn runs synchronously inside spawn": the body starts in a microtask, which
     // carries the task's context (its root scope, and the spawner's other AsyncLocalStorage
@@ -238,9 +239,3 @@ export function annotateTaskChain(err: unknown, task: TaskImpl<unknown>): unknow
   return err;
 }
 
-function captureSpawnStack(): string {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, TaskImpl.prototype.start);
-  const frames = (holder.stack ?? "").split("\n").slice(1);
-  return frames.map((line) => `      spawned ${line.trim()}`).join("\n");
-}

@@ -67,3 +67,12 @@ export function requireOptions(where: string, value: unknown): void {
     throw new TypeError(`${where}: \`options\` must be an object, got ${show(value)}`);
   }
 }
+
+/** @internal One of a fixed set of strings, e.g. a group's `errors` mode. */
+export function requireOneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    const choices = allowed.map((a) => JSON.stringify(a)).join(" or ");
+    throw new TypeError(`${where}: \`${name}\` must be ${choices}, got ${show(value)}`);
+  }
+  return value as T;
+}

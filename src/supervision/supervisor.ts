@@ -18,6 +18,8 @@ import {
   isCancelled,
   requireFunction,
   requireOptionalString,
+  requireOneOf,
+  captureSpawnSite,
   requireOptions,
   runGroup,
   RuntimeError,
@@ -151,7 +153,7 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
     ) as TaskImpl<Awaited<R>>;
     // A report must say where the task came from; supervised tasks are few and long-lived, so
     // they always pay for one stack trace (other tasks only in debug mode).
-    task.spawnStack = spawnSite();
+    task.spawnStack = captureSpawnSite(SupervisorImpl.prototype.spawn);
     return task;
   }
 
@@ -213,24 +215,6 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
 }
 
 /** Where trellis's own modules live: their frames say nothing about where a task was spawned. */
-const ownFiles = new URL("../", import.meta.url).href;
-
-/** The caller's frames of `sup.spawn` (up to 3, none of trellis's or Node's), as the task chain prints them. */
-function spawnSite(): string | undefined {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, SupervisorImpl.prototype.spawn);
-  const frames = (holder.stack ?? "")
-    .split("\n")
-    .slice(1)
-    .map((line) => line.trim())
-    .filter((line) => !line.includes(ownFiles) && !line.includes("(node:") && !line.startsWith("at node:"));
-  if (frames.length === 0) return undefined;
-  return frames
-    .slice(0, 3)
-    .map((line) => `      spawned ${line}`)
-    .join("\n");
-}
-
 /**
  * The default `onError`: one line naming the supervisor, the task and what happens next, then
  * the error as Node prints an uncaught exception (`util.inspect`: stack, cause, own properties).
@@ -284,10 +268,7 @@ export function withSupervisor<T>(
   requireFunction("withSupervisor()", "body", body);
   requireOptions("withSupervisor()", options);
   const name = requireOptionalString("withSupervisor()", "options.name", options?.name);
-  const mode = options?.errors ?? "first";
-  if (mode !== "first" && mode !== "aggregate") {
-    throw new TypeError(`withSupervisor(): \`options.errors\` must be "first" or "aggregate", got ${show(mode)}`);
-  }
+  const mode = requireOneOf("withSupervisor()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
   const onError = options?.onError;
   if (onError !== undefined) requireFunction("withSupervisor()", "options.onError", onError);
   const sup = new SupervisorImpl(name, mode, onError ?? printFailure);

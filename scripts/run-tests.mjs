@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file (build/test/**/*.test.js) with node's test runner.
 // Node 20's `node --test` takes no globs, so we list the files ourselves.
+// A test that hangs fails after 60 s instead of hanging the suite.
 // Usage: node scripts/run-tests.mjs [substring-filter ...]
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -25,5 +26,5 @@ if (files.length === 0) {
   console.error("run-tests: no test files found under build/test (did `npm run build:test` run?)");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], { stdio: "inherit" });
+const result = spawnSync(process.execPath, ["--test", "--test-reporter=spec", "--test-timeout=60000", ...files], { stdio: "inherit" });
 process.exit(result.status ?? 1);

@@ -98,6 +98,7 @@ async function runProgram(p: Program): Promise<Log> {
   const [send, receive] = openChannel<string>(p.capacity);
   const finished = await run(
     () =>
+      // A watchdog on the real clock: it costs nothing when the test passes, and also ends a livelock.
       moveOnAfter(3_000, async () => {
         await withTaskGroup(async (tg) => {
           p.senders.forEach((ops, s) => {

@@ -4,6 +4,7 @@ import {
   all,
   checkpoint,
   currentTask,
+  currentTime,
   isCancelled,
   run,
   sleep,
@@ -13,6 +14,9 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { trellisTest } from "../../src/testing/index.js";
+
+// Tests that sleep run in virtual time (trellisTest with autojump) and check exact times.
 
 /** Timers of ours still armed (a leaked sleep would show here). */
 function timers(): number {
@@ -20,7 +24,7 @@ function timers(): number {
 }
 
 describe("all()", () => {
-  test("results come back in input order, whatever order the functions finish in", async () => {
+  test("results come back in input order, whatever order the functions finish in", trellisTest(async () => {
     const result = await all([
       async () => {
         await sleep(6);
@@ -33,7 +37,8 @@ describe("all()", () => {
       () => "sync",
     ]);
     assert.deepEqual(result, ["slow", "fast", "sync"]);
-  });
+    assert.equal(currentTime(), 6);
+  }, { autojump: true }));
 
   test("all([]) returns [] and is still a checkpoint", async () => {
     assert.deepEqual(await all([]), []);
@@ -57,7 +62,7 @@ describe("all()", () => {
     assert.deepEqual(record, []);
   });
 
-  test("the first failure cancels the others, waits for their finally blocks, then is thrown as the same object", async () => {
+  test("the first failure cancels the others, waits for their finally blocks, then is thrown as the same object", trellisTest(async () => {
     const record: string[] = [];
     const boom = new Error("boom");
     await assert.rejects(
@@ -86,7 +91,8 @@ describe("all()", () => {
       (err) => err === boom,
     );
     assert.deepEqual(record, ["c: cancelled", "a: cleaned up", "all() settled"]);
-  });
+    assert.equal(currentTime(), 1 + 2, "all() waited for a's shielded cleanup");
+  }, { autojump: true }));
 
   test("later failures are kept in suppressedErrors() of the one thrown", async () => {
     const first = new Error("first");
@@ -109,7 +115,7 @@ describe("all()", () => {
     assert.deepEqual(suppressedErrors(err), [second]);
   });
 
-  test("cancelling the caller while the functions run cancels and awaits them, then raises Cancelled", async () => {
+  test("cancelling the caller while the functions run cancels and awaits them, then raises Cancelled", trellisTest(async () => {
     const record: string[] = [];
     await withCancelScope(async (scope) => {
       try {
@@ -134,7 +140,8 @@ describe("all()", () => {
       }
     });
     assert.deepEqual(record, ["child finally", "Cancelled"]);
-  });
+    assert.equal(currentTime(), 1);
+  }, { autojump: true }));
 
   test("results complete before a cancellation arrives are returned", async () => {
     const record: unknown[] = [];
@@ -174,6 +181,7 @@ describe("all()", () => {
     await assert.rejects(all(42 as never), { name: "TypeError", message: /all\(\): `fns` must be an array of functions, got 42 \(number\)/ });
   });
 
+  // Real clock on purpose: a MockClock arms no real timer, and real timers are what it counts.
   test("works inside run() and leaves no timer behind", async () => {
     const before = timers();
     const result = await run(() =>
@@ -218,6 +226,7 @@ describe("seed 000: asyncio.gather does not cancel the other tasks when one fail
     },
   ];
 
+  // Real clock on purpose: plain promises outside run(), as people write them today.
   test("with Promise.all the siblings keep running after the rejection", async () => {
     const record: string[] = [];
     let open!: () => void;
@@ -230,7 +239,7 @@ describe("seed 000: asyncio.gather does not cancel the other tasks when one fail
     assert.deepEqual(record, ["caller sees the error", "fetch users finished", "fetch prices finished", "fetch prices finally"]);
   });
 
-  test("with all() the siblings are cancelled, and have cleaned up before the caller sees the error", async () => {
+  test("with all() the siblings are cancelled, and have cleaned up before the caller sees the error", trellisTest(async () => {
     const record: string[] = [];
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -239,5 +248,6 @@ describe("seed 000: asyncio.gather does not cancel the other tasks when one fail
     open();
     await gate;
     assert.deepEqual(record, ["fetch prices finally", "caller sees the error"]);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 });

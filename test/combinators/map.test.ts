@@ -1,7 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkpoint, isCancelled, map, run, sleep, sleepForever, withCancelScope } from "../../src/index.js";
+import { checkpoint, currentTime, isCancelled, map, run, sleep, sleepForever, withCancelScope } from "../../src/index.js";
+import { trellisTest } from "../../src/testing/index.js";
+
+// Tests that sleep run in virtual time (trellisTest with autojump) and check exact times.
 
 function timers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
@@ -25,7 +28,7 @@ function gauge() {
 }
 
 describe("map()", () => {
-  test("fn gets each item and its index; results keep the input order", async () => {
+  test("fn gets each item and its index; results keep the input order", trellisTest(async () => {
     const results = await map(
       [30, 10, 20],
       async (ms, i) => {
@@ -35,7 +38,8 @@ describe("map()", () => {
       { concurrency: 2 },
     );
     assert.deepEqual(results, ["0:30", "1:10", "2:20"]);
-  });
+    assert.equal(currentTime(), 3, "item 2 started when item 1 ended, at 1, and ended with item 0, at 3");
+  }, { autojump: true }));
 
   test("runs at most `concurrency` calls at once, and reaches it", async () => {
     const g = gauge();
@@ -52,7 +56,7 @@ describe("map()", () => {
     assert.equal(g.max, 3);
   });
 
-  test("the default concurrency is Infinity: every item runs at once", async () => {
+  test("the default concurrency is Infinity: every item runs at once", trellisTest(async () => {
     const g = gauge();
     await map(new Set([1, 2, 3, 4, 5]), async () => {
       g.enter();
@@ -60,7 +64,8 @@ describe("map()", () => {
       g.leave();
     });
     assert.equal(g.max, 5);
-  });
+    assert.equal(currentTime(), 1);
+  }, { autojump: true }));
 
   test("no task is made per pending item: 1,000 items with concurrency 4 use 4 tasks", async () => {
     let spawned = 0;
@@ -79,7 +84,7 @@ describe("map()", () => {
     assert.equal(spawned, 1 + 4); // the root task of run(), and 4 workers
   });
 
-  test("an infinite async generator with concurrency 4 is read at most 4 items ahead", async () => {
+  test("an infinite async generator with concurrency 4 is read at most 4 items ahead", trellisTest(async () => {
     let pulled = 0;
     let finished = 0;
     let maxAhead = 0;
@@ -111,9 +116,9 @@ describe("map()", () => {
     );
     assert.equal(maxAhead, 4);
     assert.equal(closed, true, "the generator was closed (its finally ran)");
-  });
+  }, { autojump: true }));
 
-  test("async iterables keep their order with several workers reading", async () => {
+  test("async iterables keep their order with several workers reading", trellisTest(async () => {
     async function* slowly() {
       for (let i = 0; i < 12; i++) {
         await sleep(i % 2);
@@ -125,9 +130,9 @@ describe("map()", () => {
       return [x, i];
     }, { concurrency: 5 });
     assert.deepEqual(results, Array.from({ length: 12 }, (_, i) => [i, i]));
-  });
+  }, { autojump: true }));
 
-  test("fails fast: the first error cancels the running calls, awaits them, starts no more and closes the input", async () => {
+  test("fails fast: the first error cancels the running calls, awaits them, starts no more and closes the input", trellisTest(async () => {
     const record: string[] = [];
     let closed = false;
     function* items() {
@@ -161,7 +166,7 @@ describe("map()", () => {
     assert.deepEqual(record.slice(3).sort(), ["end 0", "end 1", "end 2", "map settled"].sort());
     assert.equal(record.at(-1), "map settled");
     assert.equal(closed, true);
-  });
+  }, { autojump: true }));
 
   test("an error thrown by the iterator itself fails the map, and the iterator is not closed", async () => {
     let returned = false;
@@ -231,7 +236,7 @@ describe("map()", () => {
     assert.deepEqual(await map("abc", (c) => c.toUpperCase(), { concurrency: 1 }), ["A", "B", "C"]);
   });
 
-  test("concurrency 1 runs the calls one after another in input order", async () => {
+  test("concurrency 1 runs the calls one after another in input order", trellisTest(async () => {
     const record: string[] = [];
     await map(
       [1, 2, 3],
@@ -243,7 +248,8 @@ describe("map()", () => {
       { concurrency: 1 },
     );
     assert.deepEqual(record, ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]);
-  });
+    assert.equal(currentTime(), 3);
+  }, { autojump: true }));
 
   test("bad arguments name themselves", async () => {
     for (const concurrency of [0, -1, 1.5, NaN, "4", -Infinity]) {
@@ -257,6 +263,7 @@ describe("map()", () => {
     await assert.rejects(map([1], (x) => x, 3 as never), { name: "TypeError", message: /map\(\): `options` must be an object/ });
   });
 
+  // Real clock on purpose: a MockClock arms no real timer, and real timers are what it counts.
   test("leaves no timer behind after a failure inside run()", async () => {
     const before = timers();
     await run(() =>

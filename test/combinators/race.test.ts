@@ -1,13 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { checkpoint, isCancelled, race, run, sleep, sleepForever, withCancelScope } from "../../src/index.js";
+import { checkpoint, currentTime, isCancelled, race, run, sleep, sleepForever, withCancelScope } from "../../src/index.js";
+import { trellisTest } from "../../src/testing/index.js";
+
+// Tests that sleep run in virtual time (trellisTest with autojump) and check exact times.
 
 function timers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
 }
 
 describe("race()", () => {
-  test("the first to complete wins; the losers are cancelled and their finally blocks have run before race returns", async () => {
+  test("the first to complete wins; the losers are cancelled and their finally blocks have run before race returns", trellisTest(async () => {
     const record: string[] = [];
     const winner = await race([
       async () => {
@@ -34,9 +37,10 @@ describe("race()", () => {
     record.push(`race returned ${winner}`);
     assert.deepEqual([...record].sort(), ["forever: cancelled", "race returned fast", "slow: finally"]);
     assert.equal(record.at(-1), "race returned fast");
-  });
+    assert.equal(currentTime(), 1);
+  }, { autojump: true }));
 
-  test("a loser with a slow cleanup is awaited before race returns", async () => {
+  test("a loser with a slow cleanup is awaited before race returns", trellisTest(async () => {
     const record: string[] = [];
     await race([
       async () => {
@@ -51,9 +55,10 @@ describe("race()", () => {
     ]);
     record.push("race returned");
     assert.deepEqual(record, ["loser cleaned up", "race returned"]);
-  });
+    assert.equal(currentTime(), 3);
+  }, { autojump: true }));
 
-  test("if the first to finish throws, race cancels the rest and throws that error", async () => {
+  test("if the first to finish throws, race cancels the rest and throws that error", trellisTest(async () => {
     const record: string[] = [];
     const boom = new Error("boom");
     await assert.rejects(
@@ -74,7 +79,8 @@ describe("race()", () => {
       (err) => err === boom,
     );
     assert.deepEqual(record, ["loser finally"]);
-  });
+    assert.equal(currentTime(), 1);
+  }, { autojump: true }));
 
   test("a loser that completes in the same turn as the winner does not replace its value", async () => {
     const winner = await race([
@@ -108,6 +114,7 @@ describe("race()", () => {
     );
   });
 
+  // Real clock on purpose: a MockClock arms no real timer, and real timers are what it counts.
   test("nothing of a loser keeps the process alive once race returns", async () => {
     const before = timers();
     await run(() => race([() => sleep(60_000), () => sleep(1)]));
@@ -116,7 +123,7 @@ describe("race()", () => {
     assert.equal(timers(), before);
   });
 
-  test("cancelling the caller cancels and awaits every entry, then raises Cancelled", async () => {
+  test("cancelling the caller cancels and awaits every entry, then raises Cancelled", trellisTest(async () => {
     const record: string[] = [];
     const result = await withCancelScope(async (scope) => {
       await race([
@@ -137,7 +144,8 @@ describe("race()", () => {
     });
     assert.equal(result, undefined);
     assert.deepEqual(record, ["a finally"]);
-  });
+    assert.equal(currentTime(), 1);
+  }, { autojump: true }));
 
   test("a cancelled caller raises Cancelled before any entry runs", async () => {
     const record: string[] = [];

@@ -3,6 +3,8 @@
 // (test_cancel_points, test_cancel_edge_cases, test_cancel_shielding, test_basic_timeout,
 // test_cancel_scope_nesting, test_unshield_while_cancel_propagating, test_cancel_unbound,
 // test_cancel_shield_abort, test_trivial_yields, test_very_deep_cancel_scope_nesting).
+// Tests that need time to pass run in virtual time (trellisTest with autojump) and check exact
+// times; the others run outside run(), as a library user's code would.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -18,6 +20,7 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { MockClock, trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 /** Runs `fn` and returns what it threw; fails if it did not throw. */
 async function thrown(fn: () => unknown): Promise<unknown> {
@@ -168,7 +171,7 @@ describe("level-triggered cancellation", () => {
     assert.deepEqual(record, ["cleanup cancelled"]);
   });
 
-  test("cancelling a scope wakes code parked inside it at once", async () => {
+  test("cancelling a scope wakes code parked inside it at once", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       const scope = new CancelScope();
@@ -183,12 +186,12 @@ describe("level-triggered cancellation", () => {
           }
         }),
       );
-      await sleep(1);
+      await waitAllTasksBlocked();
       assert.deepEqual(record, ["parked"]);
       scope.cancel();
     });
     assert.deepEqual(record, ["parked", "woken by Cancelled"]);
-  });
+  }, { autojump: true }));
 
   test("once control has left the cancelled scope, checkpoints no longer raise", async () => {
     await withCancelScope(async (scope) => {
@@ -273,7 +276,7 @@ describe("cancelling before run, from anywhere, and after exit", () => {
     assert.deepEqual(record, ["entered inner", "inner raised Cancelled"]);
   });
 
-  test("a shielded cleanup scope can be opened and awaited inside a cancelled context", async () => {
+  test("a shielded cleanup scope can be opened and awaited inside a cancelled context", trellisTest(async () => {
     const record: string[] = [];
     const outer = new CancelScope();
     await outer.run(async () => {
@@ -293,19 +296,20 @@ describe("cancelling before run, from anywhere, and after exit", () => {
     });
     assert.deepEqual(record, ["cleanup finished"]);
     assert.equal(outer.cancelledCaught, true);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 
-  test("cancel can be called from another task", async () => {
+  test("cancel can be called from another task", trellisTest(async () => {
     const scope = new CancelScope();
     await withTaskGroup(async (tg) => {
       tg.spawn(() => scope.run(() => sleepForever()));
       tg.spawn(async () => {
-        await sleep(1);
+        await waitAllTasksBlocked();
         scope.cancel();
       });
     });
     assert.equal(scope.cancelledCaught, true);
-  });
+  }, { autojump: true }));
 
   test("cancel can be called from outside any task", async () => {
     const scope = new CancelScope();
@@ -317,7 +321,7 @@ describe("cancelling before run, from anywhere, and after exit", () => {
     assert.equal(scope.cancelledCaught, true);
   });
 
-  test("cancel cancels the tasks of task groups opened inside the scope", async () => {
+  test("cancel cancels the tasks of task groups opened inside the scope", trellisTest(async () => {
     const record: string[] = [];
     await withCancelScope(async (scope) => {
       await withTaskGroup(async (tg) => {
@@ -335,12 +339,12 @@ describe("cancelling before run, from anywhere, and after exit", () => {
             });
           });
         }
-        await sleep(1);
+        await waitAllTasksBlocked();
         scope.cancel();
       });
     });
     assert.deepEqual(record.sort(), ["a leaf cancelled", "b leaf cancelled"]);
-  });
+  }, { autojump: true }));
 
   test("cancel after the scope has exited sets cancelCalled and changes nothing else", async () => {
     const scope = new CancelScope();
@@ -447,7 +451,7 @@ describe("nested scopes", () => {
 });
 
 describe("shields", () => {
-  test("a shield keeps an outer cancellation from reaching code inside", async () => {
+  test("a shield keeps an outer cancellation from reaching code inside", trellisTest(async () => {
     const record: string[] = [];
     await withCancelScope(async (outer) => {
       await withCancelScope(
@@ -463,7 +467,7 @@ describe("shields", () => {
       record.push("outside the shield it raises");
     });
     assert.deepEqual(record, ["shielded code ran to the end", "outside the shield it raises"]);
-  });
+  }, { autojump: true }));
 
   test("a shield does not stop the scope's own cancel()", async () => {
     const scope = new CancelScope({ shield: true });
@@ -493,16 +497,17 @@ describe("shields", () => {
     });
   });
 
-  test("a shield does not stop the scope's own deadline", async () => {
+  test("a shield does not stop the scope's own deadline", trellisTest(async () => {
     await withCancelScope(async (outer) => {
       outer.cancel();
       const scope = new CancelScope({ shield: true, deadline: currentTime() + 2 });
       await scope.run(() => sleepForever());
       assert.equal(scope.cancelledCaught, true);
+      assert.equal(currentTime(), 2);
     });
-  });
+  }, { autojump: true }));
 
-  test("turning a shield on while running protects the following checkpoints", async () => {
+  test("turning a shield on while running protects the following checkpoints", trellisTest(async () => {
     await withCancelScope(async (outer) => {
       await withCancelScope(async (inner) => {
         outer.cancel();
@@ -514,9 +519,9 @@ describe("shields", () => {
         await sleep(1);
       });
     });
-  });
+  }, { autojump: true }));
 
-  test("turning a shield off lets a pending outer cancellation in at once, also to parked code", async () => {
+  test("turning a shield off lets a pending outer cancellation in at once, also to parked code", trellisTest(async () => {
     const record: string[] = [];
     await withCancelScope(async (outer) => {
       await withTaskGroup(async (tg) => {
@@ -539,7 +544,7 @@ describe("shields", () => {
         assert.deepEqual(record, ["sleeping", "cancelled"]);
       });
     });
-  });
+  }, { autojump: true }));
 
   test("a shield set before entry takes effect on entry, and removing it lets the cancellation in", async () => {
     const scope = new CancelScope();
@@ -593,19 +598,19 @@ describe("deadlines", () => {
     assert.equal(new CancelScope({ deadline: d }).deadline, d);
   });
 
-  test("a deadline cancels the scope when the clock reaches it, with source deadline", async () => {
+  test("a deadline cancels the scope when the clock reaches it, with source deadline", trellisTest(async () => {
     const deadline = currentTime() + 5;
     const scope = new CancelScope({ deadline });
     let err: Cancelled | undefined;
     await scope.run(async () => {
       err = await expectCancelled(() => sleepForever());
-      assert.ok(currentTime() >= deadline, "cancelled before the deadline");
+      assert.equal(currentTime(), deadline, "cancelled before or after the deadline");
       throw err;
     });
     assert.equal(scope.cancelCalled, true);
     assert.equal(scope.cancelledCaught, true);
     assert.equal(err?.source, "deadline");
-  });
+  }, { autojump: true }));
 
   test("a deadline already passed at entry cancels the scope at its first checkpoint", async () => {
     const record: string[] = [];
@@ -631,17 +636,18 @@ describe("deadlines", () => {
     assert.equal(scope.cancelledCaught, true);
   });
 
-  test("moving the deadline earlier at run time wakes a parked sleeper when the new deadline passes", async () => {
+  test("moving the deadline earlier at run time wakes a parked sleeper when the new deadline passes", trellisTest(async () => {
     const scope = new CancelScope({ deadline: currentTime() + 60_000 });
     await withTaskGroup(async (tg) => {
       tg.spawn(() => scope.run(() => sleepForever()));
-      await sleep(1);
+      await waitAllTasksBlocked();
       scope.deadline = currentTime() + 2;
     });
     assert.equal(scope.cancelledCaught, true);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 
-  test("moving the deadline later at run time postpones the cancellation", async () => {
+  test("moving the deadline later at run time postpones the cancellation", trellisTest(async () => {
     const scope = new CancelScope();
     await scope.run(async () => {
       scope.deadline = currentTime() + 30;
@@ -650,9 +656,10 @@ describe("deadlines", () => {
     });
     assert.equal(scope.cancelCalled, false);
     assert.equal(scope.cancelledCaught, false);
-  });
+    assert.equal(currentTime(), 40);
+  }, { autojump: true }));
 
-  test("setting the deadline to Infinity at run time removes it", async () => {
+  test("setting the deadline to Infinity at run time removes it", trellisTest(async () => {
     const scope = new CancelScope();
     await scope.run(async () => {
       scope.deadline = currentTime() + 30;
@@ -660,7 +667,8 @@ describe("deadlines", () => {
       await sleep(40);
     });
     assert.equal(scope.cancelCalled, false);
-  });
+    assert.equal(currentTime(), 40);
+  }, { autojump: true }));
 
   test("a NaN deadline is refused with RangeError naming deadline", async () => {
     assert.throws(() => new CancelScope({ deadline: NaN }), (err: unknown) => err instanceof RangeError && /`deadline`/.test(err.message));
@@ -674,6 +682,7 @@ describe("deadlines", () => {
     assert.equal(scope.deadline, Infinity);
   });
 
+  // Real clock on purpose: it counts the real timer behind the deadline.
   test("leaving a scope with a pending deadline releases its timer", async () => {
     const before = timerCount();
     await withCancelScope(async (scope) => {
@@ -711,14 +720,14 @@ describe("cancelCalled and cancelledCaught", () => {
     );
   });
 
-  test("cancelledCaught is true when the scope's cancellation ended the tasks of a group inside it", async () => {
+  test("cancelledCaught is true when the scope's cancellation ended the tasks of a group inside it", trellisTest(async () => {
     const scope = new CancelScope();
     const record: string[] = [];
     await scope.run(async () => {
       await withTaskGroup(async (tg) => {
         tg.spawn(() => sleepForever());
         tg.spawn(async () => {
-          await sleep(1);
+          await waitAllTasksBlocked();
           scope.cancel();
         });
       });
@@ -728,17 +737,17 @@ describe("cancelCalled and cancelledCaught", () => {
     // The group's tasks were cut short by the scope's cancellation: the code after the group,
     // which assumes their work is done, does not run.
     assert.deepEqual(record, []);
-  });
+  }, { autojump: true }));
 });
 
 describe("scope.signal", () => {
-  test("scope.signal is not aborted while the scope is not cancelled", async () => {
+  test("scope.signal is not aborted while the scope is not cancelled", trellisTest(async () => {
     await withCancelScope(async (scope) => {
       const signal = scope.signal;
       await sleep(1);
       assert.equal(signal.aborted, false);
     });
-  });
+  }, { autojump: true }));
 
   test("scope.signal aborts when the scope is cancelled, with a Cancelled as its reason", async () => {
     await withCancelScope(async (scope) => {
@@ -763,7 +772,7 @@ describe("scope.signal", () => {
     });
   });
 
-  test("scope.signal of a shielded scope does not abort on an outer cancellation", async () => {
+  test("scope.signal of a shielded scope does not abort on an outer cancellation", trellisTest(async () => {
     await withCancelScope(async (outer) => {
       await withCancelScope(
         async (inner) => {
@@ -777,7 +786,7 @@ describe("scope.signal", () => {
         { shield: true },
       );
     });
-  });
+  }, { autojump: true }));
 
   test("scope.signal first read inside an already cancelled context is already aborted", async () => {
     await withCancelScope(async (outer) => {
@@ -788,7 +797,7 @@ describe("scope.signal", () => {
     });
   });
 
-  test("scope.signal aborts when the scope's deadline passes", async () => {
+  test("scope.signal aborts when the scope's deadline passes", trellisTest(async () => {
     const scope = new CancelScope({ deadline: currentTime() + 2 });
     let signal: AbortSignal | undefined;
     await scope.run(async (s) => {
@@ -796,7 +805,8 @@ describe("scope.signal", () => {
       await sleepForever();
     });
     assert.equal(signal?.aborted, true);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 });
 
 describe("bad arguments", () => {
@@ -825,10 +835,10 @@ describe("inside run()", () => {
       async () => {
         const scope = new CancelScope({ deadline: currentTime() + 2 });
         await scope.run(() => sleepForever());
-        return scope.cancelledCaught;
+        return [scope.cancelledCaught, currentTime()];
       },
-      { handleSignals: false },
+      { handleSignals: false, clock: new MockClock({ autojumpThreshold: 0 }) },
     );
-    assert.equal(result, true);
+    assert.deepEqual(result, [true, 2]);
   });
 });

@@ -68,6 +68,7 @@ describe("checkpoint", () => {
     });
   });
 
+  // Real clock on purpose: fairness between a busy task and a real timer is the point.
   test("a task looping on checkpoint() does not starve a sibling's sleep(10)", async () => {
     // A fairness property, not a benchmark: without macrotask yields the sleep would never
     // end (microtasks run before timers); with them it ends within a few milliseconds. The
@@ -98,6 +99,7 @@ describe("checkpoint", () => {
     assert.ok(best < 100, `sleep(10) took ${tries.map((t) => t.toFixed(1)).join(", ")} ms while a sibling looped on checkpoint()`);
   });
 
+  // Real clock on purpose: fairness between busy tasks and a real timer callback is the point.
   test("many tasks looping on checkpoint() still let a timer callback in", async () => {
     const tries: number[] = [];
     for (let attempt = 0; attempt < 3 && !(tries.length > 0 && Math.min(...tries) < 100); attempt++) {
@@ -117,6 +119,7 @@ describe("checkpoint", () => {
     assert.ok(Math.min(...tries) < 100, `a 5 ms setTimeout took ${tries.map((t) => t.toFixed(1)).join(", ")} ms`);
   });
 
+  // Real clock on purpose: a busy task is never blocked, so autojump would never move a MockClock.
   test("a checkpoint loop inside a deadline scope is ended by the deadline", async () => {
     let iterations = 0;
     const result = await withCancelScope(

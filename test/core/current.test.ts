@@ -17,6 +17,7 @@ import {
   withTaskGroup,
   type Clock,
 } from "../../src/index.js";
+import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 describe("currentSignal", () => {
   test("outside every scope, currentSignal returns a signal that never aborts", async () => {
@@ -40,19 +41,19 @@ describe("currentSignal", () => {
     });
   });
 
-  test("currentSignal in a task aborts when the task's group is cancelled", async () => {
+  test("currentSignal in a task aborts when the task's group is cancelled", trellisTest(async () => {
     let signal: AbortSignal | undefined;
     await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
         signal = currentSignal();
         await sleepForever();
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       assert.equal(signal?.aborted, false);
       tg.cancel();
     });
     assert.equal(signal?.aborted, true);
-  });
+  }, { autojump: true }));
 
   test("currentSignal respects shields", async () => {
     await withCancelScope(async (outer) => {
@@ -85,6 +86,7 @@ describe("currentSignal", () => {
 });
 
 describe("currentTime", () => {
+  // Real clock on purpose: what currentTime() reads outside run() is the point.
   test("outside run, currentTime is the real monotonic clock in milliseconds", async () => {
     const a = currentTime();
     const before = performance.now();

@@ -1,6 +1,7 @@
 // The error classes and Cancelled's contract (API.md §1 "Cancellation" → Cancelled, isCancelled;
 // "Errors"), after Trio's test_Cancelled_init. The "signal" source needs a real OS signal and
-// is checked in run-process.test.ts.
+// is checked in run-process.test.ts. Tests that wait for a task or a deadline run in virtual
+// time (trellisTest with autojump).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -22,6 +23,7 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 async function cancelledFrom(fn: () => unknown): Promise<Cancelled> {
   try {
@@ -64,7 +66,7 @@ describe("Cancelled", () => {
     }
   });
 
-  test("Cancelled.source is explicit for scope.cancel(), tg.cancel() and task.cancel()", async () => {
+  test("Cancelled.source is explicit for scope.cancel(), tg.cancel() and task.cancel()", trellisTest(async () => {
     const fromScope = await withCancelScope(async (scope) => {
       scope.cancel("by scope");
       return cancelledFrom(() => checkpoint());
@@ -78,26 +80,27 @@ describe("Cancelled", () => {
       const t = tg.spawn(async () => {
         fromTask = await cancelledFrom(() => sleepForever());
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       t.cancel("by task");
     });
     await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
         fromGroup = await cancelledFrom(() => sleepForever());
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel("by group");
     });
     assert.equal(fromTask?.source, "explicit");
     assert.equal(fromTask?.reason, "by task");
     assert.equal(fromGroup?.source, "explicit");
     assert.equal(fromGroup?.reason, "by group");
-  });
+  }, { autojump: true }));
 
-  test("Cancelled.source is deadline when a scope's deadline passed", async () => {
+  test("Cancelled.source is deadline when a scope's deadline passed", trellisTest(async () => {
     const err = await withCancelScope(() => cancelledFrom(() => sleepForever()), { deadline: currentTime() + 2 });
     assert.equal(err?.source, "deadline");
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 
   test("Cancelled.source is abort for an external AbortSignal, with the signal's reason", async () => {
     const controller = new AbortController();
@@ -110,7 +113,7 @@ describe("Cancelled", () => {
     assert.equal(err?.reason, why);
   });
 
-  test("Cancelled.source is sibling when a sibling task failed, with the failure as reason", async () => {
+  test("Cancelled.source is sibling when a sibling task failed, with the failure as reason", trellisTest(async () => {
     const boom = new Error("boom");
     let seen: Cancelled | undefined;
     await assert.rejects(
@@ -127,7 +130,7 @@ describe("Cancelled", () => {
     );
     assert.equal(seen?.source, "sibling");
     assert.equal(seen?.reason, boom);
-  });
+  }, { autojump: true }));
 
   test("the first reason given wins, also across sources", async () => {
     const scope = new CancelScope({ deadline: currentTime() + 60_000 });

@@ -1,6 +1,7 @@
 // API.md §1 "Running" → outside `run`: every API also works without run() (in a request
 // handler, a test, a script); the caller then has no enclosing cancel scope and uses the real
-// clock. These tests run in node:test's own async context, outside any run() and any task.
+// clock. These tests run in node:test's own async context, outside any run() and any task, so
+// their few short sleeps are real: a MockClock exists only inside run().
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -22,8 +23,10 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { MockClock } from "../../src/testing/index.js";
 
 describe("outside run()", () => {
+  // Real clock on purpose: outside run() there is no other.
   test("code outside every scope is never cancelled: checkpoints and sleeps never raise", async () => {
     await checkpoint();
     await sleep(0);
@@ -43,6 +46,7 @@ describe("outside run()", () => {
     assert.ok(Math.abs(a - b) < 50);
   });
 
+  // Real clock on purpose: outside run() there is no other.
   test("task groups work outside run(): children run, failures propagate, the group waits", async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
@@ -82,6 +86,7 @@ describe("outside run()", () => {
     await withCancelScope(() => assert.equal(currentEffectiveDeadline(), d), { deadline: d });
   });
 
+  // Real clock on purpose: the real clock is what it tests.
   test("timeouts work outside run() on the real clock", async () => {
     const start = currentTime();
     assert.equal(await moveOnAfter(3, () => sleepForever()), undefined);
@@ -89,6 +94,7 @@ describe("outside run()", () => {
     await assert.rejects(failAfter(2, () => sleep(60_000)), TimeoutError);
   });
 
+  // Real timer on purpose: the abort comes from a plain timer callback, as a client's would.
   test("cancelOnAbort works outside run(), as in an HTTP handler given req.signal", async () => {
     const controller = new AbortController();
     const result = await cancelOnAbort(controller.signal, async () => {
@@ -114,7 +120,7 @@ describe("outside run()", () => {
           await sleep(3);
           return "run unaffected";
         },
-        { handleSignals: false },
+        { handleSignals: false, clock: new MockClock({ autojumpThreshold: 0 }) },
       );
       outside.cancel();
       // run() is a separate tree: its root task has no parent scope

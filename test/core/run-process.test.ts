@@ -4,6 +4,8 @@
 // The fixtures import the compiled package: "../../dist/index.js" (built by `npm test` before
 // the tests), or the file named by the TRELLIS_DIST environment variable. They run with the
 // repository root as their working directory.
+//
+// Everything here stays on real time on purpose: real processes, real signals, real timers.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -126,6 +128,7 @@ describe("run() and OS signals", { concurrency: true }, () => {
     assert.ok(outcome.at - sent < 5_000, `the process took ${Math.round(outcome.at - sent)} ms to end after the second SIGINT`);
   });
 
+  // Real time on purpose: a child process must stay alive for a while of real time.
   test("sleepForever inside run() keeps the process alive until SIGINT", async () => {
     const p = start("signal-cleanup.mjs", ["0"]);
     await p.waitFor("ready");

@@ -1,5 +1,9 @@
 // run() in this process (API.md §1 "Running"): its result, its errors, its listeners and what
 // it leaves behind. The signal handling itself is tested on child processes in run-process.test.ts.
+// Runs that sleep use a MockClock with autojump (virtual time), except where real timers are the point.
+
+/** Virtual time that jumps to the next deadline as soon as every task is blocked. */
+const virtual = () => new MockClock({ autojumpThreshold: 0 });
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -19,6 +23,7 @@ import {
   type Instrument,
   type TaskInfo,
 } from "../../src/index.js";
+import { MockClock } from "../../src/testing/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -65,8 +70,9 @@ describe("run", () => {
           record.push("child");
         });
       });
+      assert.equal(currentTime(), 3 + 1);
       record.push("main");
-    });
+    }, { clock: virtual() });
     record.push("run returned");
     assert.deepEqual(record, ["child", "grandchild", "main", "run returned"]);
   });
@@ -86,7 +92,7 @@ describe("run", () => {
     await run(async () => {
       during = signalListeners();
       await sleep(1);
-    });
+    }, { clock: virtual() });
     assert.deepEqual(during, { SIGINT: before.SIGINT + 1, SIGTERM: before.SIGTERM + 1 });
     assert.deepEqual(signalListeners(), before);
     // also when main fails
@@ -104,6 +110,7 @@ describe("run", () => {
     );
   });
 
+  // Real clock on purpose: a MockClock arms no real timer, and real timers are what it counts.
   test("after run() returns, no Timeout or Immediate of trellis is left", async () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const before = timers();
@@ -142,7 +149,7 @@ describe("run", () => {
             );
           });
         },
-        { handleSignals: false },
+        { handleSignals: false, clock: virtual() },
       ),
     );
     const stack = (err as Error).stack ?? "";
@@ -178,7 +185,7 @@ describe("run", () => {
                 }
               });
             }),
-          { handleSignals: false },
+          { handleSignals: false, clock: virtual() },
         ),
       );
     } finally {
@@ -189,6 +196,7 @@ describe("run", () => {
     assert.match(written.join(""), /later failure/);
   });
 
+  // Real time on purpose: a hand-written Clock that runs on the real clock, as a user's might.
   test("run uses the clock it is given for currentTime, sleeps and deadlines", async () => {
     const offset = 5_000_000;
     const clock: Clock = {
@@ -221,7 +229,7 @@ describe("run", () => {
           tg.spawn(() => sleep(1), { name: "child" });
         });
       },
-      { instruments: [instrument], handleSignals: false },
+      { instruments: [instrument], handleSignals: false, clock: virtual() },
     );
     assert.deepEqual(record, ["spawned main", "spawned child", "exited child", "exited main"]);
   });
@@ -244,7 +252,7 @@ describe("run", () => {
           await sleep(3);
           record.push("b done");
         },
-        { handleSignals: false },
+        { handleSignals: false, clock: virtual() },
       ),
     ]);
     assert.deepEqual(record.sort(), ["a done", "b done"]);

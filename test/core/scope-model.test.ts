@@ -7,8 +7,10 @@
 //
 // Determinism: every operation is applied while all leaves are parked, either synchronously
 // (a deadline op sets the deadline to currentTime(), which cancels at once), or — in "timer"
-// mode — as real deadlines all set to the same instant D, which the run's one deadline queue
-// fires in one batch before the controller's own sleepUntil(D) wakes.
+// mode — as deadlines all set to the same instant D, which the run's one deadline queue fires
+// in one batch before the controller's own sleepUntil(D) wakes. Each case runs on a MockClock
+// with autojump, so D arrives as soon as everything is parked, and no real stall can make a
+// deadline fire early; waitAllTasksBlocked() tells when the cancelled leaves have finished.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -25,6 +27,7 @@ import {
   type Task,
   type TaskGroup,
 } from "../../src/index.js";
+import { MockClock, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 const SEED = 42;
 const NUM_RUNS = 150;
@@ -278,8 +281,8 @@ async function checkCase(c: { shape: Shape; ops: Op[]; timer: boolean }): Promis
             }
           });
         } else {
-          // Shield changes first, then every cancel becomes the same real deadline D on a user
-          // or group scope; they fire in one batch, before the controller's sleepUntil(D).
+          // Shield changes first, then every cancel becomes the same deadline D on a user or
+          // group scope; they fire in one batch, before the controller's sleepUntil(D).
           c.ops.filter(isShieldOp).forEach(applyShield);
           const deadline = currentTime() + 10;
           let anyTimer = false;
@@ -291,17 +294,18 @@ async function checkCase(c: { shape: Shape; ops: Op[]; timer: boolean }): Promis
             modelCancel(p, "deadline", "deadline exceeded", leaves);
             anyTimer = true;
           }
-          // A stall of 10 ms while setting them (a loaded machine) would let some fire early, one
-          // by one, instead of in one batch: such a case proves nothing and is discarded.
+          // Had time moved while setting them, some would fire early, one by one, instead of in
+          // one batch: such a case would prove nothing and is discarded (virtual time stands
+          // still while the controller runs, so this does not happen).
           if (currentTime() >= deadline) discarded = true;
           if (anyTimer) await sleepUntil(deadline);
         }
         // Let the cancelled leaves run their handlers, then release the others.
-        for (let i = 0; i < 10; i++) await wait(new Promise<void>((resolve) => setImmediate(resolve)));
+        await waitAllTasksBlocked();
         for (const lr of leafRuns) lr.release();
       });
     },
-    { handleSignals: false },
+    { handleSignals: false, clock: new MockClock({ autojumpThreshold: 0 }) },
   );
 
   if (discarded) return false;
@@ -364,6 +368,6 @@ test("the reference model agrees with hand-written cases", async () => {
   // a group with a task; cancel the task alone: the group absorbs nothing.
   const group: Shape = { kind: "group", body: { kind: "leaf" }, tasks: [{ kind: "leaf" }] };
   await checkCase({ shape: group, ops: [{ kind: "cancel", target: 2 }], timer: false });
-  // a real deadline on the group's scope.
+  // a deadline (through the run's deadline queue) on the group's scope.
   await checkCase({ shape: group, ops: [{ kind: "deadline", target: 0 }], timer: true });
 });

@@ -3,10 +3,13 @@
 //   seed 001: the forgotten task (a floating promise vanishes; its failure is lost)
 //   seed 002: the `finally` that sleeps after a cancel (edge- vs level-triggered cancellation)
 //   seed 000: the timeout race (Promise.race leaves the loser running; asyncio.wait_for)
+// The plain-promise versions use real timers (Node's own, which no MockClock reaches); the
+// trellis versions run in virtual time (trellisTest with autojump) and check exact times.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import {
+  currentTime,
   isCancelled,
   moveOnAfter,
   run,
@@ -15,8 +18,10 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { MockClock, trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 describe("seed 001: the forgotten task", () => {
+  // Real timers on purpose: plain promises on Node's own timers, which no MockClock reaches.
   test("plain promises: a floating background promise is still running when its caller has returned", async () => {
     const record: string[] = [];
     let background: Promise<void> | undefined;
@@ -33,6 +38,7 @@ describe("seed 001: the forgotten task", () => {
     assert.deepEqual(record, ["main returned", "background finished"]);
   });
 
+  // Real timers on purpose: plain promises on Node's own timers, which no MockClock reaches.
   test("plain promises: the failure of a floating promise reaches nobody", async () => {
     let caughtByCaller: unknown;
     const lost = new Error("lost failure");
@@ -52,7 +58,7 @@ describe("seed 001: the forgotten task", () => {
     assert.equal(caughtByCaller, undefined); // the caller returned normally; the error went nowhere
   });
 
-  test("trellis: the group does not return before its task, so the caller knows the work is done", async () => {
+  test("trellis: the group does not return before its task, so the caller knows the work is done", trellisTest(async () => {
     const record: string[] = [];
     const main = () =>
       withTaskGroup(async (tg) => {
@@ -64,7 +70,8 @@ describe("seed 001: the forgotten task", () => {
       });
     record.push((await main()) ?? "");
     assert.deepEqual(record, ["background finished", "main returned"]);
-  });
+    assert.equal(currentTime(), 5);
+  }, { autojump: true }));
 
   test("trellis: the failure of a background task surfaces from the group, and cancels the rest", async () => {
     const failure = new Error("background failure");
@@ -89,7 +96,7 @@ describe("seed 001: the forgotten task", () => {
         }
         return undefined;
       },
-      { handleSignals: false },
+      { handleSignals: false, clock: new MockClock({ autojumpThreshold: 0 }) },
     );
     assert.equal(err, failure);
     assert.deepEqual(record, ["main's wait cancelled"]);
@@ -97,6 +104,7 @@ describe("seed 001: the forgotten task", () => {
 });
 
 describe("seed 002: the finally that sleeps after a cancel", () => {
+  // Real timers on purpose: plain promises on Node's own timers, which no MockClock reaches.
   test("plain promises: after abort(), the cleanup's own wait runs to its end", async () => {
     const controller = new AbortController();
     const record: string[] = [];
@@ -116,7 +124,7 @@ describe("seed 002: the finally that sleeps after a cancel", () => {
     assert.deepEqual(record, ["aborted", "cleanup slept the whole time"]);
   });
 
-  test("trellis: inside a cancelled scope, the cleanup's sleep is cancelled at once", async () => {
+  test("trellis: inside a cancelled scope, the cleanup's sleep is cancelled at once", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -131,13 +139,14 @@ describe("seed 002: the finally that sleeps after a cancel", () => {
           }
         }
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel();
     });
     assert.deepEqual(record, ["cleanup's sleep raised Cancelled"]);
-  });
+    assert.equal(currentTime(), 0, "no virtual time passed: nothing slept");
+  }, { autojump: true }));
 
-  test("trellis: a cleanup that must wait opens a shielded scope, bounded by its own timeout", async () => {
+  test("trellis: a cleanup that must wait opens a shielded scope, bounded by its own timeout", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -155,14 +164,16 @@ describe("seed 002: the finally that sleeps after a cancel", () => {
           record.push(`bounded cleanup gave up: ${String(bounded)}`);
         }
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel();
     });
     assert.deepEqual(record, ["shielded cleanup completed", "bounded cleanup gave up: undefined"]);
-  });
+    assert.equal(currentTime(), 3 + 2);
+  }, { autojump: true }));
 });
 
 describe("seed 000: the timeout race", () => {
+  // Real timers on purpose: plain promises on Node's own timers, which no MockClock reaches.
   test("plain promises: a Promise.race timeout returns while the loser keeps running", async () => {
     const record: string[] = [];
     const work = async () => {
@@ -181,7 +192,7 @@ describe("seed 000: the timeout race", () => {
     assert.deepEqual(record, ["race returned timeout", "work finished after the timeout", "work finally"]);
   });
 
-  test("trellis: moveOnAfter cancels the work, whose finally runs before moveOnAfter returns", async () => {
+  test("trellis: moveOnAfter cancels the work, whose finally runs before moveOnAfter returns", trellisTest(async () => {
     const record: string[] = [];
     const result = await moveOnAfter(2, async () => {
       try {
@@ -193,11 +204,12 @@ describe("seed 000: the timeout race", () => {
       return "work";
     });
     record.push(`moveOnAfter returned ${String(result)}`);
+    assert.equal(currentTime(), 2);
     await sleep(5);
     assert.deepEqual(record, ["work finally", "moveOnAfter returned undefined"]);
-  });
+  }, { autojump: true }));
 
-  test("trellis: a timeout around a group cancels and awaits every task of the group", async () => {
+  test("trellis: a timeout around a group cancels and awaits every task of the group", trellisTest(async () => {
     const record: string[] = [];
     const result = await moveOnAfter(2, () =>
       withTaskGroup((tg) => {
@@ -214,5 +226,6 @@ describe("seed 000: the timeout race", () => {
     );
     record.push(`moveOnAfter returned ${String(result)}`);
     assert.deepEqual(record, ["a finally", "b finally", "moveOnAfter returned undefined"]);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 });

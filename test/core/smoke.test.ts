@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { run, withTaskGroup, sleep } from "../../src/index.js";
 
+// Real clock on purpose: the smoke test runs trellis as a user would, on the real clock.
 test("run() returns the result of main after its tasks finish", async () => {
   const order: string[] = [];
   const result = await run(async () => {

@@ -2,6 +2,8 @@
 // tg.start, tg.cancelScope/tg.cancel, errors — after Trio's nursery tests in test_run.py
 // (test_child_crash_*, test_precancelled_task, test_cancel_inheritance, test_nursery_closure,
 // test_nursery_start, test_trivial_yields, test_contextvar_multitask).
+// Tests that wait run in virtual time (trellisTest with autojump): sleeps are exact, and
+// waitAllTasksBlocked() replaces "sleep a little so that the others are parked".
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -12,17 +14,20 @@ import {
   TaskGroupError,
   checkpoint,
   currentTask,
+  currentTime,
   isCancelled,
   run,
   sleep,
   sleepForever,
   suppressedErrors,
+  wait,
   withCancelScope,
   withTaskGroup,
   type Cancelled,
   type TaskGroup,
   type TaskStatus,
 } from "../../src/index.js";
+import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -34,7 +39,7 @@ async function thrown(fn: () => unknown): Promise<unknown> {
 }
 
 describe("withTaskGroup", () => {
-  test("withTaskGroup returns the body's result once the body and every child have finished", async () => {
+  test("withTaskGroup returns the body's result once the body and every child have finished", trellisTest(async () => {
     const record: string[] = [];
     const result = await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -51,9 +56,10 @@ describe("withTaskGroup", () => {
     record.push("after");
     assert.equal(result, "result");
     assert.deepEqual(record, ["body", "fast child", "slow child", "after"]);
-  });
+    assert.equal(currentTime(), 15);
+  }, { autojump: true }));
 
-  test("a failing child cancels its siblings and the body, all are awaited, then its error is thrown", async () => {
+  test("a failing child cancels its siblings and the body, all are awaited, then its error is thrown", trellisTest(async () => {
     const record: string[] = [];
     const boom = new Error("boom");
     const err = await thrown(() =>
@@ -80,9 +86,10 @@ describe("withTaskGroup", () => {
     );
     assert.equal(err, boom);
     assert.deepEqual(record.sort(), ["body cancelled", "sibling cleaned up"]);
-  });
+    assert.equal(currentTime(), 1 + 2, "the group waited for the sibling's shielded cleanup");
+  }, { autojump: true }));
 
-  test("an error thrown by the body cancels the children and is thrown after they finish", async () => {
+  test("an error thrown by the body cancels the children and is thrown after they finish", trellisTest(async () => {
     const record: string[] = [];
     const boom = new Error("body failed");
     const err = await thrown(() =>
@@ -95,13 +102,13 @@ describe("withTaskGroup", () => {
             throw e;
           }
         });
-        await sleep(1);
+        await waitAllTasksBlocked();
         throw boom;
       }),
     );
     assert.equal(err, boom);
     assert.deepEqual(record, ["child cancelled"]);
-  });
+  }, { autojump: true }));
 
   test("a child's failure wakes a body parked forever", async () => {
     const boom = new Error("crash");
@@ -116,13 +123,13 @@ describe("withTaskGroup", () => {
     assert.equal(err, boom);
   });
 
-  test("cancelling one nested group cancels that group only", async () => {
+  test("cancelling one nested group cancels that group only", trellisTest(async () => {
     const record: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     await withTaskGroup(async (outer) => {
       outer.spawn(async () => {
-        await gate;
+        await wait(gate); // through wait(), so that the task counts as blocked
         await checkpoint(); // raises if the sibling had been cancelled
         record.push("outer sibling finished");
       });
@@ -135,14 +142,14 @@ describe("withTaskGroup", () => {
             throw e;
           }
         });
-        await sleep(1);
+        await waitAllTasksBlocked();
         inner.cancel();
       });
       record.push("body goes on");
       release();
     });
     assert.deepEqual(record, ["inner child cancelled", "body goes on", "outer sibling finished"]);
-  });
+  }, { autojump: true }));
 
   test("tg.cancel(reason) is tg.cancelScope.cancel(reason)", async () => {
     let scope: CancelScope | undefined;
@@ -155,7 +162,7 @@ describe("withTaskGroup", () => {
     assert.equal(scope?.reason, "done here");
   });
 
-  test("cancelling the group cancels every task at every depth", async () => {
+  test("cancelling the group cancels every task at every depth", trellisTest(async () => {
     const record = new Set<string>();
     const leaf = async (id: string) => {
       try {
@@ -173,33 +180,33 @@ describe("withTaskGroup", () => {
     await withTaskGroup(async (tg) => {
       tg.spawn(() => worker("w1"));
       tg.spawn(() => worker("w2"));
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel();
     });
     assert.deepEqual([...record].sort(), ["w1-l1", "w1-l2", "w2-l1", "w2-l2"]);
-  });
+  }, { autojump: true }));
 
-  test("a group's own cancel ends its children quietly and keeps the body's result", async () => {
+  test("a group's own cancel ends its children quietly and keeps the body's result", trellisTest(async () => {
     let scope: CancelScope | undefined;
     const result = await withTaskGroup(async (tg) => {
       scope = tg.cancelScope;
       tg.spawn(() => sleepForever());
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel();
       return 42;
     });
     assert.equal(result, 42);
     assert.equal(scope?.cancelledCaught, true);
-  });
+  }, { autojump: true }));
 
-  test("a cancellation from outside that ended the group's children propagates to the scope that was cancelled", async () => {
+  test("a cancellation from outside that ended the group's children propagates to the scope that was cancelled", trellisTest(async () => {
     const outer = new CancelScope();
     const record: string[] = [];
     await outer.run(async () => {
       await withTaskGroup(async (tg) => {
         tg.spawn(() => sleepForever());
         tg.spawn(async () => {
-          await sleep(1);
+          await waitAllTasksBlocked();
           outer.cancel();
         });
       });
@@ -207,7 +214,7 @@ describe("withTaskGroup", () => {
     });
     assert.deepEqual(record, []);
     assert.equal(outer.cancelledCaught, true);
-  });
+  }, { autojump: true }));
 
   test("entering a group inside a cancelled context does not raise; the body runs to its first checkpoint", async () => {
     const record: string[] = [];
@@ -300,7 +307,7 @@ describe("tg.spawn", () => {
     await assert.rejects(async () => group!.start(async (status: TaskStatus) => status.started()), ClosedResourceError);
   });
 
-  test("while the group waits for its children, running children may still spawn into it", async () => {
+  test("while the group waits for its children, running children may still spawn into it", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup((tg) => {
       tg.spawn(async () => {
@@ -316,7 +323,8 @@ describe("tg.spawn", () => {
       });
     });
     assert.deepEqual(record, ["parent", "child", "grandchild"]);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 
   test("a child sees the AsyncLocalStorage values of the code that spawned it", async () => {
     const als = new AsyncLocalStorage<string>();
@@ -332,7 +340,7 @@ describe("tg.spawn", () => {
     assert.deepEqual(seen, ["first", "second", undefined]);
   });
 
-  test("a child runs under the group's cancel scopes, not the spawner's", async () => {
+  test("a child runs under the group's cancel scopes, not the spawner's", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       await withCancelScope(async (spawnerScope) => {
@@ -353,7 +361,8 @@ describe("tg.spawn", () => {
       tg.cancel();
     });
     assert.deepEqual(record, ["child survived the spawner's cancel", "child cancelled by the group"]);
-  });
+    assert.equal(currentTime(), 5);
+  }, { autojump: true }));
 
   test("a child's task records the spawner as its parent and the name it was given", async () => {
     await run(
@@ -380,7 +389,7 @@ describe("tg.spawn", () => {
 });
 
 describe("tg.start", () => {
-  test("start resolves with the value passed to started, and the child keeps running in the group", async () => {
+  test("start resolves with the value passed to started, and the child keeps running in the group", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       const port = await tg.start(async (status: TaskStatus<number>) => {
@@ -392,22 +401,23 @@ describe("tg.start", () => {
       record.push(`started on ${port}`);
     });
     assert.deepEqual(record, ["started on 8080", "service stopped"]);
-  });
+    assert.equal(currentTime(), 1 + 2);
+  }, { autojump: true }));
 
-  test("before started, cancelling the caller's scope cancels the child, not the group", async () => {
+  test("before started, cancelling the caller's scope cancels the child, not the group", trellisTest(async () => {
     const record: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
-        await gate;
+        await wait(gate); // through wait(), so that the task counts as blocked
         await checkpoint(); // raises if the group had been cancelled
         record.push("sibling finished");
       });
       const callerScope = new CancelScope();
       await callerScope.run(async () => {
         tg.spawn(async () => {
-          await sleep(1);
+          await waitAllTasksBlocked();
           callerScope.cancel();
         });
         await tg.start(async () => {
@@ -424,9 +434,9 @@ describe("tg.start", () => {
       release();
     });
     assert.deepEqual(record, ["starting child cancelled", "sibling finished"]);
-  });
+  }, { autojump: true }));
 
-  test("after started, the child belongs to the group: the caller's scope no longer reaches it", async () => {
+  test("after started, the child belongs to the group: the caller's scope no longer reaches it", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       await withCancelScope(async (callerScope) => {
@@ -447,9 +457,10 @@ describe("tg.start", () => {
       tg.cancel();
     });
     assert.deepEqual(record, ["survived the caller's cancel", "cancelled by the group"]);
-  });
+    assert.equal(currentTime(), 5);
+  }, { autojump: true }));
 
-  test("an error before started is thrown by start and does not fail the group", async () => {
+  test("an error before started is thrown by start and does not fail the group", trellisTest(async () => {
     const boom = new Error("failed to bind");
     const result = await withTaskGroup(async (tg) => {
       const err = await thrown(() =>
@@ -462,7 +473,7 @@ describe("tg.start", () => {
       return "group fine";
     });
     assert.equal(result, "group fine");
-  });
+  }, { autojump: true }));
 
   test("a child that returns without calling started makes start throw RuntimeError", async () => {
     await withTaskGroup(async (tg) => {
@@ -488,7 +499,7 @@ describe("tg.start", () => {
     assert.ok(second instanceof RuntimeError);
   });
 
-  test("an error after started fails the group as any child's would", async () => {
+  test("an error after started fails the group as any child's would", trellisTest(async () => {
     const boom = new Error("crashed after start");
     const record: string[] = [];
     const err = await thrown(() =>
@@ -511,9 +522,9 @@ describe("tg.start", () => {
     );
     assert.equal(err, boom);
     assert.deepEqual(record, ["sibling: sibling"]);
-  });
+  }, { autojump: true }));
 
-  test("a group waits for a pending start() into it before it finishes", async () => {
+  test("a group waits for a pending start() into it before it finishes", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (outer) => {
       await withTaskGroup(async (inner) => {
@@ -530,11 +541,12 @@ describe("tg.start", () => {
       record.push("inner group finished");
     });
     assert.deepEqual(record, ["started child finished", "inner group finished"]);
-  });
+    assert.equal(currentTime(), 2 + 2);
+  }, { autojump: true }));
 });
 
 describe("errors", () => {
-  test("errors: first rethrows the first error as the same object and keeps later ones in suppressedErrors", async () => {
+  test("errors: first rethrows the first error as the same object and keeps later ones in suppressedErrors", trellisTest(async () => {
     const first = new Error("first");
     const second = new Error("second");
     const third = new TypeError("third");
@@ -558,7 +570,7 @@ describe("errors", () => {
     );
     assert.equal(err, first);
     assert.deepEqual([...suppressedErrors(err)].sort((a, b) => String(a).localeCompare(String(b))), [second, third]);
-  });
+  }, { autojump: true }));
 
   test("a single error keeps its identity and its stack", async () => {
     const boom = new Error("boom");
@@ -575,7 +587,7 @@ describe("errors", () => {
     assert.deepEqual(suppressedErrors(err), []);
   });
 
-  test("errors: aggregate throws a TaskGroupError, a subclass of AggregateError, holding every error", async () => {
+  test("errors: aggregate throws a TaskGroupError, a subclass of AggregateError, holding every error", trellisTest(async () => {
     const a = new Error("a");
     const b = new Error("b");
     const err = await thrown(() =>
@@ -601,7 +613,7 @@ describe("errors", () => {
     assert.ok(err instanceof TaskGroupError);
     assert.ok(err instanceof AggregateError);
     assert.deepEqual(err.errors, [a, b]);
-  });
+  }, { autojump: true }));
 
   test("errors: aggregate wraps even a single error", async () => {
     const a = new Error("only");
@@ -619,7 +631,7 @@ describe("errors", () => {
     assert.deepEqual((err as TaskGroupError).errors, [a]);
   });
 
-  test("Cancelled is never reported as a failure of the task that received it", async () => {
+  test("Cancelled is never reported as a failure of the task that received it", trellisTest(async () => {
     const boom = new Error("boom");
     const err = await thrown(() =>
       withTaskGroup(
@@ -637,7 +649,7 @@ describe("errors", () => {
     assert.ok(err instanceof TaskGroupError);
     assert.deepEqual(err.errors, [boom]);
     assert.equal(err.errors.some(isCancelled), false);
-  });
+  }, { autojump: true }));
 
   test("a cancelled group with no failure throws no error", async () => {
     const result = await withTaskGroup(

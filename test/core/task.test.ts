@@ -1,4 +1,6 @@
 // Task handles: API.md §1 "Task groups" → Task<R> (id, name, state, result(), cancel()).
+// Tests that wait run in virtual time (trellisTest with autojump); waitAllTasksBlocked()
+// replaces "sleep a little so that the others are parked".
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -7,10 +9,12 @@ import {
   isCancelled,
   sleep,
   sleepForever,
+  wait,
   withCancelScope,
   withTaskGroup,
   type Task,
 } from "../../src/index.js";
+import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -33,7 +37,7 @@ describe("Task", () => {
     });
   });
 
-  test("state is running until the task ends, then done", async () => {
+  test("state is running until the task ends, then done", trellisTest(async () => {
     let task: Task<number> | undefined;
     await withTaskGroup(async (tg) => {
       task = tg.spawn(async () => {
@@ -46,7 +50,7 @@ describe("Task", () => {
       assert.equal(task.state, "running");
     });
     assert.equal(task?.state, "done");
-  });
+  }, { autojump: true }));
 
   test("state is failed after the task threw", async () => {
     let task: Task<never> | undefined;
@@ -60,17 +64,17 @@ describe("Task", () => {
     assert.equal(task?.state, "failed");
   });
 
-  test("state is cancelled after the task ended with Cancelled", async () => {
+  test("state is cancelled after the task ended with Cancelled", trellisTest(async () => {
     let task: Task<void> | undefined;
     await withTaskGroup(async (tg) => {
       task = tg.spawn(() => sleepForever());
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel();
     });
     assert.equal(task?.state, "cancelled");
-  });
+  }, { autojump: true }));
 
-  test("result() returns the task's value", async () => {
+  test("result() returns the task's value", trellisTest(async () => {
     await withTaskGroup(async (tg) => {
       const t = tg.spawn(async () => {
         await sleep(1);
@@ -79,9 +83,9 @@ describe("Task", () => {
       assert.deepEqual(await t.result(), { answer: 42 });
       assert.deepEqual(await t.result(), { answer: 42 }); // again, once done
     });
-  });
+  }, { autojump: true }));
 
-  test("result() throws the task's error as the same object", async () => {
+  test("result() throws the task's error as the same object", trellisTest(async () => {
     const boom = new Error("boom");
     await assert.rejects(
       withTaskGroup(async (tg) => {
@@ -94,17 +98,17 @@ describe("Task", () => {
       }),
       (err) => err === boom,
     );
-  });
+  }, { autojump: true }));
 
-  test("result() throws Cancelled if the task was cancelled", async () => {
+  test("result() throws Cancelled if the task was cancelled", trellisTest(async () => {
     await withTaskGroup(async (tg) => {
       const t = tg.spawn(() => sleepForever());
-      await sleep(1);
+      await waitAllTasksBlocked();
       t.cancel();
       const err = await thrown(() => t.result());
       assert.ok(isCancelled(err));
     });
-  });
+  }, { autojump: true }));
 
   test("result() is a checkpoint: it raises Cancelled in a cancelled context even for a finished task", async () => {
     await withTaskGroup(async (tg) => {
@@ -124,20 +128,20 @@ describe("Task", () => {
     });
   });
 
-  test("a cancelled result() wait leaves the task running", async () => {
+  test("a cancelled result() wait leaves the task running", trellisTest(async () => {
     const record: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     await withTaskGroup(async (tg) => {
       const t = tg.spawn(async () => {
-        await gate;
+        await wait(gate); // through wait(), so that the task counts as blocked
         await checkpoint();
         record.push("task finished");
         return 1;
       });
       const scope = new CancelScope();
       tg.spawn(async () => {
-        await sleep(1);
+        await waitAllTasksBlocked();
         scope.cancel();
       });
       await scope.run(() => t.result());
@@ -147,9 +151,9 @@ describe("Task", () => {
       assert.equal(await t.result(), 1);
     });
     assert.deepEqual(record, ["task finished"]);
-  });
+  }, { autojump: true }));
 
-  test("cancel() cancels that task alone", async () => {
+  test("cancel() cancels that task alone", trellisTest(async () => {
     const record: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -163,20 +167,21 @@ describe("Task", () => {
         }
       });
       tg.spawn(async () => {
-        await gate;
+        await wait(gate); // through wait(), so that the task counts as blocked
         await checkpoint();
         record.push("sibling finished");
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       victim.cancel("just you");
-      await sleep(1);
+      await waitAllTasksBlocked();
+      assert.deepEqual(record, ["victim cancelled"]);
       await checkpoint(); // the body is not cancelled either
       release();
       return "body finished";
     });
     assert.equal(result, "body finished");
     assert.deepEqual(record, ["victim cancelled", "sibling finished"]);
-  });
+  }, { autojump: true }));
 
   test("cancel() is idempotent and never waits", async () => {
     await withTaskGroup(async (tg) => {
@@ -201,7 +206,7 @@ describe("Task", () => {
     });
   });
 
-  test("a task's failure reaches its group although nobody calls result()", async () => {
+  test("a task's failure reaches its group although nobody calls result()", trellisTest(async () => {
     const boom = new Error("unobserved failure");
     await assert.rejects(
       withTaskGroup((tg) => {
@@ -212,7 +217,7 @@ describe("Task", () => {
       }),
       (err) => err === boom,
     );
-  });
+  }, { autojump: true }));
 
   test("a task's failure reaches its group also when result() was called and caught", async () => {
     const boom = new Error("seen and still reported");

@@ -8,13 +8,13 @@ import {
   cancelOnAbort,
   checkpoint,
   isCancelled,
-  sleep,
   sleepForever,
   wait,
   withCancelScope,
   withTaskGroup,
   type Cancelled,
 } from "../../src/index.js";
+import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -90,7 +90,7 @@ describe("wait", () => {
     });
   });
 
-  test("a cancelled wait raises Cancelled and abandons the promise", async () => {
+  test("a cancelled wait raises Cancelled and abandons the promise", trellisTest(async () => {
     const d = deferred<string>();
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
@@ -103,13 +103,13 @@ describe("wait", () => {
           throw err;
         }
       });
-      await sleep(1);
+      await waitAllTasksBlocked();
       tg.cancel();
     });
     d.resolve("late");
     await turns();
     assert.deepEqual(record, ["cancelled"]);
-  });
+  }, { autojump: true }));
 
   test("the later rejection of an abandoned promise is handled, never unhandled", async () => {
     const seen = await unhandledDuring(async () => {

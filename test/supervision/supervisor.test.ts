@@ -12,11 +12,15 @@ import {
   TaskGroupError,
   withCancelScope,
   withSupervisor,
-  type Clock,
-  type ClockHost,
   type FailureInfo,
   type Task,
 } from "../../src/index.js";
+import { MockClock, trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
+
+// Tests that wait run in virtual time: a MockClock with autojump (trellisTest, or run() given
+// `virtual()`), which jumps to the next deadline whenever every task is blocked; restart
+// backoffs and "fails after 1 s" are then exact. waitAllTasksBlocked() replaces "sleep a little
+// so that the others are parked".
 
 interface Report {
   err: unknown;
@@ -51,41 +55,9 @@ async function captureStderr<T>(fn: () => Promise<T>, onWrite?: () => void): Pro
   }
 }
 
-/** A clock that moves only when the test says so. */
-function manualClock() {
-  let now = 0;
-  const clock: Clock = { now: () => now, deadlineToSleepTime: (d) => (d <= now ? 0 : Infinity) };
-  return {
-    clock,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
-
-/**
- * Virtual time that jumps to the next deadline whenever every task of the run is blocked (a
- * tiny autojump clock, so these tests need neither the testing kit nor wall-clock windows).
- */
-function virtualClock(): Clock {
-  let now = 0;
-  let withdraw: (() => void) | undefined;
-  const arm = (host: ClockHost) => {
-    withdraw = host.whenAllBlocked(0, () => {
-      const next = host.nextDeadline();
-      if (next !== Infinity && next > now) {
-        now = next;
-        host.timeChanged();
-      }
-      arm(host);
-    });
-  };
-  return {
-    now: () => now,
-    deadlineToSleepTime: (d) => (d <= now ? 0 : Infinity),
-    attach: arm,
-    detach: () => withdraw?.(),
-  };
+/** Virtual time that jumps to the next deadline as soon as every task of the run is blocked. */
+function virtual(): MockClock {
+  return new MockClock({ autojumpThreshold: 0 });
 }
 
 function timers(): number {
@@ -120,7 +92,7 @@ describe("withSupervisor(): reporting", () => {
           },
           { onError: (err, task, info) => (record.push(`at ${currentTime()}:`), onError(err, task, info)) },
         ),
-      { clock: virtualClock() },
+      { clock: virtual() },
     );
     assert.equal(result, "body result");
     assert.deepEqual(record, [
@@ -168,6 +140,7 @@ describe("withSupervisor(): reporting", () => {
             },
             { name: "app" },
           ),
+        { clock: virtual() },
       ),
     );
     const lines = text.split("\n");
@@ -229,23 +202,23 @@ describe("withSupervisor(): reporting", () => {
           },
           { onError },
         ),
-      { clock: virtualClock() },
+      { clock: virtual() },
     );
     assert.deepEqual(record, ["started on 8080", "reported server: server crashed (report)", "body went on"]);
   });
 
-  test("a cancelled child is not reported", async () => {
+  test("a cancelled child is not reported", trellisTest(async () => {
     const { calls, onError } = reports();
     await withSupervisor(
       async (sup) => {
         const task = sup.spawn(() => sleepForever());
-        await sleep(1);
+        await waitAllTasksBlocked();
         task.cancel();
       },
       { onError },
     );
     assert.equal(calls.length, 0);
-  });
+  }, { autojump: true }));
 
   test("if onError throws, the supervisor fails with that error", async () => {
     const broken = new Error("handler broke");
@@ -277,7 +250,7 @@ describe("withSupervisor(): reporting", () => {
 });
 
 describe("withSupervisor(): like a task group", () => {
-  test("a failure of the body cancels every child and is thrown", async () => {
+  test("a failure of the body cancels every child and is thrown", trellisTest(async () => {
     const record: string[] = [];
     const boom = new Error("body failed");
     await assert.rejects(
@@ -292,15 +265,15 @@ describe("withSupervisor(): like a task group", () => {
           },
           { restart: "always" },
         );
-        await sleep(1);
+        await waitAllTasksBlocked();
         throw boom;
       }),
       (err) => err === boom,
     );
     assert.deepEqual(record, ["child cancelled"]);
-  });
+  }, { autojump: true }));
 
-  test("cancelling the supervisor cancels every child and restarts none", async () => {
+  test("cancelling the supervisor cancels every child and restarts none", trellisTest(async () => {
     const { calls, onError } = reports();
     let runs = 0;
     const result = await withSupervisor(
@@ -314,7 +287,7 @@ describe("withSupervisor(): like a task group", () => {
             { restart },
           );
         }
-        await sleep(1);
+        await waitAllTasksBlocked();
         sup.cancel();
         await sleepForever();
       },
@@ -323,9 +296,9 @@ describe("withSupervisor(): like a task group", () => {
     assert.equal(result, undefined);
     assert.equal(runs, 3);
     assert.equal(calls.length, 0);
-  });
+  }, { autojump: true }));
 
-  test("an outer cancellation reaches the supervisor's children", async () => {
+  test("an outer cancellation reaches the supervisor's children", trellisTest(async () => {
     let runs = 0;
     await withCancelScope(async (scope) => {
       await withSupervisor(async (sup) => {
@@ -336,14 +309,14 @@ describe("withSupervisor(): like a task group", () => {
           },
           { restart: "always" },
         );
-        await sleep(1);
+        await waitAllTasksBlocked();
         scope.cancel();
       });
     });
     assert.equal(runs, 1);
-  });
+  }, { autojump: true }));
 
-  test("the supervisor returns only when every child has finished", async () => {
+  test("the supervisor returns only when every child has finished", trellisTest(async () => {
     const record: string[] = [];
     await withSupervisor((sup) => {
       sup.spawn(async () => {
@@ -353,7 +326,8 @@ describe("withSupervisor(): like a task group", () => {
     });
     record.push("supervisor returned");
     assert.deepEqual(record, ["child done", "supervisor returned"]);
-  });
+    assert.equal(currentTime(), 3);
+  }, { autojump: true }));
 
   test("spawning into a finished supervisor throws ClosedResourceError", async () => {
     let saved: Parameters<Parameters<typeof withSupervisor>[0]>[0] | undefined;
@@ -383,6 +357,7 @@ describe("withSupervisor(): like a task group", () => {
     assert.equal(err.errors.length, 1);
   });
 
+  // Real clock on purpose: it counts the real timer of the backoff, which a MockClock would not arm.
   test("leaves no timer behind inside run(), even when cancelled during a backoff", async () => {
     const before = timers();
     await run(() =>
@@ -394,7 +369,7 @@ describe("withSupervisor(): like a task group", () => {
             },
             { restart: "on-failure", backoffMs: 60_000 },
           );
-          await sleep(2);
+          await waitAllTasksBlocked(); // the child waits out its backoff
           sup.cancel();
         },
         { onError: () => {} },
@@ -405,7 +380,7 @@ describe("withSupervisor(): like a task group", () => {
 });
 
 describe("withSupervisor(): restarts", () => {
-  test('restart: "on-failure" runs the child again after each failure, reporting each one', async () => {
+  test('restart: "on-failure" runs the child again after each failure, reporting each one', trellisTest(async () => {
     const { calls, onError } = reports();
     let runs = 0;
     let task!: Task<string>;
@@ -424,6 +399,7 @@ describe("withSupervisor(): restarts", () => {
       { onError },
     );
     assert.equal(runs, 3);
+    assert.equal(currentTime(), 3, "three runs of 1 ms, no backoff");
     assert.equal(task.state, "done");
     assert.equal(await task.result(), "third time lucky");
     assert.deepEqual(
@@ -436,7 +412,7 @@ describe("withSupervisor(): restarts", () => {
     assert.ok(calls.every((c) => c.task === task), "the same handle stands for every run");
     // A failure that a restart keeps inside the task still carries the task chain in its stack.
     assert.match((calls[0]!.err as Error).stack!, /in task "flaky" \(#\d+\)/);
-  });
+  }, { autojump: true }));
 
   test("with maxRestarts: n a child runs n + 1 times; the next failure in the window fails the supervisor", async () => {
     const record: string[] = [];
@@ -498,7 +474,7 @@ describe("withSupervisor(): restarts", () => {
       [101, false],
       [100, true],
     ] as const) {
-      const { clock, advance } = manualClock();
+      const clock = new MockClock(); // stands still: only the failing child moves it
       let runs = 0;
       const outcome = await run(
         () =>
@@ -508,7 +484,7 @@ describe("withSupervisor(): restarts", () => {
                 () => {
                   runs++;
                   if (runs === 6) return "ok";
-                  advance(spacing);
+                  clock.jump(spacing);
                   throw new Error(`run ${runs}`);
                 },
                 { restart: "on-failure", maxRestarts: 1, restartWindowMs: 100 },
@@ -546,7 +522,7 @@ describe("withSupervisor(): restarts", () => {
           },
           { onError },
         ),
-      { clock: virtualClock() },
+      { clock: virtual() },
     );
     assert.deepEqual(
       calls.map((c) => c.info.delayMs),
@@ -573,7 +549,7 @@ describe("withSupervisor(): restarts", () => {
           },
           { onError },
         ),
-      { clock: virtualClock() },
+      { clock: virtual() },
     );
     assert.deepEqual(
       calls.map((c) => c.info.delayMs),
@@ -608,7 +584,7 @@ describe("withSupervisor(): restarts", () => {
     assert.equal(runs, 1);
   });
 
-  test("a cancelled child is never restarted, even with restart: \"always\"", async () => {
+  test("a cancelled child is never restarted, even with restart: \"always\"", trellisTest(async () => {
     const { calls, onError } = reports();
     let runs = 0;
     await withSupervisor(
@@ -620,18 +596,18 @@ describe("withSupervisor(): restarts", () => {
           },
           { restart: "always" },
         );
-        await sleep(1);
+        await waitAllTasksBlocked();
         task.cancel();
-        await sleep(1);
+        await waitAllTasksBlocked();
         assert.equal(task.state, "cancelled");
       },
       { onError },
     );
     assert.equal(runs, 1);
     assert.equal(calls.length, 0);
-  });
+  }, { autojump: true }));
 
-  test("a child cancelled during its backoff is not restarted", async () => {
+  test("a child cancelled during its backoff is not restarted", trellisTest(async () => {
     let runs = 0;
     await withSupervisor(
       async (sup) => {
@@ -642,15 +618,16 @@ describe("withSupervisor(): restarts", () => {
           },
           { restart: "on-failure", backoffMs: 10_000 },
         );
-        await sleep(1);
+        await waitAllTasksBlocked(); // the child waits out its backoff
         task.cancel();
       },
       { onError: () => {} },
     );
     assert.equal(runs, 1);
-  });
+    assert.equal(currentTime(), 0, "the backoff was not waited out");
+  }, { autojump: true }));
 
-  test("a child that fails while being cancelled is reported and not restarted", async () => {
+  test("a child that fails while being cancelled is reported and not restarted", trellisTest(async () => {
     const { calls, onError } = reports();
     let runs = 0;
     await withSupervisor(
@@ -667,7 +644,7 @@ describe("withSupervisor(): restarts", () => {
           },
           { restart: "on-failure" },
         );
-        await sleep(1);
+        await waitAllTasksBlocked();
         sup.cancel();
       },
       { onError },
@@ -677,7 +654,7 @@ describe("withSupervisor(): restarts", () => {
       calls.map((c) => [(c.err as Error).message, c.info.action]),
       [["cleanup failed", "report"]],
     );
-  });
+  }, { autojump: true }));
 });
 
 describe("withSupervisor(): bad arguments", () => {
@@ -737,6 +714,7 @@ describe("seed 004: a background task that fails, in a long-running program", ()
   // main goes on for 3 s. asyncio loses the traceback (or shows it only at the end), and a
   // TaskGroup brings the whole app down. Plain Node is no better: see the first test.
 
+  // Real time on purpose: a plain Node program in a child process, on Node's own timers.
   test("with a floating promise, Node kills the whole program at the rejection: main never ends", () => {
     const program = `
       const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -766,7 +744,7 @@ describe("seed 004: a background task that fails, in a long-running program", ()
           });
           return "main returned";
         },
-        { clock: virtualClock() },
+        { clock: virtual() },
       ),
       () => out.push(`stderr written at ${currentTime()} ms`),
     );

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { BrokenResourceError, Lock, run, RuntimeError, withTaskGroup, WouldBlock } from "../../src/index.js";
+import { BrokenResourceError, Lock, run, RuntimeError, wait, withTaskGroup, WouldBlock } from "../../src/index.js";
 import { currentTaskImpl } from "../../src/core/index.js";
 import { lockLikeContract } from "../contracts/lock-like.js";
 import { assertNoTimersLeft, settle } from "./support.js";
@@ -70,7 +70,7 @@ test("when the owner ends while holding the lock, its waiters and later acquirer
       const owner = tg.spawn(
         async () => {
           await lock.acquire();
-          await new Promise<void>((resolve) => (finish = resolve));
+          await wait(new Promise<void>((resolve) => (finish = resolve))); // wait(): blocked, for settle()
         },
         { name: "careless" },
       );

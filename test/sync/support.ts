@@ -1,12 +1,15 @@
 // Helpers shared by the sync tests.
 import assert from "node:assert/strict";
+import { waitAllTasksBlocked } from "../../src/testing/index.js";
 
 /**
- * Lets every runnable task run until it blocks: a few macrotask turns, each of which drains all
- * pending microtasks (several, because a schedule point may itself yield to a macrotask).
+ * Lets every other task of the run run until it blocks in a trellis wait (a lock, a channel, an
+ * event, `wait(promise)`…). It asks the run itself (waitAllTasksBlocked), so it does not depend
+ * on how many event-loop turns the others happen to need. A checkpoint: call it from a task
+ * that is not cancelled.
  */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+export function settle(): Promise<void> {
+  return waitAllTasksBlocked();
 }
 
 /** After a run: no timer or immediate of ours is left behind. */

@@ -1,6 +1,8 @@
 // sleep, sleepUntil, sleepForever (API.md §1 "Time"), after Trio's test_timeouts.py (test_sleep,
 // test_timeouts_raise_value_error). The process-lifetime rules (a pending sleep keeps the process
 // alive, a cancelled one lets it exit) are checked on child processes in test/core/run-process.test.ts.
+// Tests of when a sleep ends stay on the real clock (Node's timers may fire early; trellis must
+// not); tests that only need time to pass run in virtual time (trellisTest with autojump).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -14,6 +16,7 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { trellisTest } from "../../src/testing/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -47,6 +50,7 @@ function handleCount(): number {
 }
 
 describe("sleep", () => {
+  // Real clock on purpose: Node's timers round and may fire early, and sleep must hide that.
   test("a sleep never returns before currentTime() has reached its deadline", async () => {
     const random = prng(7);
     for (let i = 0; i < 40; i++) {
@@ -58,6 +62,7 @@ describe("sleep", () => {
     }
   });
 
+  // Real clock on purpose: many real timers behind the run's one timer, none may wake early.
   test("concurrent sleeps each wait until their own deadline", async () => {
     const random = prng(11);
     const late: string[] = [];
@@ -126,17 +131,21 @@ describe("sleep", () => {
     assert.match((err as Error).message, /`ms`/);
   });
 
-  test("sleep(Infinity) sleeps until cancelled", async () => {
+  test("sleep(Infinity) sleeps until cancelled", trellisTest(async () => {
     const scope = new CancelScope();
-    const done = scope.run(() => sleep(Infinity));
-    await sleep(2);
+    let ended = false;
+    const done = scope.run(() => sleep(Infinity)).finally(() => (ended = true));
+    await sleep(3_600_000); // an hour of virtual time
+    assert.equal(ended, false);
     scope.cancel();
     await done;
     assert.equal(scope.cancelledCaught, true);
-  });
+    assert.equal(currentTime(), 3_600_000);
+  }, { autojump: true }));
 });
 
 describe("sleepUntil", () => {
+  // Real clock on purpose, as for sleep: the deadline must be reached on the real clock.
   test("sleepUntil never returns before currentTime() has reached the deadline", async () => {
     for (let i = 0; i < 20; i++) {
       const deadline = currentTime() + (i % 4) + 0.3;
@@ -163,7 +172,7 @@ describe("sleepUntil", () => {
 });
 
 describe("sleepForever", () => {
-  test("sleepForever waits until cancelled", async () => {
+  test("sleepForever waits until cancelled", trellisTest(async () => {
     const record: string[] = [];
     await withTaskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -175,12 +184,12 @@ describe("sleepForever", () => {
           throw err;
         }
       });
-      await sleep(5);
+      await sleep(3_600_000); // an hour of virtual time
       assert.deepEqual(record, []);
       tg.cancel();
     });
     assert.deepEqual(record, ["cancelled"]);
-  });
+  }, { autojump: true }));
 
   test("a cancelled sleepForever releases what kept the process alive", async () => {
     const before = timerCount();
@@ -194,6 +203,7 @@ describe("sleepForever", () => {
 });
 
 describe("inside run()", () => {
+  // Real clock on purpose: a MockClock arms no real timer, so there would be nothing to leak.
   test("sleeps inside run() use the run's clock and leave no timer behind", async () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const before = handleCount();

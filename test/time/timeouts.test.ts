@@ -2,6 +2,10 @@
 // test_timeouts.py (test_move_on_after, test_fail, test_timeouts_raise_value_error) and the
 // CPython issue 86296 analogue: an outer cancellation arriving together with the timeout is
 // never turned into TimeoutError nor swallowed.
+//
+// Tests that wait for a deadline run in virtual time (trellisTest with autojump: a MockClock
+// that jumps to the next deadline once every task is blocked), so they can check exact times;
+// those that never wait stay outside run(), on the real clock.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -19,6 +23,7 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
+import { trellisTest } from "../../src/testing/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -35,21 +40,22 @@ describe("moveOnAfter and moveOnAt", () => {
     assert.equal(await moveOnAt(currentTime() + 60_000, async () => "in time"), "in time");
   });
 
-  test("moveOnAfter returns undefined on timeout, once the clock has reached the deadline", async () => {
+  test("moveOnAfter returns undefined on timeout, once the clock has reached the deadline", trellisTest(async () => {
     const start = currentTime();
     const result = await moveOnAfter(5, async () => {
       await sleep(60_000);
       return "late";
     });
     assert.equal(result, undefined);
-    assert.ok(currentTime() >= start + 5);
-  });
+    assert.equal(start, 0);
+    assert.equal(currentTime(), 5);
+  }, { autojump: true }));
 
-  test("moveOnAt returns undefined when its deadline passes", async () => {
+  test("moveOnAt returns undefined when its deadline passes", trellisTest(async () => {
     const deadline = currentTime() + 3;
     assert.equal(await moveOnAt(deadline, () => sleepForever()), undefined);
-    assert.ok(currentTime() >= deadline);
-  });
+    assert.equal(currentTime(), 3);
+  }, { autojump: true }));
 
   test("moveOnAt with a deadline already passed cancels fn at its first checkpoint", async () => {
     const record: string[] = [];
@@ -62,16 +68,17 @@ describe("moveOnAfter and moveOnAt", () => {
     assert.deepEqual(record, ["entered"]);
   });
 
-  test("fn receives the scope, whose deadline can be moved while it runs", async () => {
+  test("fn receives the scope, whose deadline can be moved while it runs", trellisTest(async () => {
     const result = await moveOnAfter(60_000, async (scope: CancelScope) => {
       assert.ok(scope instanceof CancelScope);
       scope.deadline = currentTime() + 2;
       await sleepForever();
     });
     assert.equal(result, undefined);
-  });
+    assert.equal(currentTime(), 2);
+  }, { autojump: true }));
 
-  test("a timed-out body's finally runs before moveOnAfter returns", async () => {
+  test("a timed-out body's finally runs before moveOnAfter returns", trellisTest(async () => {
     const record: string[] = [];
     await moveOnAfter(2, async () => {
       try {
@@ -82,9 +89,9 @@ describe("moveOnAfter and moveOnAt", () => {
     });
     record.push("returned");
     assert.deepEqual(record, ["finally", "returned"]);
-  });
+  }, { autojump: true }));
 
-  test("the shield option keeps an outer cancellation out; the timeout still applies", async () => {
+  test("the shield option keeps an outer cancellation out; the timeout still applies", trellisTest(async () => {
     const record: string[] = [];
     await withCancelScope(async (outer) => {
       outer.cancel();
@@ -101,7 +108,8 @@ describe("moveOnAfter and moveOnAt", () => {
       record.push(String(timedOut));
     });
     assert.deepEqual(record, ["finished despite the outer cancel", "undefined"]);
-  });
+    assert.equal(currentTime(), 1 + 2);
+  }, { autojump: true }));
 
   test("an outer cancellation passes through moveOnAfter", async () => {
     const outer = new CancelScope();
@@ -129,7 +137,7 @@ describe("moveOnAfter and moveOnAt", () => {
     assert.deepEqual(record, ["entered"]);
   });
 
-  test("moveOnAfter returns undefined when its timeout cut short the tasks of a group inside it", async () => {
+  test("moveOnAfter returns undefined when its timeout cut short the tasks of a group inside it", trellisTest(async () => {
     const result = await moveOnAfter(3, async () => {
       await withTaskGroup((tg) => {
         tg.spawn(() => sleep(60_000));
@@ -137,7 +145,8 @@ describe("moveOnAfter and moveOnAt", () => {
       return "all work done";
     });
     assert.equal(result, undefined);
-  });
+    assert.equal(currentTime(), 3);
+  }, { autojump: true }));
 });
 
 describe("failAfter and failAt", () => {
@@ -146,20 +155,21 @@ describe("failAfter and failAt", () => {
     assert.equal(await failAt(currentTime() + 60_000, async () => 2), 2);
   });
 
-  test("failAfter throws TimeoutError when the deadline passes", async () => {
+  test("failAfter throws TimeoutError when the deadline passes", trellisTest(async () => {
     const start = currentTime();
     const err = await thrown(() => failAfter(3, () => sleepForever()));
     assert.ok(err instanceof TimeoutError);
     assert.equal((err as Error).name, "TimeoutError");
-    assert.ok(currentTime() >= start + 3);
-  });
+    assert.equal(start, 0);
+    assert.equal(currentTime(), 3);
+  }, { autojump: true }));
 
-  test("failAt throws TimeoutError when its deadline passes", async () => {
+  test("failAt throws TimeoutError when its deadline passes", trellisTest(async () => {
     const err = await thrown(() => failAt(currentTime() + 2, () => sleep(60_000)));
     assert.ok(err instanceof TimeoutError);
-  });
+  }, { autojump: true }));
 
-  test("failAfter throws TimeoutError when the timeout cut short the tasks of a group inside it", async () => {
+  test("failAfter throws TimeoutError when the timeout cut short the tasks of a group inside it", trellisTest(async () => {
     const err = await thrown(() =>
       failAfter(3, () =>
         withTaskGroup((tg) => {
@@ -168,9 +178,9 @@ describe("failAfter and failAt", () => {
       ),
     );
     assert.ok(err instanceof TimeoutError, `expected TimeoutError, got ${String(err)}`);
-  });
+  }, { autojump: true }));
 
-  test("a body that swallows the timeout's Cancelled and returns gets its value through", async () => {
+  test("a body that swallows the timeout's Cancelled and returns gets its value through", trellisTest(async () => {
     // The scope absorbed nothing: no TimeoutError, as in Trio (fail_after raises only when
     // the scope caught its Cancelled).
     const result = await failAfter(2, async () => {
@@ -181,18 +191,18 @@ describe("failAfter and failAt", () => {
       }
     });
     assert.equal(result, "swallowed");
-  });
+  }, { autojump: true }));
 
-  test("the shield option of failAfter keeps an outer cancellation out", async () => {
+  test("the shield option of failAfter keeps an outer cancellation out", trellisTest(async () => {
     await withCancelScope(async (outer) => {
       outer.cancel();
       assert.equal(await failAfter(60_000, async () => (await sleep(1), "ok"), { shield: true }), "ok");
     });
-  });
+  }, { autojump: true }));
 });
 
 describe("an outer cancellation at the same time as the timeout (CPython 86296)", () => {
-  test("an outer deadline equal to failAt's is reported as the outer cancellation, never as TimeoutError", async () => {
+  test("an outer deadline equal to failAt's is reported as the outer cancellation, never as TimeoutError", trellisTest(async () => {
     for (let i = 0; i < 20; i++) {
       const deadline = currentTime() + 2;
       const outer = new CancelScope({ deadline });
@@ -208,10 +218,11 @@ describe("an outer cancellation at the same time as the timeout (CPython 86296)"
       });
       assert.deepEqual(record, ["Cancelled"]);
       assert.equal(outer.cancelledCaught, true);
+      assert.equal(currentTime(), deadline);
     }
-  });
+  }, { autojump: true }));
 
-  test("an outer deadline equal to moveOnAt's is never swallowed by moveOnAt", async () => {
+  test("an outer deadline equal to moveOnAt's is never swallowed by moveOnAt", trellisTest(async () => {
     for (let i = 0; i < 20; i++) {
       const deadline = currentTime() + 2;
       const outer = new CancelScope({ deadline });
@@ -224,10 +235,11 @@ describe("an outer cancellation at the same time as the timeout (CPython 86296)"
       });
       assert.ok(!record.includes("code after it ran on"), record.join(", "));
       assert.equal(outer.cancelledCaught, true);
+      assert.equal(currentTime(), deadline);
     }
-  });
+  }, { autojump: true }));
 
-  test("an outer cancel arriving after the timeout fired, before failAfter returns, wins", async () => {
+  test("an outer cancel arriving after the timeout fired, before failAfter returns, wins", trellisTest(async () => {
     const outer = new CancelScope();
     let seen: unknown;
     await outer.run(async () => {
@@ -247,7 +259,7 @@ describe("an outer cancellation at the same time as the timeout (CPython 86296)"
     assert.ok(isCancelled(seen), `expected Cancelled, got ${String(seen)}`);
     assert.equal(outer.cancelledCaught, true);
     assert.equal(outer.reason, "outer, while the timeout's Cancelled propagates");
-  });
+  }, { autojump: true }));
 
   test("an outer cancel and the timeout both pending at the same checkpoint: the outer one is raised", async () => {
     const outer = new CancelScope();

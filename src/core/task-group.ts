@@ -244,7 +244,7 @@ function taskName(where: string, fn: Function, options: SpawnOptions | undefined
  * }); // returns when both have finished; if one fails, the other is cancelled
  * ```
  */
-export function withTaskGroup<T>(
+export async function withTaskGroup<T>(
   body: (tg: TaskGroup) => T | PromiseLike<T>,
   options?: TaskGroupOptions,
 ): Promise<T | undefined> {

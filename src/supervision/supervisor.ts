@@ -261,7 +261,7 @@ function printFailure(err: unknown, task: Task<unknown>, info: FailureInfo): voi
  * }, { name: "app" });
  * ```
  */
-export function withSupervisor<T>(
+export async function withSupervisor<T>(
   body: (sup: Supervisor) => T | PromiseLike<T>,
   options?: SupervisorOptions,
 ): Promise<T | undefined> {

@@ -48,7 +48,7 @@ function deadlineScope(where: string, deadline: number, fn: unknown, options: Ti
  * if (reply === undefined) console.log("no reply within 5 s");
  * ```
  */
-export function moveOnAfter<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>, options?: TimeoutOptions): Promise<T | undefined> {
+export async function moveOnAfter<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>, options?: TimeoutOptions): Promise<T | undefined> {
   requireDuration("moveOnAfter()", "ms", ms);
   return deadlineScope("moveOnAfter()", currentTime() + ms, fn, options).run(fn);
 }
@@ -64,7 +64,7 @@ export function moveOnAfter<T>(ms: number, fn: (scope: CancelScope) => T | Promi
  * await moveOnAt(deadline, () => stepTwo()); // one budget for both steps
  * ```
  */
-export function moveOnAt<T>(deadline: number, fn: (scope: CancelScope) => T | PromiseLike<T>, options?: TimeoutOptions): Promise<T | undefined> {
+export async function moveOnAt<T>(deadline: number, fn: (scope: CancelScope) => T | PromiseLike<T>, options?: TimeoutOptions): Promise<T | undefined> {
   requireDeadline("moveOnAt()", "deadline", deadline);
   return deadlineScope("moveOnAt()", deadline, fn, options).run(fn);
 }

@@ -690,13 +690,13 @@ describe("withSupervisor(): bad arguments", () => {
     });
   });
 
-  test("body, onError, options and fn are checked", () => {
-    assert.throws(() => withSupervisor(42 as never), { name: "TypeError", message: /withSupervisor\(\): `body` must be a function/ });
-    assert.throws(() => withSupervisor(() => {}, { onError: "log" as never }), {
+  test("body, onError, options and fn are checked (as rejections, like every async API)", async () => {
+    await assert.rejects(withSupervisor(42 as never), { name: "TypeError", message: /withSupervisor\(\): `body` must be a function/ });
+    await assert.rejects(withSupervisor(() => {}, { onError: "log" as never }), {
       name: "TypeError",
       message: /withSupervisor\(\): `options.onError` must be a function, got "log"/,
     });
-    assert.throws(() => withSupervisor(() => {}, { errors: "all" as never }), { name: "TypeError" });
+    await assert.rejects(withSupervisor(() => {}, { errors: "all" as never }), { name: "TypeError" });
   });
 
   test("sup.spawn checks fn", async () => {

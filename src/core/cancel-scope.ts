@@ -46,15 +46,17 @@ type ScopeState = "new" | "running" | "exited";
  * ```
  */
 export class CancelScope {
-  /** @internal */ state: ScopeState = "new";
+  /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */ phase: ScopeState = "new";
   private _shield = false;
   private _cancelCalled = false;
-  /** Cold state (name, deadline, reason…), made on first use: most scopes are tasks' roots and need none. */
+  /** The name given in the options, shown in `Cancelled` messages. */
+  readonly name: string | undefined;
+  /** Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need none. */
   private details: ScopeDetails | undefined = undefined;
 
   /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
   cause: CancelScope | null = null;
-  /** @internal */ parent: CancelScope | undefined = undefined;
+  /** @internal The enclosing scope (for a task's root scope: its group's scope). */ outer: CancelScope | undefined = undefined;
   /** @internal */ task: TaskImpl<unknown> | undefined = undefined;
   /** @internal */ runtime: Runtime = getDefaultRuntime();
   /** @internal */ firstChild: CancelScope | undefined = undefined;
@@ -68,7 +70,7 @@ export class CancelScope {
     if (options.deadline !== undefined) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
     if (options.shield !== undefined) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
     const name = requireOptionalString("new CancelScope()", "name", options.name);
-    if (name !== undefined) this.more.name = name;
+    this.name = name;
   }
 
   /**
@@ -80,7 +82,7 @@ export class CancelScope {
    */
   async run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {
     requireFunction("CancelScope.run()", "fn", fn);
-    if (this.state !== "new") {
+    if (this.phase !== "new") {
       throw new RuntimeError(
         "CancelScope.run(): this scope has already been run, and a scope can be run only once; create a new CancelScope for each run",
       );
@@ -119,13 +121,9 @@ export class CancelScope {
     details.reason = reason;
     details.source = source;
     this.removeDeadlineEntry();
-    if (this.state === "running") recalculate(this);
+    if (this.phase === "running") recalculate(this);
   }
 
-  /** The name given in the options, shown in `Cancelled` messages. */
-  get name(): string | undefined {
-    return this.details?.name;
-  }
 
   private get more(): ScopeDetails {
     return (this.details ??= new ScopeDetails());
@@ -138,7 +136,7 @@ export class CancelScope {
 
   set deadline(value: number) {
     this.more.deadline = requireDeadline("CancelScope.deadline", "deadline", value);
-    if (this.state === "running") this.applyDeadline();
+    if (this.phase === "running") this.applyDeadline();
   }
 
   /** While true, cancellation of outer scopes does not reach code inside this scope. */
@@ -148,7 +146,7 @@ export class CancelScope {
 
   set shield(value: boolean) {
     this._shield = requireBoolean("CancelScope.shield", "shield", value);
-    if (this.state === "running") recalculate(this);
+    if (this.phase === "running") recalculate(this);
   }
 
   /** True once `cancel()` was called or the deadline passed. */
@@ -174,7 +172,7 @@ export class CancelScope {
     const details = this.more;
     if (details.controller === undefined) {
       details.controller = new AbortController();
-      if (this.state === "running" && this.cause !== null) details.controller.abort(this.cancelledError(false));
+      if (this.phase === "running" && this.cause !== null) details.controller.abort(this.cancelledError(false));
     }
     return details.controller.signal;
   }
@@ -183,15 +181,15 @@ export class CancelScope {
   cancelledError(withStack: boolean): Cancelled {
     const origin = this.cause ?? this;
     const details = origin.details;
-    if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", details?.name, withStack);
+    if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);
     // Withdrawn waits share one stackless error per cancellation: cancelling a hundred thousand
     // sleeping tasks should not build a hundred thousand identical errors.
-    return (details.bulkError ??= makeCancelled(details.reason, details.source, details.name, false));
+    return (details.bulkError ??= makeCancelled(details.reason, details.source, origin.name, false));
   }
 
   /** Live state for console.log / util.inspect. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    const parts: string[] = [this.state];
+    const parts: string[] = [this.phase];
     if (this.name !== undefined) parts.unshift(JSON.stringify(this.name));
     if (this.deadline !== Infinity) parts.push(`deadline=${this.deadline.toFixed(1)}`);
     if (this._shield) parts.push("shielded");
@@ -205,7 +203,7 @@ export class CancelScope {
 
   /** @internal Links the scope under `parent` and starts its deadline. */
   enter(parent: CancelScope | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
-    this.state = "running";
+    this.phase = "running";
     this.task = task;
     if (parent !== undefined) {
       this.runtime = parent.runtime;
@@ -220,7 +218,7 @@ export class CancelScope {
   exit(): void {
     // A wait still parked here was started and not awaited (a floating `sleep()`); it stays
     // linked so that waking it still works, but it no longer hears about cancellation.
-    this.state = "exited";
+    this.phase = "exited";
     this.removeDeadlineEntry();
     this.unlink();
   }
@@ -238,7 +236,7 @@ export class CancelScope {
   }
 
   private linkUnder(parent: CancelScope): void {
-    this.parent = parent;
+    this.outer = parent;
     const first = parent.firstChild;
     this.nextSibling = first;
     if (first !== undefined) first.prevSibling = this;
@@ -246,13 +244,13 @@ export class CancelScope {
   }
 
   private unlink(): void {
-    const parent = this.parent;
+    const parent = this.outer;
     if (parent === undefined) return;
     if (this.prevSibling !== undefined) this.prevSibling.nextSibling = this.nextSibling;
     else parent.firstChild = this.nextSibling;
     if (this.nextSibling !== undefined) this.nextSibling.prevSibling = this.prevSibling;
     this.prevSibling = this.nextSibling = undefined;
-    this.parent = undefined;
+    this.outer = undefined;
   }
 
   /** @internal */
@@ -337,7 +335,6 @@ export class CancelScope {
 
 /** The state of a scope that most scopes never need. */
 class ScopeDetails {
-  name: string | undefined = undefined;
   deadline = Infinity;
   cancelledCaught = false;
   reason: unknown = undefined;
@@ -348,7 +345,7 @@ class ScopeDetails {
 }
 
 function computeCause(scope: CancelScope): CancelScope | null {
-  const parent = scope.parent;
+  const parent = scope.outer;
   if (!scope.shield && parent !== undefined && parent.cause !== null) return parent.cause;
   return scope.cancelCalled ? scope : null;
 }

@@ -51,7 +51,7 @@ export function currentEffectiveDeadline(): number {
   if (scope === undefined) return Infinity;
   if (scope.cause !== null) return -Infinity;
   let deadline = Infinity;
-  for (; scope !== undefined; scope = scope.parent) {
+  for (; scope !== undefined; scope = scope.outer) {
     if (scope.deadline < deadline) deadline = scope.deadline;
     if (scope.shield) break;
   }

@@ -6,7 +6,7 @@ export { Runtime, getDefaultRuntime, type Instrument } from "./runtime.js";
 export type { TimerEntry } from "./timer-heap.js";
 export type { TaskInfo } from "./task-info.js";
 export { currentScope } from "./context.js";
-export { park, wake, wakeWithError, Parked, type AnyParked, type WaitAborter } from "./park.js";
+export { park, parkPrepared, wake, wakeWithError, Parked, type AnyParked, type WaitAborter } from "./park.js";
 export { WaitQueue, type WaitQueueStatistics } from "./wait-queue.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./cancel-scope.js";
 export { checkpoint, checkpointIfCancelled, schedulePoint } from "./checkpoint.js";

@@ -59,25 +59,30 @@ export class Parked<T = unknown> {
   abort: (() => boolean) | WaitAborter | undefined = undefined;
   resolve!: (value: T) => void;
   reject!: (error: unknown) => void;
-  readonly promise: Promise<T>;
 
   constructor(
     readonly scope: CancelScope | undefined,
-    readonly task: TaskImpl<unknown> | undefined,
     readonly label: string,
-  ) {
+  ) {}
+
+  /** The task that waits, if any: the owner of the scope it waits in. */
+  get task(): TaskImpl<unknown> | undefined {
+    return this.scope?.task;
+  }
+
+  /** @internal Makes the promise the waiter awaits, keeping only its resolvers. */
+  makePromise(): Promise<T> {
     if (withResolvers !== undefined) {
       // Node 22+: no executor closure per wait.
       const { promise, resolve, reject } = withResolvers.call(Promise) as PromiseWithResolvers<T>;
-      this.promise = promise;
       this.resolve = resolve;
       this.reject = reject;
-    } else {
-      this.promise = new Promise<T>((resolve, reject) => {
-        this.resolve = resolve;
-        this.reject = reject;
-      });
+      return promise;
     }
+    return new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
 
   get runtime(): Runtime {
@@ -101,12 +106,33 @@ export function park<T>(
   scope: CancelScope | undefined = currentScope(),
 ): Promise<T> {
   if (cancellable && scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
-  const task = scope?.task;
-  const parked = new Parked<T>(scope, task, label);
+  const parked = new Parked<T>(scope, label);
+  const promise = parked.makePromise(); // before register: it may hand over a value at once
   register(parked);
-  if (scope !== undefined) scope.addParked(parked);
-  if (task !== undefined && task.parks++ === 0) scope!.runtime.taskBlocked(task, label);
-  return parked.promise;
+  suspend(parked);
+  return promise;
+}
+
+/**
+ * As {@link park}, for a wait object made by the caller (a subclass of Parked that is also,
+ * say, a timer entry: one object per wait instead of two). The caller has checked for
+ * cancellation, made the promise with `parked.makePromise()` and registered the wait.
+ *
+ * @internal
+ */
+export function parkPrepared<T>(parked: Parked<T>, promise: Promise<T>): Promise<T> {
+  suspend(parked);
+  return promise;
+}
+
+/** Links the wait into its scope (so cancellation finds it) and counts the task as blocked. */
+function suspend(parked: AnyParked): void {
+  const scope = parked.scope;
+  if (scope !== undefined) {
+    scope.addParked(parked);
+    const task = scope.task;
+    if (task !== undefined && task.parks++ === 0) scope.runtime.taskBlocked(task, parked.label);
+  }
 }
 
 /** Ends the wait of `parked` with `value`; returns false if it had already ended. @internal */

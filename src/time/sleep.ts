@@ -11,48 +11,59 @@ import {
   requireDeadline,
   requireDuration,
   wake,
-  type Parked,
+  Parked,
+  parkPrepared,
+  type CancelScope,
   type Runtime,
   type TimerEntry,
   type WaitAborter,
 } from "../core/index.js";
 
-function currentRuntime(): Runtime {
-  return currentScope()?.runtime ?? getDefaultRuntime();
-}
-
-/** A sleep's place in the run's deadline queue; it also withdraws the sleep when cancelled. */
-class SleepEntry implements TimerEntry, WaitAborter {
+/**
+ * A sleeping wait that is also its own entry in the run's deadline queue and its own abort
+ * handler: one object per sleep.
+ */
+class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
   seq = 0;
   index = -1;
   dead = false;
   readonly keepAlive = true;
   constructor(
+    scope: CancelScope | undefined,
+    label: string,
     public deadline: number,
-    private readonly parked: Parked<void>,
-    private readonly runtime: Runtime,
-  ) {}
+    private readonly timers: Runtime,
+  ) {
+    super(scope, label);
+    this.abort = this;
+  }
   fire(): void {
-    wake(this.parked, undefined);
+    wake(this, undefined);
   }
   abortWait(): boolean {
-    this.runtime.removeTimer(this);
+    this.timers.removeTimer(this);
     return true;
   }
 }
 
-function sleepUntilDeadline(runtime: Runtime, deadline: number, label: string): Promise<void> {
+function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, deadline: number, label: string): Promise<void> {
   if (deadline <= runtime.now()) return checkpoint();
-  return park<void>(label, (parked) => {
-    if (deadline === Infinity) {
-      const release = runtime.holdOpen();
-      parked.abort = () => (release(), true);
-      return;
-    }
-    const entry = new SleepEntry(deadline, parked, runtime);
-    runtime.addTimer(entry);
-    parked.abort = entry;
-  });
+  if (deadline === Infinity) {
+    return park<void>(
+      label,
+      (parked) => {
+        const release = runtime.holdOpen();
+        parked.abort = () => (release(), true);
+      },
+      true,
+      scope,
+    );
+  }
+  if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  const wait = new SleepWait(scope, label, deadline, runtime);
+  const promise = wait.makePromise();
+  runtime.addTimer(wait);
+  return parkPrepared(wait, promise);
 }
 
 /**
@@ -74,8 +85,9 @@ export function sleep(ms: number): Promise<void> {
   } catch (err) {
     return Promise.reject(err);
   }
-  const runtime = currentRuntime();
-  return sleepUntilDeadline(runtime, runtime.now() + ms, "sleep");
+  const scope = currentScope();
+  const runtime = scope?.runtime ?? getDefaultRuntime();
+  return sleepUntilDeadline(scope, runtime, runtime.now() + ms, "sleep");
 }
 
 /**
@@ -96,7 +108,8 @@ export function sleepUntil(deadline: number): Promise<void> {
   } catch (err) {
     return Promise.reject(err);
   }
-  return sleepUntilDeadline(currentRuntime(), deadline, "sleepUntil");
+  const scope = currentScope();
+  return sleepUntilDeadline(scope, scope?.runtime ?? getDefaultRuntime(), deadline, "sleepUntil");
 }
 
 /**
@@ -110,5 +123,6 @@ export function sleepUntil(deadline: number): Promise<void> {
  * ```
  */
 export function sleepForever(): Promise<never> {
-  return sleepUntilDeadline(currentRuntime(), Infinity, "sleepForever") as Promise<never>;
+  const scope = currentScope();
+  return sleepUntilDeadline(scope, scope?.runtime ?? getDefaultRuntime(), Infinity, "sleepForever") as Promise<never>;
 }

@@ -45,7 +45,15 @@ export interface Clock {
   detach?(host: ClockHost): void;
 }
 
-/** The default clock: `performance.now()`, real time. */
+/**
+ * The default clock: `performance.now()`, real time.
+ *
+ * @example
+ * ```ts
+ * import { run, systemClock } from "trellis";
+ * await run(main, { clock: systemClock }); // the same as leaving `clock` out
+ * ```
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   deadlineToSleepTime: (deadline) => deadline - performance.now(),

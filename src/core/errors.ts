@@ -85,13 +85,29 @@ class TrellisError extends Error {
   }
 }
 
-/** Thrown by `failAfter`/`failAt` when the deadline passes before the body finishes. */
+/**
+ * Thrown by `failAfter`/`failAt` when the deadline passes before the body finishes.
+ *
+ * @example
+ * ```ts
+ * import { failAfter, TimeoutError } from "trellis";
+ * try { await failAfter(1_000, () => connect()); } catch (err) { if (err instanceof TimeoutError) retryLater(); else throw err; }
+ * ```
+ */
 export class TimeoutError extends TrellisError {}
 Object.defineProperty(TimeoutError.prototype, "name", { value: "TimeoutError" });
 
 /**
  * You used a resource that *you* closed (a channel handle after `close()`, a finished task
  * group). Compare {@link BrokenResourceError}: the *other* side went away.
+ *
+ * @example
+ * ```ts
+ * import { openChannel, ClosedResourceError } from "trellis";
+ * const [send] = openChannel();
+ * send.close();
+ * await send.send(1).catch((err) => console.log(err instanceof ClosedResourceError)); // true
+ * ```
  */
 export class ClosedResourceError extends TrellisError {}
 Object.defineProperty(ClosedResourceError.prototype, "name", { value: "ClosedResourceError" });
@@ -99,25 +115,69 @@ Object.defineProperty(ClosedResourceError.prototype, "name", { value: "ClosedRes
 /**
  * The resource was broken by someone else: every receiver of a channel is closed, a lock's
  * owner task ended while holding it, a peer reset a connection. `cause` says why when known.
+ *
+ * @example
+ * ```ts
+ * import { openChannel, BrokenResourceError } from "trellis";
+ * const [send, receive] = openChannel();
+ * receive.close();
+ * await send.send(1).catch((err) => console.log(err instanceof BrokenResourceError)); // true: nobody can receive
+ * ```
  */
 export class BrokenResourceError extends TrellisError {}
 Object.defineProperty(BrokenResourceError.prototype, "name", { value: "BrokenResourceError" });
 
-/** Two tasks tried to use a resource that allows one user at a time (e.g. two concurrent receives on a stream). */
+/**
+ * Two tasks tried to use a resource that allows one user at a time (e.g. two concurrent
+ * receives on a stream).
+ *
+ * @example
+ * ```ts
+ * import { BusyResourceError } from "trellis";
+ * catch (err) { if (err instanceof BusyResourceError) console.error("two readers on one stream"); }
+ * ```
+ */
 export class BusyResourceError extends TrellisError {}
 Object.defineProperty(BusyResourceError.prototype, "name", { value: "BusyResourceError" });
 
-/** `receive()` on a channel whose senders are all closed and whose buffer is empty: the normal end of a stream of values. */
+/**
+ * `receive()` on a channel whose senders are all closed and whose buffer is empty: the normal
+ * end of a stream of values (`for await` turns it into the end of the loop).
+ *
+ * @example
+ * ```ts
+ * import { EndOfChannel } from "trellis";
+ * for (;;) {
+ *   try { handle(await receive.receive()); } catch (err) { if (err instanceof EndOfChannel) break; throw err; }
+ * }
+ * ```
+ */
 export class EndOfChannel extends TrellisError {}
 Object.defineProperty(EndOfChannel.prototype, "name", { value: "EndOfChannel" });
 
-/** Thrown by every `try…` method (`tryAcquire`, `trySend`, `tryReceive`) when the operation would have to wait. */
+/**
+ * Thrown by every `try…` method (`tryAcquire`, `trySend`, `tryReceive`) when the operation
+ * would have to wait.
+ *
+ * @example
+ * ```ts
+ * import { Lock, WouldBlock } from "trellis";
+ * const lock = new Lock();
+ * try { lock.tryAcquire(); } catch (err) { if (err instanceof WouldBlock) console.log("busy, skipping"); else throw err; }
+ * ```
+ */
 export class WouldBlock extends TrellisError {}
 Object.defineProperty(WouldBlock.prototype, "name", { value: "WouldBlock" });
 
 /**
  * Misuse of an API in a way that the types could not rule out (calling `started()` twice, a task
  * started with `tg.start` that returned without calling `started`). The message says what to do.
+ *
+ * @example
+ * ```ts
+ * import { Lock, RuntimeError } from "trellis";
+ * try { new Lock().release(); } catch (err) { console.log(err instanceof RuntimeError); } // true: not held
+ * ```
  */
 export class RuntimeError extends TrellisError {}
 Object.defineProperty(RuntimeError.prototype, "name", { value: "RuntimeError" });
@@ -125,6 +185,14 @@ Object.defineProperty(RuntimeError.prototype, "name", { value: "RuntimeError" })
 /**
  * Thrown by a task group opened with `errors: "aggregate"` when any of its tasks failed; holds
  * every error in `errors`, in the order they happened. `Cancelled` is never among them.
+ *
+ * @example
+ * ```ts
+ * import { withTaskGroup, TaskGroupError } from "trellis";
+ * try {
+ *   await withTaskGroup(async (tg) => { tg.spawn(a); tg.spawn(b); }, { errors: "aggregate" });
+ * } catch (err) { if (err instanceof TaskGroupError) for (const e of err.errors) log(e); }
+ * ```
  */
 export class TaskGroupError extends AggregateError {
   constructor(errors: readonly unknown[], message: string) {

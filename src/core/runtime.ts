@@ -29,6 +29,7 @@ interface IdleWatcher {
   callback: () => void;
 }
 
+/** @internal One per `run()` (and one shared outside): the clock, the deadline heap, blocked-task counts. */
 export class Runtime implements ClockHost {
   readonly timers = new TimerHeap();
   instruments: readonly Instrument[] | undefined;
@@ -243,7 +244,7 @@ function compareWatchers(a: IdleWatcher, b: IdleWatcher): number {
 
 let defaultRuntime: Runtime | undefined;
 
-/** The runtime of code running outside any `run()`: the real clock, no signal handling. */
+/** @internal The runtime of code running outside any `run()`: the real clock, no signal handling. */
 export function getDefaultRuntime(): Runtime {
   defaultRuntime ??= new Runtime(systemClock);
   return defaultRuntime;

@@ -8,7 +8,7 @@
  * @module
  */
 
-/** How long a burst of microtask-level work may run before schedule points yield to the event loop. */
+/** @internal How long a burst of microtask-level work may run before schedule points yield to the event loop. */
 export const SLICE_MS = 4;
 /** The clock is read once every this many schedule points, to keep the common path cheap. */
 const SAMPLE_EVERY = 64;

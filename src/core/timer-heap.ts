@@ -23,6 +23,7 @@ export interface TimerEntry {
   fire(): void;
 }
 
+/** @internal */
 export class TimerHeap {
   private items: TimerEntry[] = [];
   /**

@@ -28,15 +28,7 @@ import {
   type TaskStatus,
 } from "../../src/index.js";
 import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
-
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 describe("withTaskGroup", () => {
   test("withTaskGroup returns the body's result once the body and every child have finished", trellisTest(async () => {

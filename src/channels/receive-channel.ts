@@ -165,7 +165,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
    * import { openChannel } from "trellis";
    * const [send, receive] = openChannel<number>(1);
    * receive.close();
-   * try { send.trySend(1); } catch (err) { console.log(err.name); } // BrokenResourceError
+   * try { send.trySend(1); } catch (err) { console.log((err as Error).name); } // BrokenResourceError
    * ```
    */
   close(): void {

@@ -16,7 +16,7 @@ import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
  * @example
  * ```ts
  * import { checkpoint } from "trellis";
- * for (const row of rows) { process(row); await checkpoint(); }
+ * for (const row of rows) { handle(row); await checkpoint(); }
  * ```
  */
 export function checkpoint(): Promise<void> {

@@ -71,7 +71,7 @@ function describeReason(reason: unknown): string {
  * @example
  * ```ts
  * import { isCancelled } from "trellis";
- * catch (err) { if (isCancelled(err)) throw err; report(err); }
+ * try { await step(); } catch (err) { if (isCancelled(err)) throw err; report(err); }
  * ```
  */
 export function isCancelled(err: unknown): err is Cancelled {
@@ -134,7 +134,7 @@ Object.defineProperty(BrokenResourceError.prototype, "name", { value: "BrokenRes
  * @example
  * ```ts
  * import { BusyResourceError } from "trellis";
- * catch (err) { if (err instanceof BusyResourceError) console.error("two readers on one stream"); }
+ * try { await stream.receive(); } catch (err) { if (err instanceof BusyResourceError) console.error("two readers on one stream"); throw err; }
  * ```
  */
 export class BusyResourceError extends TrellisError {}
@@ -210,7 +210,7 @@ const suppressed = new WeakMap<object, unknown[]>();
  * @example
  * ```ts
  * import { suppressedErrors, withTaskGroup } from "trellis";
- * try { await withTaskGroup(…); } catch (err) { for (const e of suppressedErrors(err)) log(e); throw err; }
+ * try { await withTaskGroup(body); } catch (err) { for (const e of suppressedErrors(err)) log(e); throw err; }
  * ```
  */
 export function suppressedErrors(err: unknown): readonly unknown[] {

@@ -3,7 +3,8 @@
 // Effect's docgen does). Each ```ts block becomes a module under build/examples/ importing the
 // package by name, and tsc checks them all. Names an example leaves undefined (`fetchUser`,
 // `rows`…) stand for the reader's own code: "cannot find name" is allowed, every other error
-// (a wrong trellis method, argument or type, a syntax error) fails.
+// (a wrong trellis method, argument or type, a syntax error) fails. skipLibCheck is off, so the
+// published .d.ts files are checked as a user's compiler would see them.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -36,7 +37,7 @@ writeFileSync(
   join(out, "tsconfig.json"),
   JSON.stringify({
     extends: "../../tsconfig.base.json",
-    compilerOptions: { noEmit: true, noImplicitAny: false, strict: false, strictNullChecks: true, types: ["node"], lib: ["es2022", "esnext.disposable", "dom"] },
+    compilerOptions: { noEmit: true, skipLibCheck: false, noImplicitAny: false, strict: false, strictNullChecks: true, types: ["node"], lib: ["es2022", "esnext.disposable", "dom"] },
     include: ["*.ts"],
   }),
 );

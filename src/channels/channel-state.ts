@@ -26,7 +26,7 @@ import {
   wakeWithError,
   type AnyParked,
 } from "../core/index.js";
-import { RingBuffer } from "./ring-buffer.js";
+import { RingBuffer } from "../core/ring-buffer.js";
 
 /** @internal What `take` returns when there is nothing to take (a value may be `undefined`). */
 export const NOTHING: unique symbol = Symbol("trellis.channel.nothing");

@@ -6,12 +6,13 @@
  * @module
  */
 import { CancelScope } from "./cancel-scope.js";
-import { scopeStorage, currentScope } from "./context.js";
+import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, isCancelled } from "./errors.js";
 import { park, wake, type Parked } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
 import { captureSpawnSite } from "./spawn-site.js";
+import { RingBuffer } from "./ring-buffer.js";
 
 /** The state of a task: running (or about to start), or how it ended. */
 export type TaskState = "running" | "done" | "failed" | "cancelled";
@@ -86,11 +87,12 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
     this.runtime.taskSpawned(this);
     if (this.runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
     this.body = fn;
-    // "No code of fn runs synchronously inside spawn": the body starts in a microtask, which
-    // carries the task's context (its root scope, and the spawner's other AsyncLocalStorage
-    // values). No closure and no async function frame per task: runBody finds its task
-    // through the context, which keeps a hundred thousand tasks cheap.
-    scopeStorage.run(this, startSoon);
+    // "No code of fn runs synchronously inside spawn": the body starts in a microtask, queued
+    // here so that it carries the spawner's context (its AsyncLocalStorage values); the
+    // microtask then makes the task's root scope the current one (see runNextBody).
+    startQueue.push(this as TaskImpl<unknown>);
+    if (contextFramesAreImmutable) void settled.then(runNextBody);
+    else scopeStorage.run(this, queueStart);
   }
 
   /** The value the task returned, once done. */
@@ -182,17 +184,30 @@ class TaskDetails {
 const settled = Promise.resolve();
 
 /**
- * Schedules runBody in a microtask that carries the current context. A reaction on a settled
- * promise does that with no per-call closure, and more cheaply than queueMicrotask (which
- * makes an AsyncResource and a bound function per call).
+ * Tasks whose body is about to start, in spawn order. Each spawn queues one reaction on a
+ * settled promise, and reactions run in the order they were queued, so the n-th reaction
+ * starts the n-th task: no closure per task, and no context to look the task up in.
  */
-function startSoon(): void {
-  void settled.then(runBody);
+const startQueue = new RingBuffer<TaskImpl<unknown>>();
+
+/** Where contexts live on async resources: queues the start inside `run(task, …)`'s context. */
+function queueStart(): void {
+  void settled.then(runNextBody);
 }
 
-/** Starts the body of the task whose root scope is the current context. */
-function runBody(): void {
-  const task = currentScope()!.task!;
+/**
+ * Starts the body of the next task, in a microtask that carries its spawner's context.
+ *
+ * With immutable context frames, `enterWith` makes the task's root scope current for the rest
+ * of this microtask, and so for every continuation of the body. That is one AsyncContextFrame
+ * per task, where `AsyncLocalStorage.run()` would make two (Node 24–26 build a second frame to
+ * restore the previous store); nothing needs restoring, since the next microtask or callback
+ * runs in the context it captured. With a hundred thousand tasks that frame is a good part of
+ * the cost. Elsewhere the reaction was queued inside `run(task, …)` and carries the task already.
+ */
+function runNextBody(): void {
+  const task = startQueue.shift();
+  if (contextFramesAreImmutable) scopeStorage.enterWith(task);
   const fn = task.body!;
   task.body = undefined;
   let result: unknown;

@@ -163,6 +163,30 @@ describe("sleeps and the process lifetime", { concurrency: true }, () => {
   }
 });
 
+describe("task context", () => {
+  // Tasks start with AsyncLocalStorage.enterWith inside a promise reaction (one context frame
+  // per task instead of two). On Node 20 that is safe only if async hooks were on when the
+  // reaction was queued; a fresh process whose first act is to spawn checks exactly that.
+  test("a task's context stays inside it, even when run() is the process's first use of trellis", async () => {
+    const p = start("first-spawn-context.mjs");
+    const outcome = await p.exited;
+    assert.equal(outcome.code, 0, `exit ${JSON.stringify(outcome)}\n${p.stderr()}`);
+    assert.deepEqual(JSON.parse(p.stdout()), {
+      sync: null,
+      microtask: null,
+      main: "main",
+      a: "a",
+      microtaskInMain: "main",
+      b: "b",
+      timeoutInMain: "main",
+      immediateInMain: "main",
+      mainAfterGroup: "main",
+      afterRun: null,
+      afterTimer: null,
+    });
+  });
+});
+
 describe("errors escaping run()", { concurrency: true }, () => {
   test("an error that escapes run() is printed on stderr with the chain of tasks it came from", async () => {
     const p = start("escaping-error.mjs", ["plain"]);

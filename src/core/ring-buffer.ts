@@ -1,6 +1,7 @@
 /**
- * The FIFO buffer of a channel: a growable ring over a power-of-two array, so that `push` and
- * `shift` are O(1) whatever the length (`Array.prototype.shift` copies the whole array).
+ * A FIFO with O(1) `push` and `shift` whatever the length (`Array.prototype.shift` copies the
+ * whole array): a growable ring over a power-of-two array. Channels buffer their values in it;
+ * the core queues the tasks about to start in it.
  *
  * @module
  */

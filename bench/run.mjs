@@ -20,7 +20,8 @@ const USAGE = `usage: node bench/run.mjs [--json] [--only W1,W2b,…] [--system 
   --only      workloads to run (default: all of ${WORKLOADS.join(", ")})
   --system    systems to run (default: every system a workload defines)
   --node      node binary that runs the workloads (default: this one)
-  --runs      run each pair K times (a fresh child each); report ms by --stat and the peak RSS (default 1)
+  --runs      run each pair K times (a fresh child each, systems taken in turn); report ms by --stat
+                and the peak RSS (default 1)
   --stat      how K runs are summarised: median (default) or min (robust to a busy machine)
   --timeout   seconds before a child is killed and reported as an error (default 180)
   --scale     multiply every n by F (smoke tests only; results are not comparable)`;
@@ -115,14 +116,29 @@ function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-async function measure(opts, workload, system, n) {
+/**
+ * Runs every system of one workload `opts.runs` times, round-robin (raw, trellis, …, raw,
+ * trellis, …), so that a machine whose load drifts during the run weighs on every system
+ * alike; a system that fails once is not run again. Calls `report` as each system's last
+ * run ends.
+ */
+async function measureAll(opts, workload, systems, n, report) {
   const summarise = opts.stat === "min" ? (ms) => Math.min(...ms) : median;
-  const results = [];
+  const runs = new Map(systems.map((system) => [system, []]));
+  const failed = new Map();
   for (let r = 0; r < opts.runs; r++) {
-    const res = await runChild(opts.node, workload, system, n, opts.timeout);
-    if (res.error) return { workload, system, n, error: res.error };
-    results.push(res);
+    for (const system of systems) {
+      if (failed.has(system)) continue;
+      if (r === 0 && !opts.json) process.stderr.write(`  ${workload} ${system} … ${opts.runs > 1 ? "\n" : ""}`);
+      const res = await runChild(opts.node, workload, system, n, opts.timeout);
+      if (res.error) failed.set(system, { workload, system, n, error: res.error });
+      else runs.get(system).push(res);
+      if (r === opts.runs - 1 || res.error) report(failed.get(system) ?? summary(workload, system, n, runs.get(system), summarise));
+    }
   }
+}
+
+function summary(workload, system, n, results, summarise) {
   return {
     workload,
     system,
@@ -204,11 +220,14 @@ async function main() {
     // Always the workload's own order (raw first, so ratios can be computed).
     const systems = opts.system ? Object.keys(known).filter((s) => opts.system.includes(s)) : Object.keys(mod.systems);
     let raw;
-    for (const system of systems) {
-      if (!opts.json) process.stderr.write(`  ${workload} ${system} … `);
-      const res = await measure(opts, workload, system, n);
+    const byRun = opts.runs > 1;
+    await measureAll(opts, workload, systems, n, (res) => {
+      const system = res.system;
       if (opts.json) console.log(JSON.stringify(res));
-      else process.stderr.write(res.error ? `error: ${res.error}\n` : `${fmt(res.ms)} ms, ${fmt(res.rssMb)} MB\n`);
+      else {
+        const text = res.error ? `error: ${res.error}` : `${fmt(res.ms)} ms, ${fmt(res.rssMb)} MB`;
+        process.stderr.write(byRun ? `  ${workload} ${system}: ${text}\n` : `${text}\n`);
+      }
       if (system === "raw" && !res.error) raw = res;
       const msRatio = ratio(res.ms, raw?.ms);
       const rssRatio = ratio(res.rssMb, raw?.rssMb);
@@ -222,7 +241,7 @@ async function main() {
         system === "raw" ? "1.00" : fmt(rssRatio, 2),
         system === "trellis" ? goalText(mod.meta.goal, msRatio, rssRatio) : "",
       ]);
-    }
+    });
   }
   if (!opts.json) printTable(rows, header);
 }

@@ -5,6 +5,8 @@
 // and joining. Goal (Node 26): trellis ≤ 2.0× raw.
 //
 // raw:       100k async functions each doing `await null`, joined with Promise.all.
+// floor:     the same functions, each as a task of the task model at its cheapest
+//            (bench/floor.mjs): what one task per unit costs before any feature.
 // trellis:   withTaskGroup + tg.spawn(async () => { await checkpoint(); }).
 // effection: 100k spawn()ed operations in one run() scope, each doing
 //            `yield* until(RESOLVED)`, the cheapest real yield effection has:
@@ -18,6 +20,7 @@
 //            explicit "yield to the scheduler".
 
 import { now, trellis, effect, effection, range } from "../lib.mjs";
+import { floorGroup } from "../floor.mjs";
 
 export const meta = { n: 100_000, goal: { ms: 2.0 }, what: "spawn+join, 1 checkpoint each" };
 
@@ -69,4 +72,16 @@ export async function effect_(n) {
   return now() - t0;
 }
 
-export const systems = { raw, trellis: trellis_, effection: effection_, effect: effect_ };
+/** raw's tasks, each run as a floor task (bench/floor.mjs): the task model's own cost. */
+export async function floor(n) {
+  const task = async () => {
+    await null;
+  };
+  const t0 = now();
+  await floorGroup((spawn) => {
+    for (let i = 0; i < n; i++) spawn(task);
+  });
+  return now() - t0;
+}
+
+export const systems = { raw, floor, trellis: trellis_, effection: effection_, effect: effect_ };

@@ -7,12 +7,15 @@
 // list for every system.
 //
 // raw:       setTimeout promises + Promise.all.
+// floor:     the same setTimeout promises, one per floor task (bench/floor.mjs): what a
+//            task per sleep costs even with Node's own timers.
 // trellis:   n tasks in one group, each `await sleep(d)`.
 // effection: n spawn()ed tasks each `yield* sleep(d)`, joined.
 // effect:    Effect.forEach(durations, (d) => Effect.sleep(d), unbounded).
 
 import { now, trellis, effect, effection } from "../lib.mjs";
 import { randomDurations } from "../prng.mjs";
+import { floorGroup } from "../floor.mjs";
 
 export const meta = { n: 100_000, goal: { ms: 1.0 }, what: "n sleeps of random 0–100 ms" };
 
@@ -62,4 +65,17 @@ export async function effect_(n) {
   return now() - t0;
 }
 
-export const systems = { raw, trellis: trellis_, effection: effection_, effect: effect_ };
+/** raw's setTimeout sleeps, each in a floor task (bench/floor.mjs): one task per sleep. */
+export async function floor(n) {
+  const durations = randomDurations(n);
+  const t0 = now();
+  await floorGroup((spawn) => {
+    for (let i = 0; i < n; i++) {
+      const d = durations[i];
+      spawn(() => new Promise((resolve) => setTimeout(resolve, d)));
+    }
+  });
+  return now() - t0;
+}
+
+export const systems = { raw, floor, trellis: trellis_, effection: effection_, effect: effect_ };

@@ -8,6 +8,7 @@
 // raw:     a hand-written FIFO semaphore (permit handed straight to the next
 //          waiter), 100k async functions each acquire / `await null` / release,
 //          Promise.all.
+// floor:   raw's tasks and semaphore, each task a floor task (bench/floor.mjs).
 // trellis: new CapacityLimiter(100); 100k tg.spawn()ed tasks each
 //          `await limiter.withToken(() => checkpoint())`.
 // p-limit: pLimit(100) with 100k calls of async () => { await null; }.
@@ -19,6 +20,7 @@
 //          (`node bench/workload.mjs W5b effect-semaphore --n 10000`).
 
 import { now, trellis, effect, pLimit, range } from "../lib.mjs";
+import { floorGroup } from "../floor.mjs";
 
 export const meta = { n: 100_000, goal: { ms: 1.5 }, what: "n tasks, limiter of 100, 1 checkpoint each" };
 
@@ -110,7 +112,25 @@ export async function effectSemaphore(n) {
   return now() - t0;
 }
 
-export const systems = { raw, trellis: trellis_, "p-limit": p_limit };
+/** raw's tasks and semaphore, each task a floor task (bench/floor.mjs). */
+export async function floor(n) {
+  const sem = new FifoSemaphore(TOKENS);
+  const task = async () => {
+    await sem.acquire();
+    try {
+      await null;
+    } finally {
+      sem.release();
+    }
+  };
+  const t0 = now();
+  await floorGroup((spawn) => {
+    for (let i = 0; i < n; i++) spawn(task);
+  });
+  return now() - t0;
+}
+
+export const systems = { raw, floor, trellis: trellis_, "p-limit": p_limit };
 
 /** Systems that run only when asked for by name (not part of the default table). */
 export const extraSystems = { "effect-semaphore": effectSemaphore };

@@ -23,12 +23,17 @@ import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
 
-interface PromiseWithResolvers<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
+/**
+ * The resolvers of the promise being made: `new Promise(captureResolvers)` runs its executor
+ * synchronously, so they are read back at once. One shared executor and no result object per
+ * wait (`Promise.withResolvers` allocates one, and an executor closure would be another).
+ */
+let capturedResolve: ((value: never) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function captureResolvers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
-const withResolvers = (Promise as unknown as { withResolvers?: () => PromiseWithResolvers<unknown> }).withResolvers;
 
 /** @internal Any parked wait, whatever its value type (parameters are bivariant only for methods). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -72,17 +77,11 @@ export class Parked<T = unknown> {
 
   /** @internal Makes the promise the waiter awaits, keeping only its resolvers. */
   makePromise(): Promise<T> {
-    if (withResolvers !== undefined) {
-      // Node 22+: no executor closure per wait.
-      const { promise, resolve, reject } = withResolvers.call(Promise) as PromiseWithResolvers<T>;
-      this.resolve = resolve;
-      this.reject = reject;
-      return promise;
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    const promise = new Promise<T>(captureResolvers);
+    this.resolve = capturedResolve as (value: T) => void;
+    this.reject = capturedReject!;
+    capturedResolve = capturedReject = undefined;
+    return promise;
   }
 
   get runtime(): Runtime {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { park, wake, wakeWithError, type AnyParked, type WaitAborter } from "./park.js";
+import { Parked, parkPrepared, wake, wakeWithError, type AnyParked, type WaitAborter } from "./park.js";
 import { currentScope } from "./context.js";
 import type { CancelScope } from "./cancel-scope.js";
 
@@ -25,17 +25,19 @@ export class WaitQueue implements WaitAborter {
     return this.count;
   }
 
-  /** Parks the caller at the back of the queue; `data` stays with the waiter for the waker. */
-  park<T>(label: string, data?: unknown, scope: CancelScope | undefined = currentScope()): Promise<T> {
-    return park<T>(
-      label,
-      (parked) => {
-        parked.data = data;
-        this.append(parked);
-      },
-      true,
-      scope,
-    );
+  /**
+   * Parks the caller at the back of the queue; `data` stays with the waiter for the waker.
+   * Cancellation takes the wait out of the queue, then calls `aborter` if one is given (a
+   * primitive with bookkeeping of its own). No closure per wait: queues can be long.
+   */
+  park<T>(label: string, data?: unknown, scope: CancelScope | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    const parked = new Parked<T>(scope, label);
+    const promise = parked.makePromise();
+    parked.data = data;
+    this.append(parked);
+    if (aborter !== undefined) parked.abort = aborter;
+    return parkPrepared(parked, promise);
   }
 
   /** The first waiter, still queued. */

@@ -23,7 +23,6 @@ import {
   requireOptions,
   runGroup,
   RuntimeError,
-  show,
   TaskGroupImpl,
   type Task,
   type TaskGroup,

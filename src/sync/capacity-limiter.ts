@@ -10,7 +10,6 @@
  */
 import {
   checkpointIfCancelled,
-  park,
   type AnyParked,
   type WaitAborter,
   requireFunction,
@@ -311,12 +310,10 @@ export class CapacityLimiter implements WaitAborter {
     } catch (err) {
       return Promise.reject(err);
     }
-    return park<void>("CapacityLimiter.acquire", (parked) => {
-      parked.data = borrower;
-      this.waiters.append(parked);
-      if (borrower !== OUTSIDE_ANY_TASK) this.pending.add(borrower);
-      parked.abort = this;
-    });
+    // The limiter is the wait's aborter: a cancelled waiter also stops counting as pending.
+    const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, undefined, this);
+    if (borrower !== OUTSIDE_ANY_TASK) this.pending.add(borrower);
+    return waiting;
   }
 
   /** @internal Abort of a waiting acquire: leave the line and forget that the borrower waits. */

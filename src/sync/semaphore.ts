@@ -7,7 +7,7 @@
  * @module
  */
 import {
-  checkpointIfCancelled,
+  currentScope,
   requireFunction,
   requireOptions,
   RuntimeError,
@@ -148,14 +148,15 @@ export class Semaphore {
    * try { await work(); } finally { sem.release(); }
    * ```
    */
-  async acquire(): Promise<void> {
-    checkpointIfCancelled();
+  acquire(): Promise<void> {
+    // Not an async function: a long line of waiters would each keep a suspended frame.
+    const scope = currentScope();
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     if (this._value > 0) {
       this._value--;
-      await schedulePoint();
-      return;
+      return schedulePoint();
     }
-    await this.waiters.park<void>("Semaphore.acquire");
+    return this.waiters.park<void>("Semaphore.acquire", undefined, scope);
   }
 
   /**

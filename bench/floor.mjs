@@ -6,6 +6,8 @@
 //     the microtask that starts the task (one AsyncContextFrame; `als.run()` would make two);
 //   - a record owned by its group, of the size of a bare task object (a name, a state, a
 //     parent, links for the tree; no cancellation logic at all);
+//   - spawned from code that has a context of its own (a group body runs in its task's),
+//     so each task's frame is a copy of a frame that holds a store;
 //   - a start in a later microtask ("no code of fn runs synchronously inside spawn") and a
 //     reaction on the body's promise that reports the end to the group (no error is lost).
 //
@@ -76,7 +78,9 @@ export function floorGroup(body) {
       queue.push(new FloorTask(group, fn, storage.getStore()));
       void settled.then(startNext);
     };
-    body(spawn);
+    // The body runs in a context of its own, as a group body runs in its task's: so each
+    // task's frame is derived from a frame that holds a store, as in any nested spawn.
+    storage.run(group, body, spawn);
     if (--group.live === 0) group.done();
   });
 }

@@ -15,7 +15,7 @@ import { WORKLOADS, loadWorkload } from "./workloads/index.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--json] [--only W1,W2b,…] [--system raw,trellis,…]
                          [--node PATH] [--runs K] [--stat median|min] [--timeout SECONDS] [--scale F]
-  --json      one JSON object per line: {"workload","system","n","ms","rssMb"}
+  --json      one JSON object per line: {"workload","system","n","ms","rssMb"[,"allocB"]}
               (or {"workload","system","n","error"} when a system cannot run)
   --only      workloads to run (default: all of ${WORKLOADS.join(", ")})
   --system    systems to run (default: every system a workload defines)
@@ -145,6 +145,7 @@ function summary(workload, system, n, results, summarise) {
     n,
     ms: Math.round(summarise(results.map((r) => r.ms)) * 100) / 100,
     rssMb: Math.max(...results.map((r) => r.rssMb)),
+    ...(results[0].allocB === undefined ? {} : { allocB: median(results.map((r) => r.allocB)) }),
   };
 }
 
@@ -171,8 +172,8 @@ function goalText(goal, msRatio, rssRatio) {
 }
 
 function printTable(rows, header) {
-  const cols = ["workload", "system", "n", "ms", "×raw", "rss MB", "rss ×raw", "goal (trellis)"];
-  const right = new Set(["n", "ms", "×raw", "rss MB", "rss ×raw"]);
+  const cols = ["workload", "system", "n", "ms", "×raw", "rss MB", "rss ×raw", "B/unit", "goal (trellis)"];
+  const right = new Set(["n", "ms", "×raw", "rss MB", "rss ×raw", "B/unit"]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) =>
     cells.map((c, i) => (right.has(cols[i]) ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ");
@@ -239,6 +240,7 @@ async function main() {
         system === "raw" ? "1.00" : fmt(msRatio, 2),
         fmt(res.rssMb),
         system === "raw" ? "1.00" : fmt(rssRatio, 2),
+        res.allocB === undefined ? "" : String(res.allocB),
         system === "trellis" ? goalText(mod.meta.goal, msRatio, rssRatio) : "",
       ]);
     });

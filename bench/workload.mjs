@@ -3,16 +3,22 @@
 //   node --expose-gc bench/workload.mjs W1 trellis [--n 100000]
 //
 // A warm-up pass (n / 10) runs first, then the measured pass with n. Output:
-//   {"workload":"W1","system":"trellis","n":100000,"ms":12.3,"rssMb":80.1}
+//   {"workload":"W1","system":"trellis","n":100000,"ms":12.3,"rssMb":80.1,"allocB":1300}
 // or, when the system cannot run (e.g. dist/ lacks an export):
 //   {"workload":"W1","system":"trellis","n":100000,"error":"..."}
 // rssMb is the process's peak RSS (process.resourceUsage().maxRSS / 1024),
 // warm-up included.
 
+import { getHeapStatistics } from "node:v8";
 import { firstLine } from "./lib.mjs";
 import { loadWorkload } from "./workloads/index.mjs";
 
 const WARMUP_RATIO = 0.1;
+
+/** Bytes the heap has allocated since the process started, where V8 reports it. */
+function allocatedBytes() {
+  return getHeapStatistics().total_allocated_bytes;
+}
 
 async function main() {
   const [workload, system, ...rest] = process.argv.slice(2);
@@ -29,8 +35,13 @@ async function main() {
     if (!fn) throw new Error(`${workload} has no system "${system}" (has ${Object.keys(mod.systems).join(", ")})`);
     await fn(Math.max(1, Math.round(n * WARMUP_RATIO)));
     globalThis.gc?.();
+    const allocatedBefore = allocatedBytes();
     const ms = await fn(n);
+    const allocatedAfter = allocatedBytes();
     out.ms = Math.round(ms * 100) / 100;
+    // Bytes allocated per unit of work (Node 24+ reports the total): unlike ms, the same from
+    // run to run, so small changes to a hot path show even on a noisy machine.
+    if (allocatedBefore !== undefined) out.allocB = Math.round((allocatedAfter - allocatedBefore) / n);
     out.rssMb = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
   } catch (err) {
     out.error = firstLine(err);

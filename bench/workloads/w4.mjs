@@ -9,7 +9,8 @@
 // raw:       setTimeout promises + Promise.all.
 // floor:     the same setTimeout promises, one per floor task (bench/floor.mjs): what a
 //            task per sleep costs even with Node's own timers.
-// trellis:   n tasks in one group, each `await sleep(d)`.
+// trellis:   n tasks in one group, each `() => sleep(d)` (the shape of raw's and floor's
+//            sleeps: a function returning the sleep's promise, no async frame around it).
 // effection: n spawn()ed tasks each `yield* sleep(d)`, joined.
 // effect:    Effect.forEach(durations, (d) => Effect.sleep(d), unbounded).
 
@@ -35,9 +36,7 @@ export async function trellis_(n) {
   await withTaskGroup(async (tg) => {
     for (let i = 0; i < n; i++) {
       const d = durations[i];
-      tg.spawn(async () => {
-        await sleep(d);
-      });
+      tg.spawn(() => sleep(d));
     }
   });
   return now() - t0;

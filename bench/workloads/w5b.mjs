@@ -10,7 +10,8 @@
 //          Promise.all.
 // floor:   raw's tasks and semaphore, each task a floor task (bench/floor.mjs).
 // trellis: new CapacityLimiter(100); 100k tg.spawn()ed tasks each
-//          `await limiter.withToken(() => checkpoint())`.
+//          `() => limiter.withToken(checkpoint)` (withToken is one async function with
+//          two awaits, the shape of raw's task).
 // p-limit: pLimit(100) with 100k calls of async () => { await null; }.
 // effect:  not run. The idiomatic equivalent (Semaphore.makeUnsafe(100) and
 //          Effect.forEach(unbounded) of sem.withPermits(1)(Effect.yieldNow)) is
@@ -79,9 +80,7 @@ export async function trellis_(n) {
     "checkpoint",
   );
   const limiter = new CapacityLimiter(TOKENS);
-  const task = async () => {
-    await limiter.withToken(() => checkpoint());
-  };
+  const task = () => limiter.withToken(checkpoint);
   const t0 = now();
   await withTaskGroup(async (tg) => {
     for (let i = 0; i < n; i++) tg.spawn(task);

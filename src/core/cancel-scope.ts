@@ -310,8 +310,7 @@ export class CancelScope {
       details.deadlineEntry = {
         deadline,
         seq: 0,
-        index: -1,
-        dead: false,
+        queued: false,
         keepAlive: true,
         fire() {
           details.deadlineEntry = undefined;

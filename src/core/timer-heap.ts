@@ -1,212 +1,213 @@
 /**
  * The run's one priority queue of deadlines (DESIGN.md choice 5): sleeps and scope deadlines
- * are entries here, and the runtime arms a single real timer for the earliest. An entry knows
- * its index. Removal is lazy: a removed entry is marked dead and dropped when it reaches the
- * top, so cancelling a hundred thousand sleeps costs O(1) each; once dead entries outnumber
- * live ones the heap is rebuilt without them (O(n), amortised), so a cancelled one-hour sleep
- * does not stay in memory for an hour.
+ * are entries here, and the runtime arms a single real timer for the earliest.
+ *
+ * A four-ary heap of *slots*. A slot is three parallel arrays: the entry, its deadline and its
+ * sequence number (ties fire in insertion order). Ordering reads only the two typed arrays and
+ * sifting never writes to an entry, so a heap of a hundred thousand sleeps is not bound by
+ * cache misses on the entries; four children per node halve the depth of a binary heap.
+ *
+ * Removal is lazy: an entry's slot is live while the entry is queued and the slot carries its
+ * current sequence number. Removing an entry, or moving its deadline (which takes a new slot),
+ * leaves the old slot stale; stale slots are dropped when they reach the top, and once they
+ * outnumber live ones the heap is rebuilt without them (O(n), amortised), so cancelling a
+ * hundred thousand sleeps costs O(1) each and a cancelled one-hour sleep does not stay in
+ * memory for an hour.
  *
  * @module
  */
 
 /** One pending deadline. `fire` runs when the run's clock reaches `deadline`. */
 export interface TimerEntry {
+  /** Change it only through `update` (the runtime's `moveTimer`). */
   deadline: number;
-  /** Insertion order: ties fire in the order they were added. */
+  /** Set by the heap: the sequence number of the entry's live slot (its insertion order). */
   seq: number;
-  /** Position in the heap, -1 once out of it. */
-  index: number;
-  /** Removed, but still in the heap until it reaches the top or the heap is rebuilt. */
-  dead: boolean;
+  /** Set by the heap: true while the entry is queued. */
+  queued: boolean;
   /** Whether this entry keeps the process alive, as a pending `setTimeout` would. */
-  keepAlive: boolean;
+  readonly keepAlive: boolean;
   fire(): void;
 }
+
+const INITIAL_SLOTS = 64;
+/** Stale slots are only worth a rebuild past this many (and past the live ones). */
+const REBUILD_ABOVE = 64;
 
 /** @internal */
 export class TimerHeap {
   private items: TimerEntry[] = [];
-  /**
-   * The deadlines again, in heap order, in one contiguous array: comparisons read this instead
-   * of chasing a pointer to each entry (a large heap is otherwise bound by cache misses).
-   */
-  private keys = new Float64Array(64);
-  private deadCount = 0;
+  private keys = new Float64Array(INITIAL_SLOTS);
+  private seqs = new Float64Array(INITIAL_SLOTS);
+  private stale = 0;
   private nextSeq = 0;
-  /** How many live entries have `keepAlive`. */
+  /** How many queued entries have `keepAlive`. */
   keepAliveCount = 0;
 
-  /** The number of live entries. */
+  /** The number of queued entries. */
   get size(): number {
-    return this.items.length - this.deadCount;
+    return this.items.length - this.stale;
   }
 
-  /** Live plus dead entries still held: never more than twice the live ones (plus a little). */
+  /** Live plus stale slots: never more than twice the live ones (plus a little). */
   get slots(): number {
     return this.items.length;
   }
 
-  /** The earliest live entry. */
+  /** The earliest queued entry. */
   peek(): TimerEntry | undefined {
-    this.dropDeadTop();
+    this.dropStaleTop();
     return this.items[0];
   }
 
+  /** Queues `entry` (a queued entry is moved to its current deadline instead). */
   push(entry: TimerEntry): void {
-    entry.seq = this.nextSeq++;
+    if (entry.queued) return this.update(entry);
+    entry.queued = true;
     if (entry.keepAlive) this.keepAliveCount++;
-    if (entry.dead) {
-      // Removed but still in the array: bring it back to life where its deadline now belongs.
-      entry.dead = false;
-      this.deadCount--;
-      this.update(entry);
-      return;
-    }
-    const i = this.items.length;
-    this.items.push(entry);
-    if (i >= this.keys.length) this.grow();
-    this.keys[i] = entry.deadline;
-    entry.index = i;
-    this.siftUp(i);
+    this.append(entry);
   }
 
-  /** Removes `entry` if it is still queued; returns whether it was. */
+  /** Removes `entry` if it is queued; returns whether it was. */
   remove(entry: TimerEntry): boolean {
-    if (entry.index < 0 || entry.dead) return false;
+    if (!entry.queued) return false;
+    entry.queued = false;
     if (entry.keepAlive) this.keepAliveCount--;
-    if (entry.index === this.items.length - 1) {
-      this.items.pop();
-      entry.index = -1;
-      return true;
-    }
-    entry.dead = true;
-    this.deadCount++;
-    if (this.deadCount > 64 && this.deadCount * 2 > this.items.length) this.rebuild();
+    this.slotWentStale();
     return true;
   }
 
-  /** Removes and returns the earliest live entry if its deadline is ≤ `now`. */
+  /** Moves a queued entry after its deadline changed: a new slot, the old one goes stale. */
+  update(entry: TimerEntry): void {
+    if (!entry.queued) return;
+    this.append(entry);
+    this.slotWentStale();
+  }
+
+  /** Removes and returns the earliest queued entry if its deadline is ≤ `now`. */
   popExpired(now: number): TimerEntry | undefined {
-    this.dropDeadTop();
+    this.dropStaleTop();
     const top = this.items[0];
-    if (top === undefined || top.deadline > now) return undefined;
+    if (top === undefined || (this.keys[0] as number) > now) return undefined;
     this.removeTop();
+    top.queued = false;
     if (top.keepAlive) this.keepAliveCount--;
     return top;
   }
 
-  /** Moves an entry after its deadline changed. */
-  update(entry: TimerEntry): void {
-    if (entry.index < 0 || entry.dead) return;
-    this.keys[entry.index] = entry.deadline;
-    this.siftUp(entry.index);
-    this.siftDown(entry.index);
+  clear(): void {
+    for (let i = 0; i < this.items.length; i++) if (this.isLive(i)) (this.items[i] as TimerEntry).queued = false;
+    this.items = [];
+    this.keys = new Float64Array(INITIAL_SLOTS);
+    this.seqs = new Float64Array(INITIAL_SLOTS);
+    this.stale = 0;
+    this.keepAliveCount = 0;
   }
 
-  clear(): void {
-    for (const e of this.items) {
-      e.index = -1;
-      e.dead = false;
-    }
-    this.items = [];
-    this.keys = new Float64Array(64);
-    this.deadCount = 0;
-    this.keepAliveCount = 0;
+  // ---- slots -----------------------------------------------------------------------------
+
+  private append(entry: TimerEntry): void {
+    const seq = this.nextSeq++;
+    entry.seq = seq;
+    const i = this.items.length;
+    if (i >= this.keys.length) this.grow();
+    this.items.push(entry);
+    this.keys[i] = entry.deadline;
+    this.seqs[i] = seq;
+    this.siftUp(i);
+  }
+
+  private isLive(i: number): boolean {
+    const entry = this.items[i] as TimerEntry;
+    return entry.queued && entry.seq === this.seqs[i];
+  }
+
+  private slotWentStale(): void {
+    this.stale++;
+    if (this.stale > REBUILD_ABOVE && this.stale * 2 > this.items.length) this.rebuild();
   }
 
   private grow(): void {
     const keys = new Float64Array(this.keys.length * 2);
+    const seqs = new Float64Array(this.seqs.length * 2);
     keys.set(this.keys);
+    seqs.set(this.seqs);
     this.keys = keys;
+    this.seqs = seqs;
   }
 
-  private dropDeadTop(): void {
-    while (this.deadCount > 0 && this.items.length > 0 && (this.items[0] as TimerEntry).dead) {
-      const top = this.items[0] as TimerEntry;
+  private dropStaleTop(): void {
+    while (this.stale > 0 && this.items.length > 0 && !this.isLive(0)) {
       this.removeTop();
-      top.dead = false;
-      this.deadCount--;
+      this.stale--;
     }
   }
 
   private removeTop(): void {
-    const items = this.items;
-    const top = items[0] as TimerEntry;
-    const last = items.pop() as TimerEntry;
-    top.index = -1;
-    if (last !== top) {
-      items[0] = last;
-      this.keys[0] = this.keys[items.length] as number;
-      last.index = 0;
-      this.siftDown(0);
-    }
+    const last = this.items.length - 1;
+    if (last > 0) this.moveSlot(last, 0);
+    this.items.pop();
+    if (last > 0) this.siftDown(0);
   }
 
-  /** Drops every dead entry and restores the heap order bottom-up (Floyd's heapify). */
+  /** Drops every stale slot and restores the heap order bottom-up (Floyd's heapify). */
   private rebuild(): void {
-    const live: TimerEntry[] = [];
-    for (const e of this.items) {
-      if (e.dead) {
-        e.dead = false;
-        e.index = -1;
-      } else {
-        this.keys[live.length] = this.keys[e.index] as number;
-        e.index = live.length;
-        live.push(e);
-      }
-    }
-    this.items = live;
-    this.deadCount = 0;
-    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    let live = 0;
+    for (let i = 0; i < this.items.length; i++) if (this.isLive(i)) this.moveSlot(i, live++);
+    this.items.length = live;
+    this.stale = 0;
+    for (let i = (live - 2) >> 2; i >= 0; i--) this.siftDown(i);
+  }
+
+  private moveSlot(from: number, to: number): void {
+    this.items[to] = this.items[from] as TimerEntry;
+    this.keys[to] = this.keys[from] as number;
+    this.seqs[to] = this.seqs[from] as number;
+  }
+
+  // ---- heap order ------------------------------------------------------------------------
+
+  /** True if the slot (key, seq) comes before slot `j`. */
+  private before(key: number, seq: number, j: number): boolean {
+    const other = this.keys[j] as number;
+    return key < other || (key === other && seq < (this.seqs[j] as number));
   }
 
   private siftUp(i: number): void {
-    const items = this.items;
-    const keys = this.keys;
+    const { items, keys, seqs } = this;
     const entry = items[i] as TimerEntry;
     const key = keys[i] as number;
+    const seq = seqs[i] as number;
     while (i > 0) {
-      const parentIndex = (i - 1) >> 1;
-      const parentKey = keys[parentIndex] as number;
-      const parent = items[parentIndex] as TimerEntry;
-      if (parentKey < key || (parentKey === key && parent.seq < entry.seq)) break;
-      items[i] = parent;
-      keys[i] = parentKey;
-      parent.index = i;
-      i = parentIndex;
+      const parent = (i - 1) >> 2;
+      if (!this.before(key, seq, parent)) break;
+      this.moveSlot(parent, i);
+      i = parent;
     }
     items[i] = entry;
     keys[i] = key;
-    entry.index = i;
+    seqs[i] = seq;
   }
 
   private siftDown(i: number): void {
-    const items = this.items;
-    const keys = this.keys;
+    const { items, keys, seqs } = this;
     const n = items.length;
     const entry = items[i] as TimerEntry;
     const key = keys[i] as number;
+    const seq = seqs[i] as number;
     for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      let childKey = keys[child] as number;
-      const right = child + 1;
-      if (right < n) {
-        const rightKey = keys[right] as number;
-        if (rightKey < childKey || (rightKey === childKey && (items[right] as TimerEntry).seq < (items[child] as TimerEntry).seq)) {
-          child = right;
-          childKey = rightKey;
-        }
-      }
-      const c = items[child] as TimerEntry;
-      if (key < childKey || (key === childKey && entry.seq < c.seq)) break;
-      items[i] = c;
-      keys[i] = childKey;
-      c.index = i;
-      i = child;
+      const first = 4 * i + 1;
+      if (first >= n) break;
+      let min = first;
+      const end = Math.min(first + 4, n);
+      for (let c = first + 1; c < end; c++) if (this.before(keys[c] as number, seqs[c] as number, min)) min = c;
+      const minKey = keys[min] as number;
+      if (!(minKey < key || (minKey === key && (seqs[min] as number) < seq))) break;
+      this.moveSlot(min, i);
+      i = min;
     }
     items[i] = entry;
     keys[i] = key;
-    entry.index = i;
+    seqs[i] = seq;
   }
 }

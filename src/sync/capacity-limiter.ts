@@ -1,8 +1,10 @@
 /**
  * CapacityLimiter: Trio's sack of tokens, each borrowed by one borrower at a time.
  *
- * Bookkeeping: `borrowers` holds who has a token; `pending` who is queued for one (so nobody
- * can borrow twice, even by queueing twice); code outside any task is one anonymous borrower
+ * Bookkeeping: `borrowers` holds who has a token; `pending` which borrowers other than tasks
+ * are queued for one (so nobody can borrow twice, even by queueing twice). A task that is
+ * running cannot be queued, unless it left a wait floating: so a task is looked for in the
+ * queue only when it has parked waits, and a long queue of tasks costs no set of them; code outside any task is one anonymous borrower
  * counted in `outside`, which may hold several tokens (see holder.ts). Tokens freed by a
  * release or by raising `totalTokens` are handed to waiters in order before they resume.
  *
@@ -15,6 +17,7 @@ import {
   requireFunction,
   RuntimeError,
   schedulePoint,
+  TaskImpl,
   WaitQueue,
   WouldBlock,
 } from "../core/index.js";
@@ -312,14 +315,14 @@ export class CapacityLimiter implements WaitAborter {
     }
     // The limiter is the wait's aborter: a cancelled waiter also stops counting as pending.
     const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, undefined, this);
-    if (borrower !== OUTSIDE_ANY_TASK) this.pending.add(borrower);
+    if (borrower !== OUTSIDE_ANY_TASK && !(borrower instanceof TaskImpl)) this.pending.add(borrower);
     return waiting;
   }
 
   /** @internal Abort of a waiting acquire: leave the line and forget that the borrower waits. */
   abortWait(parked: AnyParked): boolean {
     this.waiters.remove(parked);
-    this.pending.delete(parked.data);
+    this.forgetPending(parked.data);
     return true;
   }
 
@@ -334,7 +337,7 @@ export class CapacityLimiter implements WaitAborter {
 
   /** Grants a token to `borrower` if one is free and nobody is waiting; false if it must wait. */
   private take(borrower: unknown, where: string): boolean {
-    if (borrower !== OUTSIDE_ANY_TASK && (this.borrowers.has(borrower) || this.pending.has(borrower))) {
+    if (borrower !== OUTSIDE_ANY_TASK && (this.borrowers.has(borrower) || this.isPending(borrower))) {
       const what = this.borrowers.has(borrower) ? "already holds" : "is already waiting for";
       throw new RuntimeError(
         `${where}: ${describeHolder(borrower)} ${what} a token of this CapacityLimiter, and a borrower may hold only one; release it first, or borrow on behalf of a distinct borrower`,
@@ -343,6 +346,18 @@ export class CapacityLimiter implements WaitAborter {
     if (this.waiters.length > 0 || this.borrowedTokens >= this.total) return false;
     this.grant(borrower);
     return true;
+  }
+
+  /** True if `borrower` waits in line already. */
+  private isPending(borrower: unknown): boolean {
+    if (!(borrower instanceof TaskImpl)) return this.pending.has(borrower);
+    if (borrower.parks === 0) return false;
+    for (const parked of this.waiters) if (parked.data === borrower) return true;
+    return false;
+  }
+
+  private forgetPending(borrower: unknown): void {
+    if (!(borrower instanceof TaskImpl)) this.pending.delete(borrower);
   }
 
   private grant(borrower: unknown): void {
@@ -367,7 +382,7 @@ export class CapacityLimiter implements WaitAborter {
     while (this.borrowedTokens < this.total) {
       const next = this.waiters.first();
       if (next === undefined) return;
-      this.pending.delete(next.data);
+      this.forgetPending(next.data);
       this.grant(next.data);
       this.waiters.wakeFirst(undefined);
     }

@@ -25,23 +25,24 @@ import {
  */
 class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
   seq = 0;
-  index = -1;
-  dead = false;
-  readonly keepAlive = true;
+  queued = false;
   constructor(
     scope: CancelScope | undefined,
     label: string,
     public deadline: number,
-    private readonly timers: Runtime,
   ) {
     super(scope, label);
     this.abort = this;
+  }
+  /** A pending sleep keeps the process alive, as `setTimeout` does (a getter: no field per sleep). */
+  get keepAlive(): boolean {
+    return true;
   }
   fire(): void {
     wake(this, undefined);
   }
   abortWait(): boolean {
-    this.timers.removeTimer(this);
+    this.runtime.removeTimer(this);
     return true;
   }
 }
@@ -60,7 +61,7 @@ function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, de
     );
   }
   if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
-  const wait = new SleepWait(scope, label, deadline, runtime);
+  const wait = new SleepWait(scope, label, deadline);
   const promise = wait.makePromise();
   runtime.addTimer(wait);
   return parkPrepared(wait, promise);

@@ -99,6 +99,41 @@ test("a borrower that is already waiting cannot queue a second time", async () =
   );
 });
 
+test("a task whose acquire is still queued (left floating, even in a scope it has left) cannot queue again", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      limiter.tryAcquireOnBehalfOf("holder");
+      tg.spawn(async () => {
+        let floating: Promise<void> | undefined;
+        await new CancelScope().run(() => {
+          floating = limiter.acquire(); // not awaited: still queued after the scope exits
+        });
+        await assert.rejects(limiter.acquire(), /is already waiting for a token/);
+        assert.equal(limiter.statistics().tasksWaiting, 1);
+        limiter.releaseOnBehalfOf("holder");
+        await floating;
+        assert.deepEqual(limiter.statistics().borrowers, [currentTaskImpl()]);
+        limiter.release();
+      });
+    }),
+  );
+});
+
+test("a task's handle used as a borrower while that task waits in line is refused", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      limiter.tryAcquire();
+      const waiter = tg.spawn(() => limiter.withToken(() => "done"));
+      await settle();
+      await assert.rejects(limiter.acquireOnBehalfOf(waiter), /is already waiting for a token/);
+      limiter.release();
+      assert.equal(await waiter.result(), "done");
+    }),
+  );
+});
+
 test("a cancelled acquire forgets its borrower, which can borrow again later", async () => {
   const limiter = new CapacityLimiter(1);
   await run(() =>

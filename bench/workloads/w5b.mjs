@@ -56,9 +56,9 @@ class FifoSemaphore {
   }
 }
 
-export async function raw(n) {
-  const sem = new FifoSemaphore(TOKENS);
-  const task = async () => {
+/** raw's task: acquire, one `await null` while holding the permit, release. */
+function rawTask(sem) {
+  return async () => {
     await sem.acquire();
     try {
       await null;
@@ -66,6 +66,10 @@ export async function raw(n) {
       sem.release();
     }
   };
+}
+
+export async function raw(n) {
+  const task = rawTask(new FifoSemaphore(TOKENS));
   const t0 = now();
   const tasks = new Array(n);
   for (let i = 0; i < n; i++) tasks[i] = task();
@@ -113,15 +117,7 @@ export async function effectSemaphore(n) {
 
 /** raw's tasks and semaphore, each task a floor task (bench/floor.mjs). */
 export async function floor(n) {
-  const sem = new FifoSemaphore(TOKENS);
-  const task = async () => {
-    await sem.acquire();
-    try {
-      await null;
-    } finally {
-      sem.release();
-    }
-  };
+  const task = rawTask(new FifoSemaphore(TOKENS));
   const t0 = now();
   await floorGroup((spawn) => {
     for (let i = 0; i < n; i++) spawn(task);

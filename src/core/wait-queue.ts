@@ -27,8 +27,9 @@ export class WaitQueue implements WaitAborter {
 
   /**
    * Parks the caller at the back of the queue; `data` stays with the waiter for the waker.
-   * Cancellation takes the wait out of the queue, then calls `aborter` if one is given (a
-   * primitive with bookkeeping of its own). No closure per wait: queues can be long.
+   * Cancellation takes the wait out of the queue; a primitive with bookkeeping of its own
+   * passes itself as `aborter` instead, and its `abortWait` must then remove the wait too.
+   * No closure per wait: queues can be long.
    */
   park<T>(label: string, data?: unknown, scope: CancelScope | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));

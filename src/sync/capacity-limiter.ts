@@ -11,7 +11,7 @@
  * @module
  */
 import {
-  checkpointIfCancelled,
+  currentScope,
   type AnyParked,
   type WaitAborter,
   requireFunction,
@@ -307,14 +307,15 @@ export class CapacityLimiter implements WaitAborter {
    * itself as the abort handler, so a waiting task costs no closure.
    */
   private acquireFor(borrower: unknown, where: string): Promise<void> {
+    const scope = currentScope();
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     try {
-      checkpointIfCancelled();
       if (this.take(borrower, where)) return schedulePoint();
     } catch (err) {
       return Promise.reject(err);
     }
     // The limiter is the wait's aborter: a cancelled waiter also stops counting as pending.
-    const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, undefined, this);
+    const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, scope, this);
     if (borrower !== OUTSIDE_ANY_TASK && !(borrower instanceof TaskImpl)) this.pending.add(borrower);
     return waiting;
   }

@@ -26,3 +26,4 @@ export { run, type RunOptions, type DebugOptions } from "./run.js";
 export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } from "./current.js";
 export { wait, cancelOnAbort } from "./wait.js";
 export * from "./validate.js";
+export { trackResource, TrackedResource } from "./resources.js";

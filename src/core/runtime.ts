@@ -8,6 +8,7 @@
 import { systemClock, type Clock, type ClockHost } from "./clock.js";
 import { TimerHeap, type TimerEntry } from "./timer-heap.js";
 import type { TaskInfo } from "./task-info.js";
+import type { TrackedResource } from "./resources.js";
 
 /**
  * Hooks a run calls as its tasks come and go and block and resume; pass them as
@@ -40,6 +41,8 @@ export class Runtime implements ClockHost {
   private holdHandle: NodeJS.Timeout | undefined;
   liveTasks = 0;
   blockedTasks = 0;
+  /** Open resources of this run (resources.ts); force-closed by close(). */
+  readonly resources = new Set<TrackedResource>();
   /** Bumped whenever a parked task is woken: a change here means "not idle for the whole cushion". */
   private wakeEpoch = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -223,6 +226,8 @@ export class Runtime implements ClockHost {
 
   /** Called when the run ends: nothing of it may outlive `run()`. */
   close(): void {
+    // Resources first: closing one may settle waits that would otherwise find no timer heap.
+    for (const resource of [...this.resources]) resource.close();
     this.disarm();
     this.timers.clear();
     this.idleCheck?.cancel();

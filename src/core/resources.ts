@@ -1,0 +1,91 @@
+/**
+ * Resources are owned like tasks (DESIGN.md choice 8). Every socket, listener, worker pool,
+ * child process or signal receiver a module opens registers here with the run it was opened
+ * in, and unregisters when it is closed. So:
+ *
+ * - `run()` force-closes whatever is still registered when its last task has finished: nothing
+ *   of trellis outlives `run()`, even when user code forgot to close a resource;
+ * - with `run(main, { debug: true })`, a resource whose public object is garbage-collected while
+ *   still registered is reported on stderr with the place it was opened, and closed;
+ * - `trellis/debug` can list what is open.
+ *
+ * Invariant: `forceClose` must not hold the public object (`owner`) strongly, or the owner can
+ * never be collected and the leak report can never fire. It closes the underlying handle
+ * (socket, worker, child process) synchronously and must not throw.
+ *
+ * @module
+ */
+import { currentScope } from "./context.js";
+import { getDefaultRuntime, type Runtime } from "./runtime.js";
+import { captureSpawnSite } from "./spawn-site.js";
+
+/** @internal What the run knows of one open resource. */
+export class TrackedResource {
+  /** True from `trackResource` until `untrack()` (closed by its owner) or a forced close. */
+  open = true;
+
+  constructor(
+    readonly runtime: Runtime,
+    /** What it is: `"socket"`, `"listener"`, `"worker pool"`, `"child process"`, … */
+    readonly kind: string,
+    /** Which one: an address, a path, a pid, a module URL. */
+    readonly label: string,
+    /** Where it was opened (user frames), recorded in debug mode only. */
+    readonly openedAt: string | undefined,
+    private readonly forceClose: () => void,
+  ) {}
+
+  /** The owner closed it: the run forgets it. Idempotent. */
+  untrack(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.runtime.resources.delete(this);
+  }
+
+  /** Closes it forcefully (the run ended, or its owner was collected while open). */
+  close(): void {
+    if (!this.open) return;
+    this.untrack();
+    try {
+      this.forceClose();
+    } catch {
+      // A forced close is best effort: the handle may already be gone.
+    }
+  }
+
+  describe(): string {
+    return `${this.kind} ${this.label}`;
+  }
+}
+
+/** Reports resources collected while open; made on first use in debug mode. */
+let leakRegistry: FinalizationRegistry<TrackedResource> | undefined;
+
+function reportLeak(record: TrackedResource): void {
+  if (!record.open) return;
+  process.stderr.write(
+    `trellis: a ${record.describe()} was garbage-collected while still open; it has been closed now.\n` +
+      `  Close it with \`await using\` or its close() method in the scope that opened it.\n` +
+      (record.openedAt !== undefined ? `${record.openedAt.replace(/spawned/g, "opened")}\n` : ""),
+  );
+  record.close();
+}
+
+/**
+ * Registers a resource with the calling code's run (the default runtime outside `run()`).
+ * `owner` is the public object users hold; `forceClose` destroys the underlying handle.
+ * Call `untrack()` on the result once the resource is closed.
+ *
+ * @internal
+ */
+export function trackResource(owner: object, kind: string, label: string, forceClose: () => void): TrackedResource {
+  const runtime = currentScope()?.runtime ?? getDefaultRuntime();
+  const openedAt = runtime.debug ? captureSpawnSite(trackResource, 4) : undefined;
+  const record = new TrackedResource(runtime, kind, label, openedAt, forceClose);
+  runtime.resources.add(record);
+  if (runtime.debug) {
+    leakRegistry ??= new FinalizationRegistry(reportLeak);
+    leakRegistry.register(owner, record, record);
+  }
+  return record;
+}

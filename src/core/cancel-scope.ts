@@ -14,6 +14,7 @@
 import { Cancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
+import { countCheckpoint } from "./checkpoint.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import type { TimerEntry } from "./timer-heap.js";
 import type { TaskImpl } from "./task.js";
@@ -201,8 +202,12 @@ export class CancelScope {
     return details.controller.signal;
   }
 
-  /** @internal The `Cancelled` that a checkpoint in this scope raises. */
+  /**
+   * @internal The `Cancelled` that a checkpoint in this scope raises (`withStack`: raised at a
+   * checkpoint of the current code, which is counted as one; see countCheckpoint).
+   */
   cancelledError(withStack: boolean): Cancelled {
+    if (withStack) countCheckpoint(this);
     const origin = this.cause ?? this;
     const details = origin.details;
     if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);

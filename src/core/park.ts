@@ -31,6 +31,7 @@ import type { CancelScope } from "./cancel-scope.js";
 import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
+import { countCheckpoint } from "./checkpoint.js";
 
 /**
  * The resolvers of the promise being made: `new Promise(captureResolvers)` runs its executor
@@ -115,7 +116,10 @@ export function park<T>(
   cancellable = true,
   scope: CancelScope | undefined = currentScope(),
 ): Promise<T> {
-  if (cancellable && scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  if (cancellable) {
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    countCheckpoint(scope); // a wait that cancellation cannot interrupt is no checkpoint
+  }
   const parked = new Parked<T>(scope, label);
   const promise = parked.makePromise(); // before register: it may hand over a value at once
   suspend(parked); // before register: a wake inside register must find the wait linked
@@ -137,6 +141,7 @@ export function park<T>(
  * @internal
  */
 export function parkPrepared<T>(parked: Parked<T>, promise: Promise<T>): Promise<T> {
+  countCheckpoint(parked.scope);
   suspend(parked);
   return promise;
 }

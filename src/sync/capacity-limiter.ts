@@ -14,12 +14,12 @@
  * @module
  */
 import {
+  completeCheckpoint,
   currentScope,
   type AnyParked,
   type WaitAborter,
   requireFunction,
   RuntimeError,
-  schedulePoint,
   TaskImpl,
   WaitQueue,
   WouldBlock,
@@ -310,7 +310,8 @@ export class CapacityLimiter implements WaitAborter {
   /**
    * Check, try, park (the skeleton every trellis wait follows). Not an async function: the
    * fast path returns the schedule point's promise (precondition of that shortcut: the cancel
-   * check above has run, so cancel check + schedule point make the checkpoint), and the slow
+   * check above has run, so cancel check + schedule point make the checkpoint, which
+   * `completeCheckpoint` counts for `assertCheckpoints`), and the slow
    * path parks with the limiter itself as the abort handler, so a waiting task costs no
    * closure (precondition: `parked.data` is the borrower, which `abortWait` needs).
    */
@@ -318,7 +319,7 @@ export class CapacityLimiter implements WaitAborter {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     try {
-      if (this.take(borrower, where)) return schedulePoint();
+      if (this.take(borrower, where)) return completeCheckpoint(scope);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -4,7 +4,7 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { EndOfChannel, currentScope, sliceExpired, yieldToEventLoop } from "../core/index.js";
+import { EndOfChannel, countCheckpoint, currentScope, sliceExpired, yieldToEventLoop } from "../core/index.js";
 import {
   NOTHING,
   closedHandle,
@@ -76,7 +76,10 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (value !== NOTHING) return settledSoon(value);
+    if (value !== NOTHING) {
+      countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
+      return settledSoon(value);
+    }
     return this.state.receiveWaiters.park<T>("ReceiveChannel.receive", this, scope);
   }
 
@@ -87,8 +90,10 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
     const state = this.state;
     const value = state.take();
-    if (value !== NOTHING) return settledSoon<IteratorResult<T, undefined>>({ done: false, value });
-    if (state.openSendChannels === 0) return settledSoon(DONE);
+    if (value !== NOTHING || state.openSendChannels === 0) {
+      countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
+      return settledSoon<IteratorResult<T, undefined>>(value !== NOTHING ? { done: false, value } : DONE);
+    }
     return state.receiveWaiters.park<T>("ReceiveChannel.receive (for await)", this, scope).then(toStep, endToDone);
   }
 

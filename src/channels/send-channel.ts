@@ -4,7 +4,7 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { currentScope, schedulePoint } from "../core/index.js";
+import { completeCheckpoint, currentScope } from "../core/index.js";
 import {
   SendWait,
   brokenChannel,
@@ -73,7 +73,7 @@ export class SendChannel<T> implements Disposable {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     try {
-      if (this.offer("SendChannel.send()", value)) return schedulePoint();
+      if (this.offer("SendChannel.send()", value)) return completeCheckpoint(scope);
     } catch (err) {
       return Promise.reject(err);
     }

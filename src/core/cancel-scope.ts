@@ -14,6 +14,7 @@
 import { Cancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
+import { countCheckpoint } from "./checkpoint.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import type { TimerEntry } from "./timer-heap.js";
 import type { TaskImpl } from "./task.js";
@@ -106,6 +107,16 @@ export class CancelScope {
   }
 
   /**
+   * @internal True if the code around this scope was already cancelled when this scope's own
+   * cancellation came (only a shield can hold that off). `failAfter` then still owes its
+   * `TimeoutError`: the outer cancellation was there before the timeout, it did not arrive
+   * at the same time (Trio's test_fail_after_fails_even_if_shielded).
+   */
+  get cancelledUnderCancelledOuter(): boolean {
+    return this.details?.outerWasCancelled ?? false;
+  }
+
+  /**
    * Cancels everything inside the scope, including tasks of groups opened inside it. Idempotent;
    * the first reason wins. Callable before `run`, from any task, or outside any task. Never waits.
    */
@@ -120,6 +131,7 @@ export class CancelScope {
     const details = this.more;
     details.reason = reason;
     details.source = source;
+    details.outerWasCancelled = this.phase === "running" && this.outer !== undefined && this.outer.cause !== null;
     this.removeDeadlineEntry();
     if (this.phase === "running") recalculate(this);
   }
@@ -149,8 +161,21 @@ export class CancelScope {
     if (this.phase === "running") recalculate(this);
   }
 
-  /** True once `cancel()` was called or the deadline passed. */
+  /**
+   * True once `cancel()` was called or the deadline passed, also for a scope not yet entered
+   * (Trio's `cancel_called`: reading it notices a deadline that has passed before its timer
+   * fired, and cancels the scope then). Once true it stays true.
+   */
   get cancelCalled(): boolean {
+    if (!this._cancelCalled && this.phase !== "exited" && this.deadline !== Infinity) {
+      if (this.phase === "running") {
+        // As applyDeadline: expired deadlines fire in deadline order, this one among them.
+        if (this.deadline <= this.runtime.now()) this.runtime.fireExpired();
+      } else if (this.deadline <= (currentScope()?.runtime ?? this.runtime).now()) {
+        // Not entered yet, so no run of its own: the deadline is a time of the reader's clock.
+        this.cancelWith("deadline exceeded", "deadline");
+      }
+    }
     return this._cancelCalled;
   }
 
@@ -177,8 +202,12 @@ export class CancelScope {
     return details.controller.signal;
   }
 
-  /** @internal The `Cancelled` that a checkpoint in this scope raises. */
+  /**
+   * @internal The `Cancelled` that a checkpoint in this scope raises (`withStack`: raised at a
+   * checkpoint of the current code, which is counted as one; see countCheckpoint).
+   */
   cancelledError(withStack: boolean): Cancelled {
+    if (withStack) countCheckpoint(this);
     const origin = this.cause ?? this;
     const details = origin.details;
     if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);
@@ -336,6 +365,7 @@ export class CancelScope {
 class ScopeDetails {
   deadline = Infinity;
   cancelledCaught = false;
+  outerWasCancelled = false;
   reason: unknown = undefined;
   source: CancelSource = "explicit";
   deadlineEntry: TimerEntry | undefined = undefined;

@@ -4,7 +4,31 @@
  * @module
  */
 import { currentScope } from "./context.js";
+import type { CancelScope } from "./cancel-scope.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
+
+/** Checkpoints passed by code outside any task (which has no task to count them on). */
+let checkpointsOutsideTasks = 0;
+
+/**
+ * @internal Counts one checkpoint of the code running in `scope`: one increment on its task
+ * (`TaskImpl.checkpoints`), or on the count shared by all code outside any task. This is how
+ * `assertCheckpoints` tells, as Trio's does, by comparing the count before and after (issue 9).
+ * Every checkpoint counts itself exactly where it happens: `checkpoint()`, every park of a
+ * cancellable wait (park.ts), every fast path that ends in {@link completeCheckpoint} (or
+ * counts before its own schedule point), and every `Cancelled` raised at a checkpoint
+ * (`scope.cancelledError(true)`). A checkpoint may count twice; tests only compare.
+ */
+export function countCheckpoint(scope: CancelScope | undefined): void {
+  const task = scope?.task;
+  if (task !== undefined) task.checkpoints++;
+  else checkpointsOutsideTasks++;
+}
+
+/** @internal The checkpoints passed so far by the calling task (or by code outside any task). */
+export function checkpointsPassed(): number {
+  return currentScope()?.task?.checkpoints ?? checkpointsOutsideTasks;
+}
 
 /**
  * A cancellation point and a schedule point: raises `Cancelled` if the calling context is
@@ -22,6 +46,7 @@ import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 export function checkpoint(): Promise<void> {
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  countCheckpoint(scope);
   // Other tasks run while we yield and may cancel us (a sibling fails, someone calls cancel()),
   // so, as in Trio, the cancel check comes after the schedule point too. The reaction runs in
   // this context, so checkpointIfCancelled finds our scope: no closure per checkpoint. Outside
@@ -54,5 +79,17 @@ export function checkpointIfCancelled(): void {
  * that its result is kept even if the context was cancelled meanwhile.
  */
 export function schedulePoint(): Promise<void> {
+  return sliceExpired() ? yieldToEventLoop() : resolved;
+}
+
+/**
+ * @internal The schedule half of a checkpoint whose cancel half the caller has just done: the
+ * fast path of an operation that succeeded without waiting (a free lock, room in a channel).
+ * Precondition: the caller read `scope.cause` (the current scope) and found it null, so that
+ * check and this schedule point together make one checkpoint, which is counted here. Unlike
+ * a {@link checkpoint}, nothing cancels after the yield: the operation has happened.
+ */
+export function completeCheckpoint(scope: CancelScope | undefined): Promise<void> {
+  countCheckpoint(scope);
   return sliceExpired() ? yieldToEventLoop() : resolved;
 }

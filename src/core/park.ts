@@ -15,6 +15,15 @@
  * was withdrawn" cannot both happen: whichever of `wake` and `abort` runs first decides, and a
  * wait satisfied before a cancellation returns normally and keeps its value.
  *
+ * The registration rule. A wait is registered (linked into its scope, its task counted as
+ * blocked) *before* it is handed to anything that can wake it, because a waker may call back
+ * synchronously (a thenable whose `then` calls its callback at once, a queue that already
+ * has a value): a wake that came first would be undone by the registration that followed, and
+ * the settled wait would stay linked to its scope for the scope's whole life (issue 9: a
+ * thousand such `wait()` calls left a thousand links). {@link park} therefore links the wait,
+ * then runs `register`; {@link parkPrepared} is only for waits handed to something that cannot
+ * wake them before it returns (a timer heap, a queue's tail).
+ *
  * @module
  */
 import { currentScope } from "./context.js";
@@ -22,6 +31,7 @@ import type { CancelScope } from "./cancel-scope.js";
 import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
+import { countCheckpoint } from "./checkpoint.js";
 
 /**
  * The resolvers of the promise being made: `new Promise(captureResolvers)` runs its executor
@@ -90,8 +100,10 @@ export class Parked<T = unknown> {
 }
 
 /**
- * Suspends the calling code until {@link wake} or a cancellation. `register(p)` runs first,
- * synchronously: it puts `p` where a waker will find it and sets `p.abort`.
+ * Suspends the calling code until {@link wake} or a cancellation. The wait is linked into its
+ * scope first; then `register(p)` runs, synchronously: it puts `p` where a waker will find it
+ * and sets `p.abort`. It may wake `p` at once (see the registration rule above); if it throws,
+ * the wait ends with that error (the promise rejects; `park` never throws).
  * Raises `Cancelled` at once, before `register`, if the calling context is already cancelled
  * (unless `cancellable` is false: a wait that cancellation must not interrupt). A caller that
  * has just read the current scope passes it as `scope`, sparing a second context lookup.
@@ -104,22 +116,32 @@ export function park<T>(
   cancellable = true,
   scope: CancelScope | undefined = currentScope(),
 ): Promise<T> {
-  if (cancellable && scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  if (cancellable) {
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    countCheckpoint(scope); // a wait that cancellation cannot interrupt is no checkpoint
+  }
   const parked = new Parked<T>(scope, label);
   const promise = parked.makePromise(); // before register: it may hand over a value at once
-  register(parked);
-  suspend(parked);
+  suspend(parked); // before register: a wake inside register must find the wait linked
+  try {
+    register(parked);
+  } catch (err) {
+    wakeWithError(parked, err);
+  }
   return promise;
 }
 
 /**
  * As {@link park}, for a wait object made by the caller (a subclass of Parked that is also,
  * say, a timer entry: one object per wait instead of two). The caller has checked for
- * cancellation, made the promise with `parked.makePromise()` and registered the wait.
+ * cancellation, made the promise with `parked.makePromise()` and registered the wait, where
+ * nothing can wake it before this call links it (precondition: a timer heap, a queue's tail;
+ * a waker that may call back synchronously goes through {@link park}'s `register`).
  *
  * @internal
  */
 export function parkPrepared<T>(parked: Parked<T>, promise: Promise<T>): Promise<T> {
+  countCheckpoint(parked.scope);
   suspend(parked);
   return promise;
 }

@@ -59,6 +59,8 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
   state: TaskState = "running";
   /** How many waits of this task are parked (0: running or runnable). */
   parks = 0;
+  /** Checkpoints this task has passed (see countCheckpoint in checkpoint.ts). */
+  checkpoints = 0;
   /** The value or the error the task ended with. */
   private outcome: unknown = undefined;
   /** The function to run, until it starts. */

@@ -26,9 +26,15 @@ export function requireFunction(where: string, name: string, value: unknown): vo
   }
 }
 
-/** @internal A duration in ms: a number ≥ 0 (Infinity allowed), not NaN. */
+/**
+ * @internal A duration in ms: a number ≥ 0 (Infinity allowed), not NaN. A value that is not a
+ * number at all (`"100"`) is a `TypeError`; a number out of range (NaN, negative) a `RangeError`.
+ */
 export function requireDuration(where: string, name: string, value: unknown): number {
-  if (typeof value !== "number" || Number.isNaN(value)) {
+  if (typeof value !== "number") {
+    throw new TypeError(`${where}: \`${name}\` must be a number of milliseconds ≥ 0, got ${show(value)}`);
+  }
+  if (Number.isNaN(value)) {
     throw new RangeError(`${where}: \`${name}\` must be a number of milliseconds ≥ 0, got ${show(value)}`);
   }
   if (value < 0) {
@@ -37,9 +43,12 @@ export function requireDuration(where: string, name: string, value: unknown): nu
   return value;
 }
 
-/** @internal A deadline on the run's clock: any number but NaN (±Infinity allowed). */
+/** @internal A deadline on the run's clock: any number but NaN (±Infinity allowed); a non-number is a `TypeError`. */
 export function requireDeadline(where: string, name: string, value: unknown): number {
-  if (typeof value !== "number" || Number.isNaN(value)) {
+  if (typeof value !== "number") {
+    throw new TypeError(`${where}: \`${name}\` must be a number (a time on the run's clock, or Infinity), got ${show(value)}`);
+  }
+  if (Number.isNaN(value)) {
     throw new RangeError(`${where}: \`${name}\` must be a number (a time on the run's clock, or Infinity), got ${show(value)}`);
   }
   return value;

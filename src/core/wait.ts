@@ -13,6 +13,11 @@ import { requireFunction, show } from "./validate.js";
  * cancelled first, abandoning the promise (its later rejection is handled, never unhandled).
  * A promise that settled before the cancellation keeps its outcome.
  *
+ * Without `wait`, a timeout scope around a foreign promise cannot stop waiting for it: the
+ * promise has no checkpoint, so `moveOnAfter(ms, () => legacyClient.get(key))` waits until it
+ * settles. With `wait` we stop waiting at the deadline (the operation itself runs on, as with
+ * `Promise.race`); an API that takes an `AbortSignal` is better given `currentSignal()`.
+ *
  * @throws {TypeError} If `promise` is not a promise or thenable.
  * @example
  * ```ts
@@ -47,7 +52,12 @@ function ignoreRejection(): void {}
  * @example
  * ```ts
  * import { cancelOnAbort } from "trellis";
- * app.get("/report", (req, res) => cancelOnAbort(req.signal, () => buildReport()));
+ * // Node's and Express's requests have no `signal`: abort one when the client goes away.
+ * app.get("/report", async (req, res) => {
+ *   const gone = new AbortController();
+ *   res.on("close", () => { if (!res.writableFinished) gone.abort(new Error("client disconnected")); });
+ *   await cancelOnAbort(gone.signal, async () => res.send(await buildReport()));
+ * });
  * ```
  */
 export async function cancelOnAbort<T>(signal: AbortSignal, fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {

@@ -1,22 +1,25 @@
 /**
  * CapacityLimiter: Trio's sack of tokens, each borrowed by one borrower at a time.
  *
- * Bookkeeping: `borrowers` holds who has a token; `pending` which borrowers other than tasks
- * are queued for one (so nobody can borrow twice, even by queueing twice). A task that is
- * running cannot be queued, unless it left a wait floating: so a task is looked for in the
- * queue only when it has parked waits, and a long queue of tasks costs no set of them; code outside any task is one anonymous borrower
- * counted in `outside`, which may hold several tokens (see holder.ts). Tokens freed by a
- * release or by raising `totalTokens` are handed to waiters in order before they resume.
+ * Bookkeeping: `borrowers` holds who has a token; `pending` which borrowers are queued for one
+ * by *another* caller (a job id, a worker, or a task handle passed to `acquireOnBehalfOf` by a
+ * different task), so nobody can borrow twice, even by queueing twice. A task queued for
+ * itself is not in `pending`: see {@link CapacityLimiter.isPending} for why it need not be.
+ * Code outside any task is one anonymous borrower counted in `outside`, which may hold several
+ * tokens (see holder.ts). Tokens freed by a release or by raising `totalTokens` are handed to
+ * waiters in order before they resume, and only while `borrowedTokens < totalTokens`: after
+ * `totalTokens` was lowered below `borrowedTokens`, releases first bring the count down, so no
+ * raise can ever admit more than `totalTokens` at once.
  *
  * @module
  */
 import {
+  completeCheckpoint,
   currentScope,
   type AnyParked,
   type WaitAborter,
   requireFunction,
   RuntimeError,
-  schedulePoint,
   TaskImpl,
   WaitQueue,
   WouldBlock,
@@ -75,20 +78,23 @@ export class CapacityLimiter implements WaitAborter {
   private readonly waiters = new WaitQueue();
 
   /**
-   * @param total - How many tokens: an integer ≥ 1, or `Infinity`.
-   * @throws {RangeError} If `total` is below 1, fractional or NaN.
+   * @param total - How many tokens: an integer ≥ 0, or `Infinity`. With 0 nobody is admitted
+   *   until `totalTokens` is raised (a paused pool).
+   * @throws {RangeError} If `total` is negative, fractional or NaN.
    * @throws {TypeError} If `total` is not a number.
    */
   constructor(total: number) {
-    this.total = requireCount("new CapacityLimiter()", "total", total, 1, true);
+    this.total = requireCount("new CapacityLimiter()", "total", total, 0, true);
   }
 
   /**
-   * The size of the sack. Settable (an integer ≥ 1, or `Infinity`): raising it hands the new
+   * The size of the sack. Settable (an integer ≥ 0, or `Infinity`): raising it hands the new
    * tokens to waiting tasks at once, in order; lowering it below `borrowedTokens` takes nothing
-   * away, it only keeps new borrowers out until enough tokens come back.
+   * away, it only keeps new borrowers out until enough tokens come back, so a later raise never
+   * admits more than `totalTokens` at once. 0 pauses: nobody is admitted until it is raised.
    *
-   * @throws {RangeError} On assignment of a value below 1, fractional or NaN.
+   * @throws {RangeError} On assignment of a negative, fractional or NaN value.
+   * @throws {TypeError} On assignment of a value that is not a number.
    * @example
    * ```ts
    * import { CapacityLimiter } from "trellis";
@@ -101,7 +107,7 @@ export class CapacityLimiter implements WaitAborter {
   }
 
   set totalTokens(value: number) {
-    this.total = requireCount("CapacityLimiter.totalTokens", "totalTokens", value, 1, true);
+    this.total = requireCount("CapacityLimiter.totalTokens", "totalTokens", value, 0, true);
     this.wakeWaiters();
   }
 
@@ -303,32 +309,38 @@ export class CapacityLimiter implements WaitAborter {
 
   /**
    * Check, try, park (the skeleton every trellis wait follows). Not an async function: the
-   * fast path returns the schedule point's promise, and the slow path parks with the limiter
-   * itself as the abort handler, so a waiting task costs no closure.
+   * fast path returns the schedule point's promise (precondition of that shortcut: the cancel
+   * check above has run, so cancel check + schedule point make the checkpoint, which
+   * `completeCheckpoint` counts for `assertCheckpoints`), and the slow
+   * path parks with the limiter itself as the abort handler, so a waiting task costs no
+   * closure (precondition: `parked.data` is the borrower, which `abortWait` needs).
    */
   private acquireFor(borrower: unknown, where: string): Promise<void> {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     try {
-      if (this.take(borrower, where)) return schedulePoint();
+      if (this.take(borrower, where)) return completeCheckpoint(scope);
     } catch (err) {
       return Promise.reject(err);
     }
     // The limiter is the wait's aborter: a cancelled waiter also stops counting as pending.
     const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, scope, this);
-    if (borrower !== OUTSIDE_ANY_TASK && !(borrower instanceof TaskImpl)) this.pending.add(borrower);
+    if (queuedByAnother(borrower, scope?.task)) this.pending.add(borrower);
     return waiting;
   }
 
   /** @internal Abort of a waiting acquire: leave the line and forget that the borrower waits. */
   abortWait(parked: AnyParked): boolean {
     this.waiters.remove(parked);
-    this.forgetPending(parked.data);
+    this.forgetPending(parked);
     return true;
   }
 
   private tryFor(borrower: unknown, where: string): void {
     if (!this.take(borrower, where)) {
+      if (this.total === 0) {
+        throw new WouldBlock(`${where}: totalTokens is 0, so nobody is admitted until it is raised; use acquire() to wait for a token`);
+      }
       const why = this.waiters.length > 0 ? `${this.waiters.length} waiting before you` : "none is free";
       throw new WouldBlock(
         `${where}: all ${this.total} tokens are borrowed (${why}); use acquire() to wait for one`,
@@ -349,16 +361,23 @@ export class CapacityLimiter implements WaitAborter {
     return true;
   }
 
-  /** True if `borrower` waits in line already. */
+  /**
+   * True if `borrower` waits in line already. Speed shortcut: a task queued *for itself* is not
+   * kept in `pending`, so a long line of tasks costs no set of them; it is looked for in the
+   * line only when it has parked waits. Precondition: a task waits in line for itself only
+   * through a wait of its own that is parked (`parks > 0`; a wait left floating stays parked
+   * too), and a borrower queued by anyone else, task handles included, is always in `pending`.
+   */
   private isPending(borrower: unknown): boolean {
-    if (!(borrower instanceof TaskImpl)) return this.pending.has(borrower);
-    if (borrower.parks === 0) return false;
+    if (this.pending.has(borrower)) return true;
+    if (!(borrower instanceof TaskImpl) || borrower.parks === 0) return false;
     for (const parked of this.waiters) if (parked.data === borrower) return true;
     return false;
   }
 
-  private forgetPending(borrower: unknown): void {
-    if (!(borrower instanceof TaskImpl)) this.pending.delete(borrower);
+  /** Forgets that the borrower of `parked` waits (only borrowers queued by another are kept). */
+  private forgetPending(parked: AnyParked): void {
+    if (queuedByAnother(parked.data, parked.task)) this.pending.delete(parked.data);
   }
 
   private grant(borrower: unknown): void {
@@ -378,16 +397,32 @@ export class CapacityLimiter implements WaitAborter {
     this.wakeWaiters();
   }
 
-  /** Hands free tokens to waiters, first come first served, before they resume. */
+  /**
+   * Hands free tokens to waiters, first come first served, before they resume. The token is
+   * granted before the wake-up and never checked again: precondition, a woken wait is settled,
+   * so a cancellation arriving before the waiter resumes finds nothing to withdraw and the
+   * waiter keeps the token (park.ts). The loop condition is the only admission rule, so after
+   * `totalTokens` was lowered below `borrowedTokens` nobody is admitted until releases bring
+   * the count under the new total.
+   */
   private wakeWaiters(): void {
     while (this.borrowedTokens < this.total) {
       const next = this.waiters.first();
       if (next === undefined) return;
-      this.forgetPending(next.data);
+      this.forgetPending(next);
       this.grant(next.data);
       this.waiters.wakeFirst(undefined);
     }
   }
+}
+
+/**
+ * True when `borrower` waits in line through a wait of another caller (`waiter`: the task
+ * whose wait it is), and so must be remembered in `pending`. The anonymous borrower outside
+ * any task may hold several tokens and is never pending.
+ */
+function queuedByAnother(borrower: unknown, waiter: TaskImpl<unknown> | undefined): boolean {
+  return borrower !== OUTSIDE_ANY_TASK && borrower !== waiter;
 }
 
 function requireBorrower(where: string, borrower: unknown): unknown {

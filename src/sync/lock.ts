@@ -15,7 +15,8 @@ import {
   checkpointIfCancelled,
   requireFunction,
   RuntimeError,
-  schedulePoint,
+  completeCheckpoint,
+  currentScope,
   TaskImpl,
   WaitQueue,
   WouldBlock,
@@ -127,7 +128,7 @@ export class Lock {
     checkpointIfCancelled();
     const me = currentHolder();
     if (this.take(me, "Lock.acquire()")) {
-      await schedulePoint();
+      await completeCheckpoint(currentScope()); // with checkpointIfCancelled() above, one checkpoint
       return;
     }
     this.watchOwner();

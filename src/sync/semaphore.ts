@@ -11,7 +11,7 @@ import {
   requireFunction,
   requireOptions,
   RuntimeError,
-  schedulePoint,
+  completeCheckpoint,
   WaitQueue,
   WouldBlock,
 } from "../core/index.js";
@@ -154,7 +154,7 @@ export class Semaphore {
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     if (this._value > 0) {
       this._value--;
-      return schedulePoint();
+      return completeCheckpoint(scope);
     }
     return this.waiters.park<void>("Semaphore.acquire", undefined, scope);
   }

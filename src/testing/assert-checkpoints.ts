@@ -2,46 +2,36 @@
  * `assertCheckpoints(fn)` and `assertNoCheckpoints(fn)`: check a function's colour, the rule
  * that every async function of trellis is a checkpoint and every sync one never is.
  *
- * How they tell (and why this differs from Trio). Trio counts, per task, the cancel points and
- * the schedule points the code passed, and wants both. In trellis the schedule half comes with
- * the language: every `await` lets every task that is already runnable take its turn, so what
- * sets a trellis checkpoint apart from a plain `await` is the cancel point, the place where a
- * `Cancelled` can be raised. So we run `fn` inside a cancel scope that is already cancelled:
- * if `fn` reaches a checkpoint (`checkpoint()`, `sleep()`, a lock, a channel, `wait()`…), that
- * checkpoint raises `Cancelled` and the scope catches it. A `Cancelled` raised while `fn` is
- * still running synchronously (`checkpointIfCancelled()` in sync code) is a cancel point with
- * no schedule point, and satisfies neither assertion, as in Trio.
+ * How they tell, as Trio's do: every task counts the checkpoints it passes (one increment in
+ * `checkpoint()`, in every park of a cancellable wait, on every fast path that finishes with a
+ * cancel check and a schedule point, and for every `Cancelled` raised at a checkpoint; see
+ * `countCheckpoint` in core/checkpoint.ts). We read the calling task's count, run `fn` for
+ * real, and compare. So `fn` does what it does: a lock acquired inside stays acquired, a value
+ * sent is sent (issue 9; the first version probed `fn` in a pre-cancelled scope instead, which
+ * stopped it at its first checkpoint). Code outside any task shares one count.
  *
  * @module
  */
 import { AssertionError } from "node:assert";
-import { CancelScope, isCancelled, requireFunction, show } from "../core/index.js";
+import { checkpointsPassed, requireFunction, show } from "../core/index.js";
 
-type Outcome<T> =
-  | { readonly kind: "checkpoint" }
-  | { readonly kind: "cancel point without a schedule point" }
-  | { readonly kind: "returned"; readonly value: T };
+interface Outcome<T> {
+  /** Checkpoints `fn` passed (in the calling task, while it ran). */
+  readonly passed: number;
+  readonly ok: boolean;
+  readonly value?: T;
+  readonly error?: unknown;
+}
 
-/** Runs `fn` in an already-cancelled scope and says how it ended. */
-async function probe<T>(fn: () => T | PromiseLike<T>): Promise<Outcome<Awaited<T>>> {
-  const scope = new CancelScope({ name: "assertCheckpoints probe" });
-  scope.cancel("checking for a checkpoint");
-  let sync = false;
-  const value = await scope.run(() => {
-    let result: T | PromiseLike<T>;
-    try {
-      result = fn();
-    } catch (err) {
-      // Thrown before fn returned: no await can have happened.
-      if (isCancelled(err)) sync = true;
-      throw err;
-    }
-    const thenable = result !== null && (typeof result === "object" || typeof result === "function") && typeof (result as PromiseLike<T>).then === "function";
-    if (!thenable) return result as Awaited<T>;
-    return result as PromiseLike<T>;
-  });
-  if (scope.cancelledCaught) return sync ? { kind: "cancel point without a schedule point" } : { kind: "checkpoint" };
-  return { kind: "returned", value: value as Awaited<T> };
+/** Runs `fn` (and awaits what it returns) and counts the checkpoints it passed. */
+async function runCounted<T>(fn: () => T | PromiseLike<T>): Promise<Outcome<Awaited<T>>> {
+  const before = checkpointsPassed();
+  try {
+    const value = await fn(); // a plain await: not a checkpoint, so it adds nothing to the count
+    return { passed: checkpointsPassed() - before, ok: true, value };
+  } catch (error) {
+    return { passed: checkpointsPassed() - before, ok: false, error };
+  }
 }
 
 function describe(fn: Function): string {
@@ -53,59 +43,56 @@ function describe(fn: Function): string {
  * caller gets `Cancelled` and other tasks get a turn. Use it to check that an async operation
  * is a checkpoint even when it could finish at once, as every async function of trellis must be.
  *
- * `fn` runs inside a cancel scope that is already cancelled, so it stops at its first
- * checkpoint: the operation is checked, not performed (an `acquire()` does not take the lock).
- * Not a checkpoint itself beyond what `fn` does; never raises `Cancelled` from `fn`'s probe
- * scope (a `Cancelled` of an outer scope of the caller still propagates).
+ * `fn` runs for real, in the caller's task and cancel scopes, and is awaited: what it does
+ * stays done (an `acquire()` takes the lock). The calling task's count of checkpoints is
+ * compared before and after, as Trio's `assert_checkpoints` does. Not a checkpoint itself
+ * beyond what `fn` does.
  *
- * Limits: checkpoints inside a shielded scope, or whose `Cancelled` `fn` catches and drops,
- * are not seen; an async function that calls `checkpointIfCancelled()` before its first `await`
- * counts as a checkpoint (its caller's `await` is the schedule point).
+ * Limits: a plain `await` of a promise is not a checkpoint; nor is `checkpointIfCancelled()`
+ * unless it raises (it is a cancel point without a schedule point). Checkpoints of tasks that
+ * `fn` spawns are theirs, not the caller's. Outside any task all code shares one count, so
+ * other code running meanwhile outside tasks may be mistaken for `fn`'s checkpoints.
  *
  * @param fn - The code to check; sync or async, called once with no arguments.
- * @throws {AssertionError} If `fn` returned (or resolved) without passing a checkpoint, or
- *   passed a cancel point without a schedule point (`checkpointIfCancelled()` in sync code).
+ * @throws {AssertionError} If `fn` returned (or resolved) without passing a checkpoint.
  * @throws {TypeError} If `fn` is not a function.
- * @throws Whatever `fn` throws other than the probe's `Cancelled`.
+ * @throws Whatever `fn` throws, unchanged (including `Cancelled`).
  * @example
  * ```ts
  * import { Lock } from "trellis";
  * import { assertCheckpoints } from "trellis/testing";
  * const lock = new Lock();
  * await assertCheckpoints(() => lock.acquire()); // a checkpoint even though the lock is free
+ * lock.release(); // fn ran for real: the lock was taken
  * ```
  */
 export async function assertCheckpoints(fn: () => unknown): Promise<void> {
   requireFunction("assertCheckpoints()", "fn", fn);
-  const outcome = await probe(fn);
-  if (outcome.kind === "checkpoint") return;
-  if (outcome.kind === "returned") {
-    throw new AssertionError({
-      message: `assertCheckpoints(): ${describe(fn)} finished without passing a checkpoint (it returned ${show(outcome.value)}); an async operation of trellis must raise Cancelled when its caller is cancelled, even when it could finish at once: call checkpoint() or park on the fast path`,
-      stackStartFn: assertCheckpoints,
-    });
-  }
+  const outcome = await runCounted(fn);
+  if (!outcome.ok) throw outcome.error;
+  if (outcome.passed > 0) return;
   throw new AssertionError({
-    message: `assertCheckpoints(): ${describe(fn)} raised Cancelled synchronously, before yielding: that is a cancel point without a schedule point (checkpointIfCancelled() in sync code), not a checkpoint; make the function async and await checkpoint()`,
+    message: `assertCheckpoints(): ${describe(fn)} finished without passing a checkpoint (it returned ${show(outcome.value)}); an async operation of trellis must be a checkpoint (raise Cancelled when its caller is cancelled, and let other tasks run) even when it could finish at once: await checkpoint() or park on the fast path`,
     stackStartFn: assertCheckpoints,
   });
 }
 
 /**
- * Fails (throws `AssertionError`) if `fn` passes a checkpoint (or a bare cancel point); else
- * returns what `fn` returned. Use it to check that an operation never raises `Cancelled`, as
- * every sync function of trellis (`release`, `close`, `trySend`, `cancel`) must not.
+ * Fails (throws `AssertionError`) if `fn` passes a checkpoint; else returns what `fn`
+ * returned. Use it to check that an operation never raises `Cancelled` nor lets other tasks
+ * run, as every sync function of trellis (`release`, `close`, `trySend`, `cancel`) must not.
  *
- * `fn` runs inside a cancel scope that is already cancelled, so a checkpoint shows up as a
- * `Cancelled` there; code without one runs to its end unchanged (but sees an aborted
- * `currentSignal()`). A plain `await` of a promise is not a checkpoint and passes, although it
- * does let other tasks run: to be sure nothing else runs in between, keep the code synchronous.
+ * `fn` runs for real, in the caller's task and cancel scopes, and is awaited; the calling
+ * task's count of checkpoints is compared before and after. A `Cancelled` raised inside `fn`
+ * was raised at a checkpoint, so it fails the assertion (the `AssertionError` has it as
+ * `cause`). A plain `await` of a promise is not a checkpoint and passes, although it does let
+ * other tasks run: to be sure nothing else runs in between, keep the code synchronous.
  *
  * @param fn - The code to check; sync or async, called once with no arguments.
  * @returns What `fn` returned (awaited).
- * @throws {AssertionError} If `fn` passed a checkpoint or a cancel point.
+ * @throws {AssertionError} If `fn` passed a checkpoint.
  * @throws {TypeError} If `fn` is not a function.
- * @throws Whatever `fn` throws other than the probe's `Cancelled`.
+ * @throws Whatever `fn` throws without having passed a checkpoint, unchanged.
  * @example
  * ```ts
  * import { Lock } from "trellis";
@@ -117,11 +104,16 @@ export async function assertCheckpoints(fn: () => unknown): Promise<void> {
  */
 export async function assertNoCheckpoints<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
   requireFunction("assertNoCheckpoints()", "fn", fn);
-  const outcome = await probe(fn);
-  if (outcome.kind === "returned") return outcome.value;
-  const what = outcome.kind === "checkpoint" ? "passed a checkpoint" : "passed a cancel point (checkpointIfCancelled())";
-  throw new AssertionError({
-    message: `assertNoCheckpoints(): ${describe(fn)} ${what}, so a cancelled caller would get Cancelled there; code that must not be interrupted may not await trellis operations`,
+  const outcome = await runCounted(fn);
+  if (outcome.passed === 0) {
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as Awaited<T>;
+  }
+  const passed = outcome.passed === 1 ? "a checkpoint" : `${outcome.passed} checkpoints`;
+  const failure = new AssertionError({
+    message: `assertNoCheckpoints(): ${describe(fn)} passed ${passed}, so a cancelled caller would get Cancelled there and other tasks would run; code that must not be interrupted may not await trellis operations`,
     stackStartFn: assertNoCheckpoints,
   });
+  if (!outcome.ok) Object.defineProperty(failure, "cause", { value: outcome.error, writable: true, configurable: true });
+  throw failure;
 }

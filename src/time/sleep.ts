@@ -73,6 +73,7 @@ function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, de
  *
  * @param ms - Milliseconds ≥ 0; `Infinity` sleeps until cancelled.
  * @throws {RangeError} If `ms` is negative or NaN.
+ * @throws {TypeError} If `ms` is not a number (`sleep("100")`).
  * @throws {Cancelled} If the caller is cancelled before or during the sleep.
  * @example
  * ```ts
@@ -96,6 +97,7 @@ export function sleep(ms: number): Promise<void> {
  *
  * @param deadline - A time on the run's clock (see `currentTime()`); `Infinity` waits until cancelled.
  * @throws {RangeError} If `deadline` is NaN.
+ * @throws {TypeError} If `deadline` is not a number.
  * @example
  * ```ts
  * import { currentTime, sleepUntil } from "trellis";

@@ -21,7 +21,7 @@ import {
 export interface TimeoutOptions {
   /** Shield the body from outer cancellation (its own deadline still applies): for bounded cleanup. */
   readonly shield?: boolean;
-  /** Shown in `Cancelled` messages. */
+  /** Names the operation: shown in `Cancelled` messages and in the `TimeoutError` of `fail*`. */
   readonly name?: string;
 }
 
@@ -41,6 +41,7 @@ function deadlineScope(where: string, deadline: number, fn: unknown, options: Ti
  * @param ms - Milliseconds on the run's clock; `Infinity` means no deadline.
  * @returns `fn`'s result, or `undefined` if the deadline ended it.
  * @throws {RangeError} If `ms` is negative or NaN.
+ * @throws {TypeError} If `ms` is not a number, or `fn` is not a function.
  * @example
  * ```ts
  * import { moveOnAfter } from "trellis";
@@ -73,18 +74,20 @@ export async function moveOnAt<T>(deadline: number, fn: (scope: CancelScope) => 
  * Runs `fn` with a deadline `ms` from now, and throws `TimeoutError` if it passes. An outer
  * cancellation arriving at the same time is never turned into a `TimeoutError` nor swallowed.
  *
- * @throws {TimeoutError} If the deadline ended `fn`.
+ * @throws {TimeoutError} If the deadline ended `fn`; its message names the operation when
+ *   `options.name` is given (`failAfter(): "connect db" did not finish within 3000 ms`).
  * @throws {RangeError} If `ms` is negative or NaN.
+ * @throws {TypeError} If `ms` is not a number, or `fn` is not a function.
  * @example
  * ```ts
  * import { failAfter } from "trellis";
- * const conn = await failAfter(3_000, () => connect(host));
+ * const conn = await failAfter(3_000, () => connect(host), { name: "connect db" });
  * ```
  */
 export async function failAfter<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>, options?: TimeoutOptions): Promise<T> {
   requireDuration("failAfter()", "ms", ms);
   const scope = deadlineScope("failAfter()", currentTime() + ms, fn, options);
-  return failIfCaught(scope, await scope.run(fn), `failAfter(): the body did not finish within ${ms} ms`);
+  return failIfCaught(scope, await scope.run(fn), "failAfter()", `within ${ms} ms`);
 }
 
 /**
@@ -99,13 +102,17 @@ export async function failAfter<T>(ms: number, fn: (scope: CancelScope) => T | P
 export async function failAt<T>(deadline: number, fn: (scope: CancelScope) => T | PromiseLike<T>, options?: TimeoutOptions): Promise<T> {
   requireDeadline("failAt()", "deadline", deadline);
   const scope = deadlineScope("failAt()", deadline, fn, options);
-  return failIfCaught(scope, await scope.run(fn), `failAt(): the body did not finish by the deadline ${deadline}`);
+  return failIfCaught(scope, await scope.run(fn), "failAt()", `by the deadline ${deadline}`);
 }
 
-function failIfCaught<T>(scope: CancelScope, result: T | undefined, message: string): T {
+function failIfCaught<T>(scope: CancelScope, result: T | undefined, where: string, limit: string): T {
   if (!scope.cancelledCaught) return result as T;
-  // If the caller itself is cancelled by now, its Cancelled must win over our TimeoutError, or
-  // an enclosing moveOn scope would see an error instead of its own cancellation.
-  checkpointIfCancelled();
-  throw new TimeoutError(message);
+  // A cancellation of the caller that arrived at the same time as the timeout (after it fired,
+  // before we got here) must win over our TimeoutError, or an enclosing moveOn scope would see
+  // an error instead of its own cancellation. One that was there before the timeout, held off
+  // by `shield`, did not stop the body: the timeout did (Trio's
+  // test_fail_after_fails_even_if_shielded).
+  if (!scope.cancelledUnderCancelledOuter) checkpointIfCancelled();
+  const what = scope.name === undefined ? "the body" : JSON.stringify(scope.name);
+  throw new TimeoutError(`${where}: ${what} did not finish ${limit}`);
 }

@@ -13,6 +13,7 @@ import {
   RuntimeError,
   checkpoint,
   currentTime,
+  failAfter,
   isCancelled,
   run,
   sleep,
@@ -841,4 +842,102 @@ describe("inside run()", () => {
     );
     assert.deepEqual(result, [true, 2]);
   });
+});
+
+describe("issue 9: cancelCalled of a scope not yet entered (Trio test_cancel_unbound)", () => {
+  test("a scope made with a deadline already past reports cancelCalled before it is entered", async () => {
+    const scope = new CancelScope({ deadline: currentTime() - 1 });
+    assert.equal(scope.cancelCalled, true);
+    assert.equal(scope.cancelledCaught, false);
+    // …and it stays cancelled when entered: the first checkpoint raises, the scope absorbs it.
+    const record: string[] = [];
+    await scope.run(async () => {
+      record.push("entered");
+      await checkpoint();
+      record.push("not reached");
+    });
+    assert.deepEqual(record, ["entered"]);
+    assert.equal(scope.cancelledCaught, true);
+  });
+
+  test("moving an unentered scope's deadline into the past makes cancelCalled true, and it never becomes false again", async () => {
+    const scope = new CancelScope({ deadline: currentTime() + 60_000 });
+    assert.equal(scope.cancelCalled, false);
+    scope.deadline -= 120_000;
+    assert.equal(scope.cancelCalled, true);
+    scope.deadline += 120_000;
+    assert.equal(scope.cancelCalled, true); // never becomes un-cancelled
+  });
+
+  test("an unentered scope reads the deadline on the reader's clock (a MockClock inside run)", trellisTest(async () => {
+    const scope = new CancelScope({ deadline: currentTime() + 5 });
+    assert.equal(scope.cancelCalled, false);
+    await sleep(5);
+    assert.equal(scope.cancelCalled, true);
+  }, { autojump: true }));
+
+  test("cancelCalled of a running scope notices a deadline that passed before its timer fired", trellisTest(async ({ clock }) => {
+    await new CancelScope({ deadline: currentTime() + 5 }).run(async (scope) => {
+      assert.equal(scope.cancelCalled, false);
+      clock.jump(5); // time passes; the deadline's timer has not run yet
+      assert.equal(scope.cancelCalled, true);
+      await assert.rejects(checkpoint(), isCancelled);
+    });
+  }, { clock: new MockClock() }));
+
+  test("cancel before entry: the scope absorbs, and the failAfter inside it never times out", trellisTest(async () => {
+    const scope = new CancelScope();
+    scope.cancel();
+    await withTaskGroup((tg) => {
+      tg.spawn(() => scope.run(() => failAfter(1_000, () => sleepForever())));
+    });
+    assert.equal(scope.cancelledCaught, true);
+    assert.equal(currentTime(), 0);
+  }, { autojump: true }));
+
+  test("cancel after entry: the blocked task ends at once", trellisTest(async () => {
+    const scope = new CancelScope();
+    await withTaskGroup(async (tg) => {
+      tg.spawn(() => scope.run(() => failAfter(1_000, () => sleepForever())));
+      await waitAllTasksBlocked();
+      scope.cancel();
+    });
+    assert.equal(scope.cancelledCaught, true);
+    assert.equal(currentTime(), 0);
+  }, { autojump: true }));
+
+  test("shield set before entry: the outer cancellation is kept out until it is lowered", async () => {
+    const scope = new CancelScope();
+    scope.shield = true;
+    const outer = new CancelScope();
+    await outer.run(() =>
+      scope.run(async () => {
+        outer.cancel();
+        await checkpoint();
+        scope.shield = false;
+        await assert.rejects(checkpoint(), isCancelled);
+      }),
+    );
+    assert.equal(scope.cancelledCaught, false);
+  });
+
+  test("can't reuse: cancel after exit sets cancelCalled only, and a second run throws RuntimeError", async () => {
+    const scope = new CancelScope();
+    await scope.run(() => checkpoint());
+    scope.cancel();
+    await checkpoint();
+    assert.equal(scope.cancelCalled, true);
+    assert.equal(scope.cancelledCaught, false);
+    await assert.rejects(scope.run(() => undefined), (err: unknown) => err instanceof RuntimeError && /only once/.test(err.message));
+  });
+
+  test("can't enter from two tasks at once", trellisTest(async () => {
+    const scope = new CancelScope();
+    await withTaskGroup(async (tg) => {
+      tg.spawn(() => scope.run(() => sleepForever()), { name: "this one" });
+      await waitAllTasksBlocked();
+      await assert.rejects(scope.run(() => undefined), RuntimeError);
+      tg.cancel();
+    });
+  }));
 });

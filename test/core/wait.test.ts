@@ -15,6 +15,7 @@ import {
   type Cancelled,
 } from "../../src/index.js";
 import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
+import { currentTaskImpl, park, wake } from "../../src/core/index.js";
 
 async function thrown(fn: () => unknown): Promise<unknown> {
   try {
@@ -242,4 +243,70 @@ describe("cancelOnAbort", () => {
     assert.ok(e2 instanceof TypeError);
     assert.match((e2 as Error).message, /`fn`/);
   });
+});
+
+describe("issue 9: a wait is registered before anything can wake it (park.ts, the registration rule)", () => {
+  /** The waits still linked to `scope` (white box: what cancellation of the scope would walk). */
+  function linkedWaits(scope: CancelScope): number {
+    let count = 0;
+    for (let p = Reflect.get(scope, "firstParked") as { nextInScope: unknown } | undefined; p !== undefined; p = p.nextInScope as typeof p) count++;
+    return count;
+  }
+
+  /** A thenable whose `then` calls back at once, before returning. */
+  function syncThenable<T>(outcome: { value: T } | { error: unknown }): PromiseLike<T> {
+    return {
+      then(onFulfilled, onRejected) {
+        if ("value" in outcome) onFulfilled?.(outcome.value);
+        else onRejected?.(outcome.error);
+        return this as never;
+      },
+    };
+  }
+
+  test("1,000 waits of a thenable that calls back synchronously leave nothing linked to the scope", trellisTest(async () => {
+    const task = currentTaskImpl()!;
+    await new CancelScope().run(async (scope) => {
+      for (let i = 0; i < 1_000; i++) assert.equal(await wait(syncThenable({ value: i })), i);
+      for (let i = 0; i < 1_000; i++) assert.equal(await thrown(() => wait(syncThenable({ error: i }))), i);
+      assert.equal(linkedWaits(scope), 0);
+      assert.equal(task.parks, 0, "the task counts as running again");
+    });
+    assert.equal(linkedWaits(task), 0);
+    await waitAllTasksBlocked(); // the blocked-task count is balanced: this still returns
+  }));
+
+  test("the same outside run(), in a scope of plain async code", async () => {
+    await new CancelScope().run(async (scope) => {
+      for (let i = 0; i < 1_000; i++) await wait(syncThenable({ value: i }));
+      assert.equal(linkedWaits(scope), 0);
+    });
+  });
+
+  test("a thenable whose then() throws makes wait() reject with that error, and leaves nothing linked", async () => {
+    const boom = new Error("then() failed");
+    const bad: PromiseLike<number> = {
+      then() {
+        throw boom;
+      },
+    };
+    await new CancelScope().run(async (scope) => {
+      const pending = wait(bad); // never throws synchronously
+      assert.equal(await thrown(() => pending), boom);
+      assert.equal(linkedWaits(scope), 0);
+    });
+  });
+
+  test("park(): a register that wakes at once returns the value, unlinked and counted as resumed", trellisTest(async () => {
+    const task = currentTaskImpl()!;
+    const blocked: string[] = [];
+    const value = await park<string>("test park", (parked) => {
+      blocked.push(`parks during register: ${task.parks}`);
+      wake(parked, "woken in register");
+    });
+    assert.equal(value, "woken in register");
+    assert.deepEqual(blocked, ["parks during register: 1"]);
+    assert.equal(task.parks, 0);
+    assert.equal(linkedWaits(task), 0);
+  }));
 });

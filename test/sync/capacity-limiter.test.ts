@@ -1,25 +1,145 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { CancelScope, CapacityLimiter, run, RuntimeError, withTaskGroup, WouldBlock } from "../../src/index.js";
+import { CancelScope, CapacityLimiter, run, RuntimeError, wait, withTaskGroup, WouldBlock } from "../../src/index.js";
 import { currentTaskImpl } from "../../src/core/index.js";
 import { lockLikeContract } from "../contracts/lock-like.js";
 import { assertNoTimersLeft, settle } from "./support.js";
 
 lockLikeContract("CapacityLimiter(1)", () => new CapacityLimiter(1));
 
-test("total and totalTokens must be an integer ≥ 1 or Infinity", () => {
-  assert.throws(() => new CapacityLimiter(0), { name: "RangeError", message: "new CapacityLimiter(): `total` must be an integer ≥ 1 or Infinity, got 0 (number)" });
+test("total and totalTokens must be an integer ≥ 0 or Infinity", () => {
+  assert.throws(() => new CapacityLimiter(-1), { name: "RangeError", message: "new CapacityLimiter(): `total` must be an integer ≥ 0 or Infinity, got -1 (number)" });
   assert.throws(() => new CapacityLimiter(1.5), { name: "RangeError", message: /`total`/ });
   assert.throws(() => new CapacityLimiter(NaN), { name: "RangeError", message: /`total`/ });
-  assert.throws(() => new CapacityLimiter(-1), RangeError);
   assert.throws(() => new CapacityLimiter("4" as never), TypeError);
   const limiter = new CapacityLimiter(2);
-  assert.throws(() => (limiter.totalTokens = 0), { name: "RangeError", message: /CapacityLimiter\.totalTokens: `totalTokens` must be/ });
+  assert.throws(() => (limiter.totalTokens = -1), { name: "RangeError", message: /CapacityLimiter\.totalTokens: `totalTokens` must be/ });
+  assert.throws(() => (limiter.totalTokens = "3" as never), TypeError);
   assert.equal(limiter.totalTokens, 2);
   const unbounded = new CapacityLimiter(Infinity);
   unbounded.tryAcquireOnBehalfOf("a");
   assert.equal(unbounded.availableTokens, Infinity);
+});
+
+test("issue 9: a total of 0 is accepted (constructor and setter) and admits nobody until it is raised", async () => {
+  const limiter = new CapacityLimiter(0);
+  assert.equal(limiter.totalTokens, 0);
+  assert.equal(limiter.availableTokens, 0);
+  assert.throws(() => limiter.tryAcquireOnBehalfOf("job"), {
+    name: "WouldBlock",
+    message: "CapacityLimiter.tryAcquireOnBehalfOf(): totalTokens is 0, so nobody is admitted until it is raised; use acquire() to wait for a token",
+  });
+  const record: string[] = [];
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      for (const name of ["a", "b"]) {
+        tg.spawn(async () => {
+          await limiter.acquire();
+          record.push(`${name} admitted`);
+        }, { name });
+      }
+      await settle();
+      assert.deepEqual(record, []);
+      assert.equal(limiter.statistics().tasksWaiting, 2);
+      limiter.totalTokens = 1;
+      await settle();
+      assert.deepEqual(record, ["a admitted"]);
+      limiter.totalTokens = 0; // pause again: the holder keeps its token, b still waits
+      limiter.releaseOnBehalfOf(limiter.statistics().borrowers[0]);
+      await settle();
+      assert.deepEqual(record, ["a admitted"]);
+      assert.equal(limiter.borrowedTokens, 0);
+      limiter.totalTokens = 5;
+      await settle();
+      assert.deepEqual(record, ["a admitted", "b admitted"]);
+      limiter.releaseOnBehalfOf(limiter.statistics().borrowers[0]);
+    }),
+  );
+  assert.equal(limiter.borrowedTokens, 0);
+});
+
+test("issue 9: borrowing twice throws whatever the borrower is, also a task handle queued by other tasks", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      limiter.tryAcquireOnBehalfOf("holder");
+      const idle = tg.spawn(async () => "never waits for the limiter itself", { name: "idle" });
+      tg.spawn(() => limiter.acquireOnBehalfOf(idle), { name: "first proxy" });
+      await settle();
+      assert.equal(limiter.statistics().tasksWaiting, 1);
+      // A second borrow for the same task, by another task: refused, not queued.
+      await assert.rejects(limiter.acquireOnBehalfOf(idle), (err: unknown) => err instanceof RuntimeError && /task "idle" \(#\d+, which has ended \(done\)\) is already waiting for a token/.test(err.message));
+      assert.equal(limiter.statistics().tasksWaiting, 1);
+      limiter.releaseOnBehalfOf("holder");
+      await settle();
+      assert.deepEqual(limiter.statistics().borrowers, [idle]);
+      assert.equal(limiter.borrowedTokens, 1);
+      // Holding now: borrowing again for it throws too, and one release gives the token back.
+      assert.throws(() => limiter.tryAcquireOnBehalfOf(idle), /already holds a token/);
+      await assert.rejects(limiter.acquireOnBehalfOf(idle), /already holds a token/);
+      limiter.releaseOnBehalfOf(idle);
+      assert.throws(() => limiter.releaseOnBehalfOf(idle), /holds no token/);
+      assert.equal(limiter.borrowedTokens, 0);
+    }),
+  );
+});
+
+test("issue 9: a task queued by another task cannot also queue for itself", async () => {
+  const limiter = new CapacityLimiter(1);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      limiter.tryAcquireOnBehalfOf("holder");
+      let go!: () => void;
+      const ready = new Promise<void>((resolve) => (go = resolve));
+      const self = tg.spawn(async () => {
+        await wait(ready);
+        try {
+          await limiter.acquire();
+          return "acquired a second token";
+        } catch (err) {
+          return err;
+        }
+      }, { name: "self" });
+      await settle();
+      tg.spawn(() => limiter.acquireOnBehalfOf(self), { name: "proxy" });
+      await settle();
+      go();
+      const err = await self.result();
+      assert.ok(err instanceof RuntimeError && /task "self" \(#\d+\) is already waiting for a token/.test(err.message), String(err));
+      limiter.releaseOnBehalfOf("holder");
+      await settle();
+      assert.deepEqual(limiter.statistics(), { borrowedTokens: 1, totalTokens: 1, borrowers: [self], tasksWaiting: 0 });
+      limiter.releaseOnBehalfOf(self);
+    }),
+  );
+});
+
+test("issue 9: lowering totalTokens below borrowedTokens and raising it again never admits more than totalTokens at once", async () => {
+  const limiter = new CapacityLimiter(3);
+  await run(() =>
+    withTaskGroup(async (tg) => {
+      for (const b of ["a", "b", "c"]) limiter.tryAcquireOnBehalfOf(b);
+      for (let i = 0; i < 3; i++) tg.spawn(() => limiter.acquireOnBehalfOf(`w${i}`));
+      await settle();
+      limiter.totalTokens = 1;
+      limiter.totalTokens = 2; // still 3 borrowed: nobody may come in
+      await settle();
+      assert.equal(limiter.borrowedTokens, 3);
+      assert.equal(limiter.statistics().tasksWaiting, 3);
+      limiter.releaseOnBehalfOf("a"); // 2 borrowed, total 2: still nobody
+      await settle();
+      assert.equal(limiter.borrowedTokens, 2);
+      limiter.releaseOnBehalfOf("b"); // 1 borrowed: one waiter in, 2 at once
+      await settle();
+      assert.deepEqual(limiter.statistics().borrowers, ["c", "w0"]);
+      limiter.totalTokens = 3; // one more
+      assert.deepEqual(limiter.statistics().borrowers, ["c", "w0", "w1"]);
+      for (const b of ["c", "w0", "w1"]) limiter.releaseOnBehalfOf(b);
+      assert.deepEqual(limiter.statistics().borrowers, ["w2"]);
+      limiter.releaseOnBehalfOf("w2");
+    }),
+  );
 });
 
 test("a borrower may hold one token: borrowing twice and releasing what it does not hold throw", async () => {

@@ -11,9 +11,12 @@ import {
   isCancelled,
   Lock,
   openChannel,
+  Semaphore,
+  CapacityLimiter,
+  Event,
 } from "../../src/index.js";
 import { schedulePoint } from "../../src/core/index.js";
-import { assertCheckpoints, assertNoCheckpoints } from "../../src/testing/index.js";
+import { assertCheckpoints, assertNoCheckpoints, waitAllTasksBlocked } from "../../src/testing/index.js";
 
 /** Runs each case twice: inside run() and from plain async code (no run, no scope). */
 function bothWays(title: string, body: () => Promise<void>): void {
@@ -57,29 +60,80 @@ describe("assertCheckpoints", () => {
   bothWays("fails for a sync cancel point alone, and for a schedule point alone", async () => {
     await assert.rejects(assertCheckpoints(() => checkpointIfCancelled()), {
       name: "AssertionError",
-      message: /raised Cancelled synchronously, before yielding: that is a cancel point without a schedule point/,
+      message: /finished without passing a checkpoint/,
     });
     await assert.rejects(assertCheckpoints(() => schedulePoint()), AssertionError);
   });
 
-  bothWays("passes for a schedule point and a cancel point together", async () => {
-    await assertCheckpoints(async () => {
-      await Promise.resolve();
-      checkpointIfCancelled();
-    });
+  bothWays("a plain await followed by checkpointIfCancelled() is not counted as a checkpoint: await checkpoint()", async () => {
+    await assert.rejects(
+      assertCheckpoints(async () => {
+        await Promise.resolve();
+        checkpointIfCancelled();
+      }),
+      AssertionError,
+    );
   });
 
-  bothWays("stops fn at its first checkpoint: the operation is checked, not performed", async () => {
+  bothWays("issue 9: assertCheckpoints runs fn for real: a lock acquired inside stays acquired, a value sent is sent", async () => {
     const record: string[] = [];
     await assertCheckpoints(async () => {
       record.push("before");
       await checkpoint();
       record.push("after");
     });
-    assert.deepEqual(record, ["before"]);
+    assert.deepEqual(record, ["before", "after"]);
     const lock = new Lock();
     await assertCheckpoints(() => lock.acquire());
-    assert.equal(lock.locked(), false);
+    assert.equal(lock.locked(), true);
+    lock.release();
+    const [send, receive] = openChannel<string>(1);
+    await assertCheckpoints(() => send.send("sent"));
+    assert.equal(send.statistics().currentBufferUsed, 1);
+    assert.equal(receive.tryReceive(), "sent");
+  });
+
+  test("issue 9: every async operation of the primitives is counted, on its fast path and when it waits", async () => {
+    await run(() =>
+      withTaskGroup(async (tg) => {
+        const lock = new Lock();
+        await assertCheckpoints(() => lock.acquire()); // free: fast path
+        const waiting = tg.spawn(() => assertCheckpoints(() => lock.acquire())); // held: waits
+        await waitAllTasksBlocked();
+        lock.release();
+        await waiting.result();
+        const semaphore = new Semaphore(1);
+        await assertCheckpoints(() => semaphore.acquire());
+        semaphore.release();
+        const limiter = new CapacityLimiter(1);
+        await assertCheckpoints(() => limiter.acquire());
+        limiter.release();
+        const event = new Event();
+        event.set();
+        await assertCheckpoints(() => event.wait());
+        const [send, receive] = openChannel<number>(2);
+        await assertCheckpoints(() => send.send(1));
+        await assertCheckpoints(() => send.send(2));
+        await assertCheckpoints(async () => assert.equal(await receive.receive(), 1));
+        send.close();
+        await assertCheckpoints(async () => {
+          for await (const value of receive) assert.equal(value, 2); // one value, then the end
+        });
+      }),
+    );
+  });
+
+  test("issue 9: checkpoints are counted per task: another task's checkpoints meanwhile are not fn's", async () => {
+    await run(() =>
+      withTaskGroup(async (tg) => {
+        tg.spawn(async () => {
+          for (let i = 0; i < 200; i++) await checkpoint();
+        });
+        await assertNoCheckpoints(async () => {
+          for (let i = 0; i < 100; i++) await Promise.resolve(); // the sibling runs meanwhile
+        });
+      }),
+    );
   });
 
   bothWays("lets fn's own errors through unchanged", async () => {
@@ -146,11 +200,21 @@ describe("assertNoCheckpoints", () => {
     }
   });
 
-  bothWays("fails for a sync cancel point alone", async () => {
-    await assert.rejects(assertNoCheckpoints(() => checkpointIfCancelled()), {
-      name: "AssertionError",
-      message: /passed a cancel point \(checkpointIfCancelled\(\)\)/,
+  bothWays("fails for a sync cancel point that raises Cancelled, keeping the Cancelled as cause", async () => {
+    const scope = new CancelScope();
+    scope.cancel();
+    await scope.run(async () => {
+      await assert.rejects(assertNoCheckpoints(() => checkpointIfCancelled()), (err: unknown) => {
+        assert.ok(err instanceof AssertionError);
+        assert.match(err.message, /passed a checkpoint/);
+        assert.ok(isCancelled(err.cause));
+        return true;
+      });
     });
+  });
+
+  bothWays("passes for checkpointIfCancelled() in a context that is not cancelled (a cancel point, not a checkpoint)", async () => {
+    await assertNoCheckpoints(() => checkpointIfCancelled());
   });
 
   bothWays("passes for a schedule point alone (every await is one in trellis)", async () => {
@@ -166,8 +230,8 @@ describe("assertNoCheckpoints", () => {
     await run(async () => {
       const [send, receive] = openChannel<number>(1);
       await assertNoCheckpoints(() => send.trySend(1));
-      await assertCheckpoints(() => send.send(2)); // cancelled before it could wait
       assert.equal(await assertNoCheckpoints(() => receive.tryReceive()), 1);
+      await assertCheckpoints(() => send.send(2)); // room in the buffer: done at once, still a checkpoint
       await assertCheckpoints(() => receive.receive());
       await assertNoCheckpoints(() => send.close());
     });

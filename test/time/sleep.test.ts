@@ -125,10 +125,12 @@ describe("sleep", () => {
     }
   });
 
-  test("a duration of the wrong type is refused, naming ms", async () => {
-    const err = await thrown(() => sleep("10" as never));
-    assert.ok(err instanceof RangeError || err instanceof TypeError);
-    assert.match((err as Error).message, /`ms`/);
+  test("issue 9: a duration that is not a number is a TypeError naming ms and showing the value", async () => {
+    for (const [ms, shown] of [["100", '"100" (string)'], [undefined, "undefined"], [null, "null"], [10n, "10 (bigint)"]] as const) {
+      const err = await thrown(() => sleep(ms as never));
+      assert.ok(err instanceof TypeError, `sleep(${String(ms)})`);
+      assert.equal((err as Error).message, `sleep(): \`ms\` must be a number of milliseconds ≥ 0, got ${shown}`);
+    }
   });
 
   test("sleep(Infinity) sleeps until cancelled", trellisTest(async () => {
@@ -168,6 +170,12 @@ describe("sleepUntil", () => {
     const err = await thrown(() => sleepUntil(NaN));
     assert.ok(err instanceof RangeError);
     assert.match((err as Error).message, /`deadline`/);
+  });
+
+  test("issue 9: a deadline that is not a number is a TypeError naming deadline", async () => {
+    const err = await thrown(() => sleepUntil("5" as never));
+    assert.ok(err instanceof TypeError);
+    assert.match((err as Error).message, /^sleepUntil\(\): `deadline` must be a number .*got "5" \(string\)$/);
   });
 });
 

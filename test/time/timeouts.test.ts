@@ -296,6 +296,133 @@ describe("an outer cancellation at the same time as the timeout (CPython 86296)"
   });
 });
 
+describe("issue 9: a shielded failAfter inside an already-cancelled scope still raises its TimeoutError", () => {
+  // Trio's test_fail_after_fails_even_if_shielded and test_move_on_after_moves_on_even_if_shielded:
+  // the shield holds the outer cancellation off, so the body runs until its own deadline, and
+  // that deadline, not the outer cancellation, is what ended it.
+  test("failAfter with shield in a cancelled scope sleeps until its deadline, then throws TimeoutError", trellisTest(async () => {
+    const outer = new CancelScope();
+    const start = currentTime();
+    const err = await thrown(() =>
+      outer.run(async () => {
+        outer.cancel();
+        await failAfter(30, () => sleepForever(), { shield: true });
+      }),
+    );
+    assert.ok(err instanceof TimeoutError, `expected TimeoutError, got ${String(err)}`);
+    assert.equal(currentTime() - start, 30);
+    assert.equal(outer.cancelledCaught, false);
+  }, { autojump: true }));
+
+  test("failAt with shield in a cancelled scope throws TimeoutError, also with a deadline already passed", trellisTest(async () => {
+    for (const ms of [0, 5]) {
+      const outer = new CancelScope();
+      const err = await thrown(() =>
+        outer.run(async () => {
+          outer.cancel();
+          await failAt(currentTime() + ms, () => sleepForever(), { shield: true });
+        }),
+      );
+      assert.ok(err instanceof TimeoutError, `ms=${ms}: expected TimeoutError, got ${String(err)}`);
+    }
+  }, { autojump: true }));
+
+  test("an outer cancellation arriving while the shielded body runs does not hide the later timeout", trellisTest(async () => {
+    const outer = new CancelScope();
+    const err = await thrown(() =>
+      outer.run(async () => {
+        await failAfter(30, async () => {
+          await sleep(10);
+          outer.cancel("while shielded");
+          await sleepForever();
+        }, { shield: true });
+      }),
+    );
+    assert.ok(err instanceof TimeoutError, `expected TimeoutError, got ${String(err)}`);
+  }, { autojump: true }));
+
+  test("moveOnAfter with shield in a cancelled scope moves on at its deadline; the next checkpoint raises", trellisTest(async () => {
+    const outer = new CancelScope();
+    const record: string[] = [];
+    const start = currentTime();
+    await outer.run(async () => {
+      outer.cancel();
+      const result = await moveOnAfter(30, () => sleepForever(), { shield: true });
+      record.push(`moved on with ${String(result)} after ${currentTime() - start} ms`);
+      await checkpoint();
+      record.push("not reached");
+    });
+    assert.deepEqual(record, ["moved on with undefined after 30 ms"]);
+    assert.equal(outer.cancelledCaught, true);
+  }, { autojump: true }));
+
+  for (const [label, timeout] of [["moveOnAfter", moveOnAfter], ["failAfter", failAfter]] as const) {
+    test(`${label} with shield keeps the outer cancellation out until the shield is lowered (Trio test_context_shields_from_outer)`, async () => {
+      const outer = new CancelScope();
+      const record: string[] = [];
+      await outer.run(async () => {
+        await timeout(60_000, async (inner: CancelScope) => {
+          outer.cancel();
+          await checkpoint();
+          record.push("shielded checkpoint passed");
+          inner.shield = false;
+          try {
+            await checkpoint();
+          } catch (err) {
+            record.push(isCancelled(err) ? "Cancelled once unshielded" : String(err));
+            throw err;
+          }
+        }, { shield: true });
+      });
+      assert.deepEqual(record, ["shielded checkpoint passed", "Cancelled once unshielded"]);
+      assert.equal(outer.cancelledCaught, true);
+    });
+  }
+
+  test("a cancellation that arrives after the shielded timeout fired still wins over TimeoutError", trellisTest(async () => {
+    const outer = new CancelScope();
+    let seen: unknown;
+    await outer.run(async () => {
+      try {
+        await failAfter(2, async () => {
+          try {
+            await sleepForever();
+          } finally {
+            outer.cancel("outer, while the timeout's Cancelled propagates");
+          }
+        }, { shield: true });
+      } catch (err) {
+        seen = err;
+        throw err;
+      }
+    });
+    assert.ok(isCancelled(seen), `expected Cancelled, got ${String(seen)}`);
+    assert.equal(outer.cancelledCaught, true);
+  }, { autojump: true }));
+});
+
+describe("TimeoutError says which operation timed out", () => {
+  test("failAfter and failAt name the operation given as options.name", trellisTest(async () => {
+    const a = await thrown(() => failAfter(3, () => sleepForever(), { name: "connect db" }));
+    assert.ok(a instanceof TimeoutError);
+    assert.equal(a.message, 'failAfter(): "connect db" did not finish within 3 ms');
+    const deadline = currentTime() + 2;
+    const b = await thrown(() => failAt(deadline, () => sleepForever(), { name: "handshake" }));
+    assert.ok(b instanceof TimeoutError);
+    assert.equal(b.message, `failAt(): "handshake" did not finish by the deadline ${deadline}`);
+  }, { autojump: true }));
+
+  test("without a name the message says the body did not finish", trellisTest(async () => {
+    const err = await thrown(() => failAfter(3, () => sleepForever()));
+    assert.equal((err as Error).message, "failAfter(): the body did not finish within 3 ms");
+  }, { autojump: true }));
+
+  test("moveOnAfter and moveOnAt take a name too: it names the scope", async () => {
+    assert.equal(await moveOnAfter(10, (scope) => scope.name, { name: "poll" }), "poll");
+    assert.equal(await moveOnAt(currentTime() + 10, (scope) => scope.name, { name: "poll at" }), "poll at");
+  });
+});
+
 describe("bad arguments", () => {
   test("negative or NaN durations throw RangeError naming ms", async () => {
     for (const fn of [moveOnAfter, failAfter]) {
@@ -326,6 +453,19 @@ describe("bad arguments", () => {
       const err = await thrown(async () => call());
       assert.ok(err instanceof TypeError);
       assert.match((err as Error).message, /`fn`/);
+    }
+  });
+
+  test("issue 9: a duration or deadline that is not a number is a TypeError naming it, showing the value", async () => {
+    for (const fn of [moveOnAfter, failAfter]) {
+      const err = await thrown(async () => fn("100" as never, async () => 1));
+      assert.ok(err instanceof TypeError, fn.name);
+      assert.match((err as Error).message, /^(moveOnAfter|failAfter)\(\): `ms` must be a number of milliseconds ≥ 0, got "100" \(string\)$/);
+    }
+    for (const fn of [moveOnAt, failAt]) {
+      const err = await thrown(async () => fn(undefined as never, async () => 1));
+      assert.ok(err instanceof TypeError, fn.name);
+      assert.match((err as Error).message, /`deadline` must be a number.*got undefined$/);
     }
   });
 

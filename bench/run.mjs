@@ -146,6 +146,7 @@ function summary(workload, system, n, results, summarise) {
     ms: Math.round(summarise(results.map((r) => r.ms)) * 100) / 100,
     rssMb: Math.max(...results.map((r) => r.rssMb)),
     ...(results[0].allocB === undefined ? {} : { allocB: median(results.map((r) => r.allocB)) }),
+    ...(results[0].p99Ms === undefined ? {} : { p99Ms: median(results.map((r) => r.p99Ms)) }),
   };
 }
 
@@ -226,7 +227,8 @@ async function main() {
       const system = res.system;
       if (opts.json) console.log(JSON.stringify(res));
       else {
-        const text = res.error ? `error: ${res.error}` : `${fmt(res.ms)} ms, ${fmt(res.rssMb)} MB`;
+        const p99 = res.p99Ms === undefined ? "" : `, p99 ${fmt(res.p99Ms, 2)} ms`;
+        const text = res.error ? `error: ${res.error}` : `${fmt(res.ms)} ms${p99}, ${fmt(res.rssMb)} MB`;
         process.stderr.write(byRun ? `  ${workload} ${system}: ${text}\n` : `${text}\n`);
       }
       if (system === "raw" && !res.error) raw = res;

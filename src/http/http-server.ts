@@ -25,6 +25,7 @@ import {
   currentScope,
   currentTaskImpl,
   currentTime,
+  isCancelled,
   park,
   trackResource,
   wake,
@@ -184,8 +185,8 @@ export class HttpServer {
     if (task.nextLive !== undefined) task.nextLive.prevLive = task.prevLive;
     task.prevLive = task.nextLive = undefined;
     this.live--;
-    if (task.state === "failed") this.handlerFailed(task);
-    else if (task.state === "cancelled") this.handlerCancelled(task);
+    if (task.state === "failed" && !(task.cause !== null && causedByCancellation(task.error))) this.handlerFailed(task);
+    else if (task.state !== "done") this.handlerCancelled(task);
     this.checkShutdown();
   };
 
@@ -201,6 +202,9 @@ export class HttpServer {
       outcome = "its response had started, so its connection was closed";
     } else outcome = "its response had been sent";
     const err = task.error;
+    // The request stream's own "aborted" error, thrown into a handler reading the body of a
+    // client that went away, is how the disconnect reached it: an outcome, not a failure.
+    if (task.gone && err !== undefined && err === (task.req as { errored?: unknown }).errored) return;
     if (this.onError === undefined) return printFailure(err, task, this.url, outcome);
     try {
       this.onError(err, task, task.req);
@@ -295,6 +299,19 @@ export class HttpServer {
     this.requests.exit();
     if (this.server.listening) this.server.close();
   }
+}
+
+/**
+ * True for the error an API given `currentSignal()` throws once the request is cancelled:
+ * `fetch` rejects with the signal's reason (the `Cancelled` itself); `timers/promises`, `fs`,
+ * `stream` and most libraries throw an `AbortError` whose `cause` is that reason. In a
+ * cancelled request that is the cancellation arriving, not a failure to report.
+ */
+function causedByCancellation(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === "object" && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isCancelled(e)) return true;
+  }
+  return false;
 }
 
 /** The run ended with the server open: stop it and drop every connection (resources.ts). */

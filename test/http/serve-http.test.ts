@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, type IncomingMessage } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import {
   currentSignal,
   currentTask,
@@ -250,6 +251,27 @@ describe("serveHttp: cancellation of requests", () => {
     );
     assert.deepEqual(seen.sort(), ["/never true true", "/started true true"]);
     await assertNothingLeft(before);
+  });
+
+  test("an AbortError from an API given currentSignal() (its cause the Cancelled) is the cancellation arriving: answered 503 on timeout, not reported", async () => {
+    const reports: unknown[] = [];
+    const errors: string[] = [];
+    await withServer(
+      async () => {
+        try {
+          await delay(60_000, undefined, { signal: currentSignal() });
+        } catch (err) {
+          errors.push((err as Error).name);
+          throw err;
+        }
+      },
+      { requestTimeoutMs: 30, onError: (err) => reports.push(err) },
+      async (info) => {
+        assert.equal((await get(info.url, "/q")).status, 503);
+      },
+    );
+    assert.deepEqual(errors, ["AbortError"]);
+    assert.deepEqual(reports, []);
   });
 
   test("a client that sends part of a body and disconnects cancels the handler: Cancelled at its checkpoint, currentSignal() aborted, nothing reported", async () => {

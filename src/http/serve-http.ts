@@ -118,6 +118,9 @@ const DEFAULT_GRACE_MS = 10_000;
  * then cancels them (those that had sent nothing get a 503), and returns — by throwing the
  * `Cancelled` — only once every request task has ended and every socket is closed. A checkpoint.
  *
+ * With `tg.start`, TypeScript learns what `status` reports from a type argument
+ * (`tg.start<HttpServerInfo>(…)`) or from the variable the result is assigned to.
+ *
  * @param handler - `(req, res)` as for `http.createServer`; may be async.
  * @param options - See {@link ServeHttpOptions}.
  * @returns Never returns normally: it ends by cancellation (or a fatal error).
@@ -127,10 +130,10 @@ const DEFAULT_GRACE_MS = 10_000;
  * @example
  * ```ts
  * import { run, withTaskGroup, sleep } from "trellis";
- * import { serveHttp } from "trellis/http";
+ * import { serveHttp, type HttpServerInfo } from "trellis/http";
  * await run(() =>
  *   withTaskGroup(async (tg) => {
- *     const { url } = await tg.start((status) =>
+ *     const { url } = await tg.start<HttpServerInfo>((status) =>
  *       serveHttp(async (req, res) => {
  *         await sleep(10); // cancelled if the client goes away
  *         res.end("hello\n");

@@ -67,6 +67,36 @@ describe("serveHttp: requests", () => {
     assert.equal(runtime?.resources.size, 0);
   });
 
+  test("waits are labelled (http serve 127.0.0.1:port, a request task waiting for its response), and every task spawned has exited after shutdown", async () => {
+    const labels: string[] = [];
+    let spawned = 0;
+    let exited = 0;
+    let port = 0;
+    await withServer(
+      (_req, res) => {
+        setTimeout(() => res.end("later"), 10);
+      },
+      undefined,
+      async (info) => {
+        port = info.port;
+        await get(info.url, "/x");
+      },
+      {
+        instruments: [
+          {
+            taskBlocked: (_task, label) => labels.push(label),
+            taskSpawned: () => spawned++,
+            taskExited: () => exited++,
+          },
+        ],
+      },
+    );
+    assert.ok(labels.includes(`http serve 127.0.0.1:${port}`), labels.join(", "));
+    assert.ok(labels.includes("GET /x: waiting for the handler to end the response"), labels.join(", "));
+    assert.ok(spawned >= 3, "main, the server and the request");
+    assert.equal(exited, spawned);
+  });
+
   test("a handler written for node:http that answers later from a callback keeps its task until the response ends", async () => {
     const ended: string[] = [];
     await withServer(

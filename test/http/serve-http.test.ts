@@ -340,11 +340,12 @@ describe("serveHttp: cancellation of requests", () => {
   test("a handler reading the body with for await when the client disconnects mid-body: its 'aborted' error is the disconnect, not a failure", async () => {
     const reports: unknown[] = [];
     const ended = new Event();
+    const gotData = new Event();
     let state = "";
     await withServer(
       async (req) => {
         try {
-          for await (const _chunk of req) void _chunk;
+          for await (const _chunk of req) gotData.set();
           state = "read all";
         } catch (err) {
           state = `threw, cancelled: ${currentSignal().aborted}`;
@@ -357,7 +358,7 @@ describe("serveHttp: cancellation of requests", () => {
       async (info) => {
         const socket = await rawConnect(info);
         socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${"a".repeat(100)}`);
-        await sleep(20);
+        await gotData.wait();
         socket.destroy();
         await ended.wait();
       },
@@ -411,6 +412,8 @@ describe("serveHttp: shutdown", () => {
       { shutdownGraceMs: 60_000 },
       async (info, tg) => {
         await get(info.url, "/", { agent });
+        // The agent keeps the connection once the response has ended (a tick later).
+        for (let i = 0; i < 100 && Object.keys(agent.freeSockets).length === 0; i++) await sleep(1);
         const idle = Object.values(agent.freeSockets).flat()[0]!;
         idle.on("close", () => {
           order.push("idle connection closed");
@@ -506,7 +509,9 @@ describe("serveHttp: shutdown", () => {
         const held = get(info.url, "/hold");
         await holding.wait();
         socket.write("GET /late HTTP/1.1\r\n");
-        await sleep(20); // the partial request reaches the server: its connection is busy, not idle
+        // A whole request on another connection, answered: the server has read the partial
+        // request (its bytes were there first), so that connection is busy, not idle.
+        await get(info.url, "/ping");
         tg.cancel();
         await withCancelScope(() => waitAllTasksBlocked(), { shield: true });
         socket.write("Host: x\r\n\r\n");

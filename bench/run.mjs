@@ -15,7 +15,7 @@ import { WORKLOADS, loadWorkload } from "./workloads/index.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--json] [--only W1,W2b,…] [--system raw,trellis,…]
                          [--node PATH] [--runs K] [--stat median|min] [--timeout SECONDS] [--scale F]
-  --json      one JSON object per line: {"workload","system","n","ms","rssMb"[,"allocB"]}
+  --json      one JSON object per line: {"workload","system","n","ms","rssMb"[,"allocB"][, more, e.g. W8's p99Ms]}
               (or {"workload","system","n","error"} when a system cannot run)
   --only      workloads to run (default: all of ${WORKLOADS.join(", ")})
   --system    systems to run (default: every system a workload defines)
@@ -139,15 +139,19 @@ async function measureAll(opts, workload, systems, n, report) {
 }
 
 function summary(workload, system, n, results, summarise) {
-  return {
+  const out = {
     workload,
     system,
     n,
     ms: Math.round(summarise(results.map((r) => r.ms)) * 100) / 100,
     rssMb: Math.max(...results.map((r) => r.rssMb)),
     ...(results[0].allocB === undefined ? {} : { allocB: median(results.map((r) => r.allocB)) }),
-    ...(results[0].p99Ms === undefined ? {} : { p99Ms: median(results.map((r) => r.p99Ms)) }),
   };
+  // Further measurements a workload reports (W8: p99Ms, p50Ms, cpuUs): their median.
+  for (const [key, value] of Object.entries(results[0])) {
+    if (!(key in out) && key !== "workload" && typeof value === "number") out[key] = median(results.map((r) => r[key]));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- table

@@ -53,6 +53,29 @@ describe("serveHttp: requests", () => {
     await assertNothingLeft(before);
   });
 
+  test("on ::1 the url brackets the address; with no host it listens on every address and the url says localhost", async (t) => {
+    const probe = createNetServer();
+    const hasIpv6 = await new Promise<boolean>((resolve) => {
+      probe.once("error", () => resolve(false));
+      probe.listen(0, "::1", () => probe.close(() => resolve(true)));
+    });
+    if (!hasIpv6) return t.skip("no IPv6 loopback here");
+    await run(
+      () =>
+        withTaskGroup(async (tg) => {
+          const v6 = await tg.start<HttpServerInfo>((status) => serveHttp((_req, res) => res.end("v6"), { host: "::1", status }));
+          assert.equal(v6.address, "::1");
+          assert.equal(v6.url, `http://[::1]:${v6.port}/`);
+          assert.equal((await get(v6.url)).body, "v6");
+          const any = await tg.start<HttpServerInfo>((status) => serveHttp((_req, res) => res.end("any"), { status }));
+          assert.match(any.address, /^(::|0\.0\.0\.0)$/);
+          assert.equal(any.url, `http://localhost:${any.port}/`);
+          tg.cancel();
+        }),
+      { handleSignals: false },
+    );
+  });
+
   test("the server is a tracked resource (kind \"http server\", labelled with its url) until it has shut down", async () => {
     type Registry = { resources: Set<{ kind: string; label: string }> };
     let runtime: Registry | undefined;

@@ -3,7 +3,7 @@
 // currentSignal(), and a shutdown waits for the requests in flight.
 import { request } from "node:http";
 import express from "express";
-import { run, withTaskGroup, sleep, currentTask, currentSignal, moveOnAfter } from "../dist/index.js";
+import { run, withTaskGroup, sleep, currentTask, currentSignal, moveOnAfter, isCancelled } from "../dist/index.js";
 import { serveHttp } from "../dist/http/index.js";
 
 const app = express();
@@ -25,7 +25,12 @@ app.post("/echo", (req, res) => res.json({ youSent: req.body }));
 app.get("/fail", async () => {
   throw new Error("Express 5 passes a rejected route to its error handlers");
 });
-app.use((err, req, res, next) => res.status(500).json({ error: err.message }));
+// Express catches what a route throws — a Cancelled too (the client left, requestTimeoutMs
+// passed, the server is shutting down) — and hands it to its error handlers.
+app.use((err, req, res, next) => {
+  if (isCancelled(err)) return res.headersSent ? res.destroy() : res.status(503).end();
+  res.status(500).json({ error: err.message });
+});
 
 function call(url, method = "GET", body) {
   return new Promise((resolve, reject) => {

@@ -46,8 +46,12 @@ export interface HttpServerInfo {
  *
  * @example
  * ```ts
- * import type { HttpHandler } from "trellis/http";
+ * import express from "express";
+ * import { serveHttp, type HttpHandler } from "trellis/http";
  * const hello: HttpHandler = (req, res) => res.end(`hello ${req.url}\n`);
+ * const app = express(); // an Express app is a handler too
+ * app.get("/hello", hello);
+ * await serveHttp(app, { port: 8080 });
  * ```
  */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => unknown;

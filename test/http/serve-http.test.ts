@@ -76,6 +76,18 @@ describe("serveHttp: requests", () => {
     );
   });
 
+  test("works outside run(): in a task group of its own, on the real clock", async () => {
+    const before = baseline();
+    await withTaskGroup(async (tg) => {
+      const info = await tg.start<HttpServerInfo>((status) =>
+        serveHttp((_req, res) => res.end(currentTask()!.name), { host: "127.0.0.1", status, requestTimeoutMs: 1_000 }),
+      );
+      assert.equal((await get(info.url, "/out")).body, "GET /out");
+      tg.cancel();
+    });
+    await assertNothingLeft(before);
+  });
+
   test("the server is a tracked resource (kind \"http server\", labelled with its url) until it has shut down", async () => {
     type Registry = { resources: Set<{ kind: string; label: string }> };
     let runtime: Registry | undefined;

@@ -164,7 +164,11 @@ export class HttpServer {
   };
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // The task's name shows in reports and logs: the path without its query string (which
+    // may hold tokens), cut short if long.
     let url = req.url ?? "";
+    const query = url.indexOf("?");
+    if (query >= 0) url = url.slice(0, query);
     if (url.length > 120) url = `${url.slice(0, 117)}...`;
     const task = new RequestTask(`${req.method} ${url}`, this.parentTask, this.requestExited, this, req, res);
     if (this.draining && !res.headersSent) res.setHeader("Connection", "close");

@@ -66,14 +66,29 @@ export function runRequest(): unknown {
   return afterHandler();
 }
 
+/**
+ * The wait's label. The debug task tree shows it beside the task's name ("GET /x"), so one
+ * shared string says it all; an Express request waits here every time, and pays no string.
+ */
+const RESPONSE_END = "http response end (the handler returned before ending it)";
+
+/** The task whose wait `registerEndWait` is registering (park calls it synchronously). */
+let registering: RequestTask | undefined;
+
 /** The handler has returned: the task ends once the response has ended (or the client left). */
 function afterHandler(): unknown {
   const task = currentScope() as RequestTask;
   if (task.res.writableEnded || task.gone) return undefined;
-  return park<void>(`${task.name}: waiting for the handler to end the response`, (parked) => {
-    task.endWaiter = parked;
-    parked.abort = task;
-  }, true, task);
+  registering = task;
+  const wait = park<void>(RESPONSE_END, registerEndWait, true, task);
+  registering = undefined; // also when park raised Cancelled without registering
+  return wait;
+}
+
+function registerEndWait(parked: AnyParked): void {
+  const task = registering!;
+  task.endWaiter = parked;
+  parked.abort = task;
 }
 
 /**

@@ -133,19 +133,23 @@ describe("serveHttp: requests", () => {
   });
 
   test("a handler written for node:http that answers later from a callback keeps its task until the response ends", async () => {
-    const ended: string[] = [];
+    const states: string[] = [];
+    let task: Task<unknown> | undefined;
     await withServer(
-      (req, res) => {
-        setTimeout(() => res.end("late"), 20);
-        // The task is still running after the handler returned: it waits for the response.
-        void Promise.resolve().then(() => ended.push(`returned ${req.url}`));
+      (_req, res) => {
+        task = currentTask() as Task<unknown>;
+        setTimeout(() => {
+          states.push(`before end: ${task!.state}`);
+          res.end("late");
+        }, 20);
       },
       undefined,
       async (info) => {
         assert.equal((await get(info.url, "/cb")).body, "late");
       },
     );
-    assert.deepEqual(ended, ["returned /cb"]);
+    states.push(`after: ${task!.state}`);
+    assert.deepEqual(states, ["before end: running", "after: done"]);
   });
 
   test("currentSignal() inside a handler belongs to the request and is not aborted while it runs", async () => {

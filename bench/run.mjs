@@ -15,7 +15,7 @@ import { WORKLOADS, loadWorkload } from "./workloads/index.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--json] [--only W1,W2b,…] [--system raw,trellis,…]
                          [--node PATH] [--runs K] [--stat median|min] [--timeout SECONDS] [--scale F]
-  --json      one JSON object per line: {"workload","system","n","ms","rssMb"[,"allocB"]}
+  --json      one JSON object per line: {"workload","system","n","ms","rssMb"[,"allocB"][, more, e.g. W8's p99Ms]}
               (or {"workload","system","n","error"} when a system cannot run)
   --only      workloads to run (default: all of ${WORKLOADS.join(", ")})
   --system    systems to run (default: every system a workload defines)
@@ -139,7 +139,7 @@ async function measureAll(opts, workload, systems, n, report) {
 }
 
 function summary(workload, system, n, results, summarise) {
-  return {
+  const out = {
     workload,
     system,
     n,
@@ -147,6 +147,11 @@ function summary(workload, system, n, results, summarise) {
     rssMb: Math.max(...results.map((r) => r.rssMb)),
     ...(results[0].allocB === undefined ? {} : { allocB: median(results.map((r) => r.allocB)) }),
   };
+  // Further measurements a workload reports (W8: p99Ms, p50Ms, cpuUs): their median.
+  for (const [key, value] of Object.entries(results[0])) {
+    if (!(key in out) && key !== "workload" && typeof value === "number") out[key] = median(results.map((r) => r[key]));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- table
@@ -226,7 +231,8 @@ async function main() {
       const system = res.system;
       if (opts.json) console.log(JSON.stringify(res));
       else {
-        const text = res.error ? `error: ${res.error}` : `${fmt(res.ms)} ms, ${fmt(res.rssMb)} MB`;
+        const p99 = res.p99Ms === undefined ? "" : `, p99 ${fmt(res.p99Ms, 2)} ms`;
+        const text = res.error ? `error: ${res.error}` : `${fmt(res.ms)} ms${p99}, ${fmt(res.rssMb)} MB`;
         process.stderr.write(byRun ? `  ${workload} ${system}: ${text}\n` : `${text}\n`);
       }
       if (system === "raw" && !res.error) raw = res;

@@ -69,7 +69,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   receive(): Promise<T> {
     // Not an `async` function, for the same reason as `SendChannel.send`.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     let value: T | typeof NOTHING;
     try {
       value = this.take("ReceiveChannel.receive()");
@@ -83,7 +83,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   /** @internal One step of `for await`: `receive()`, with the end of the stream as `done`. */
   step(): Promise<IteratorResult<T, undefined>> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
     const state = this.state;
     const value = state.take();

@@ -71,7 +71,7 @@ export class SendChannel<T> implements Disposable {
     // Not an `async` function: on the common path (room, or a receiver waiting) it returns a
     // settled promise and allocates nothing, and errors still arrive as rejections.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     try {
       if (this.offer("SendChannel.send()", value)) return schedulePoint();
     } catch (err) {

@@ -137,7 +137,7 @@ export async function map<T, R>(
   const worker = async (): Promise<void> => {
     const scope = currentScope()!; // the worker's own root scope, for the whole of its life
     for (;;) {
-      if (scope.cause !== null) throw scope.cancelledError(true); // checkpointIfCancelled(), minus a lookup
+      if (scope.cause !== null) throw scope.raiseCancelled(); // checkpointIfCancelled(), minus a lookup
       const item = source.isAsync ? await pullAsync() : pullSync();
       if (item === NONE) return;
       const index = nextIndex++;

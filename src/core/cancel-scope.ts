@@ -15,6 +15,7 @@ import { Cancelled, makeCancelled, RuntimeError, type CancelSource } from "./err
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
+import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 import type { TimerEntry } from "./timer-heap.js";
 import type { TaskImpl } from "./task.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalString, requireOptions } from "./validate.js";
@@ -65,10 +66,10 @@ export class CancelScope {
   private firstParked: AnyParked | undefined = undefined;
 
   constructor(options?: CancelScopeOptions) {
-    if (options === undefined) return;
+    if (options == null) return;
     requireOptions("new CancelScope()", options);
-    if (options.deadline !== undefined) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
-    if (options.shield !== undefined) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
+    if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
+    if (options.shield != null) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
     const name = requireOptionalString("new CancelScope()", "name", options.name);
     this.name = name;
   }
@@ -102,6 +103,7 @@ export class CancelScope {
   absorbs(err: unknown): boolean {
     if (!(err instanceof Cancelled) || this.cause !== this) return false;
     this.more.cancelledCaught = true;
+    if (this.runtime.debug) this.task?.cancelledAbsorbed();
     return true;
   }
 
@@ -175,6 +177,30 @@ export class CancelScope {
       if (this.phase === "running" && this.cause !== null) details.controller.abort(this.cancelledError(false));
     }
     return details.controller.signal;
+  }
+
+  /**
+   * @internal The `Cancelled` that a checkpoint in this (cancelled) scope raises now, with its
+   * stack; counted in debug mode, to report a task that swallows them in a loop.
+   */
+  raiseCancelled(): Cancelled {
+    const err = this.cancelledError(true);
+    if (this.runtime.debug) this.task?.noteCancelledRaised(err);
+    return err;
+  }
+
+  /**
+   * @internal What an async checkpoint returns in this cancelled scope. It goes through the
+   * same fair scheduling as every other checkpoint: once the slice of microtask work has run
+   * its time, it rejects only after the event loop had a turn. A loop that catches and ignores
+   * `Cancelled` is a bug, but must not starve timers, I/O and signals (a second Ctrl-C).
+   */
+  rejectCancelled(): Promise<never> {
+    const err = this.raiseCancelled();
+    if (!sliceExpired()) return Promise.reject(err);
+    return yieldToEventLoop().then(() => {
+      throw err;
+    });
   }
 
   /** @internal The `Cancelled` that a checkpoint in this scope raises. */
@@ -378,5 +404,11 @@ export function withCancelScope<T>(
   fn: (scope: CancelScope) => T | PromiseLike<T>,
   options?: CancelScopeOptions,
 ): Promise<T | undefined> {
-  return new CancelScope(options).run(fn);
+  let scope: CancelScope;
+  try {
+    scope = new CancelScope(options);
+  } catch (err) {
+    return Promise.reject(err); // a promise-returning API rejects, never throws
+  }
+  return scope.run(fn);
 }

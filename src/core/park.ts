@@ -104,7 +104,7 @@ export function park<T>(
   cancellable = true,
   scope: CancelScope | undefined = currentScope(),
 ): Promise<T> {
-  if (cancellable && scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  if (cancellable && scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
   const parked = new Parked<T>(scope, label);
   const promise = parked.makePromise(); // before register: it may hand over a value at once
   register(parked);

@@ -151,7 +151,7 @@ export class Semaphore {
   acquire(): Promise<void> {
     // Not an async function: a long line of waiters would each keep a suspended frame.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this._value > 0) {
       this._value--;
       return schedulePoint();

@@ -10,7 +10,7 @@ import {
   closedHandle,
   endOfChannel,
   receiveWouldBlock,
-  type ChannelState,
+  ChannelState,
   type ChannelStatistics,
 } from "./channel-state.js";
 
@@ -43,6 +43,9 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
 
   /** @internal Handles come from {@link openChannel} and {@link ReceiveChannel.clone}. */
   constructor(state: ChannelState<T>) {
+    if (!(state instanceof ChannelState)) {
+      throw new TypeError(`ReceiveChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);
+    }
     this.state = state;
     state.openReceiveChannels++;
   }

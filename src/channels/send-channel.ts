@@ -10,7 +10,7 @@ import {
   brokenChannel,
   closedHandle,
   sendWouldBlock,
-  type ChannelState,
+  ChannelState,
   type ChannelStatistics,
 } from "./channel-state.js";
 
@@ -44,6 +44,9 @@ export class SendChannel<T> implements Disposable {
 
   /** @internal Handles come from {@link openChannel} and {@link SendChannel.clone}. */
   constructor(state: ChannelState<T>) {
+    if (!(state instanceof ChannelState)) {
+      throw new TypeError(`SendChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);
+    }
     this.state = state;
     state.openSendChannels++;
   }

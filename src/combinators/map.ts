@@ -183,7 +183,7 @@ function requireIterable<T>(items: Iterable<T> | AsyncIterable<T>): () => Source
 }
 
 function requireConcurrency(value: unknown): number {
-  if (value === undefined || value === Infinity) return Infinity;
+  if (value == null || value === Infinity) return Infinity;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
     throw new RangeError(`map(): \`options.concurrency\` must be an integer ≥ 1 or Infinity, got ${show(value)}`);
   }

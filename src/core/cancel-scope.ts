@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Cancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
+import { Cancelled, isEscapedCancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
@@ -101,7 +101,7 @@ export class CancelScope {
 
   /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
   absorbs(err: unknown): boolean {
-    if (!(err instanceof Cancelled) || this.cause !== this) return false;
+    if (!(err instanceof Cancelled) || this.cause !== this || isEscapedCancelled(err)) return false;
     this.more.cancelledCaught = true;
     if (this.runtime.debug) this.task?.cancelledAbsorbed();
     return true;

@@ -45,6 +45,22 @@ export class Cancelled extends Error {
 }
 Object.defineProperty(Cancelled.prototype, "name", { value: "Cancelled" });
 
+const escaped = new WeakSet<Cancelled>();
+
+/**
+ * @internal Marks a `Cancelled` that escaped a task or a group body whose own scopes were not
+ * cancelled (another task's, passed on by `await t.result()`): from then on it is a failure
+ * like any other, which no cancelled scope absorbs on its way out.
+ */
+export function markEscapedCancelled(err: unknown): void {
+  if (err instanceof Cancelled) escaped.add(err);
+}
+
+/** @internal True for a `Cancelled` marked by {@link markEscapedCancelled}. */
+export function isEscapedCancelled(err: Cancelled): boolean {
+  return escaped.has(err);
+}
+
 /** @internal Makes a `Cancelled`; `withStack: false` skips the stack capture for bulk wake-ups. */
 export function makeCancelled(reason: unknown, source: CancelSource, scopeName: string | undefined, withStack = true): Cancelled {
   const where = scopeName === undefined ? "" : ` (scope "${scopeName}")`;

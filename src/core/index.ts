@@ -16,6 +16,7 @@ export { currentTaskImpl, TaskImpl, annotateTaskChain, type Task, type TaskState
 export {
   withTaskGroup,
   runGroup,
+  openGroup,
   TaskGroupImpl,
   type TaskGroup,
   type TaskGroupOptions,

@@ -7,7 +7,7 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
-import { ClosedResourceError, firstWithSuppressed, isCancelled, RuntimeError, TaskGroupError } from "./errors.js";
+import { ClosedResourceError, firstWithSuppressed, isCancelled, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
 import { park, wake, wakeWithError, type Parked } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
 import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";
@@ -271,15 +271,21 @@ function taskName(where: string, fn: Function, options: SpawnOptions | undefined
  * }); // returns when both have finished; if one fails, the other is cancelled
  * ```
  */
-export async function withTaskGroup<T>(
+export function withTaskGroup<T>(
   body: (tg: TaskGroup) => T | PromiseLike<T>,
   options?: TaskGroupOptions,
 ): Promise<T | undefined> {
-  requireFunction("withTaskGroup()", "body", body);
-  requireOptions("withTaskGroup()", options);
-  const name = requireOptionalString("withTaskGroup()", "options.name", options?.name);
-  const mode = requireOneOf("withTaskGroup()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
-  const group = new TaskGroupImpl(name, mode);
+  let group: TaskGroupImpl;
+  try {
+    requireFunction("withTaskGroup()", "body", body);
+    requireOptions("withTaskGroup()", options);
+    const name = requireOptionalString("withTaskGroup()", "options.name", options?.name);
+    const mode = requireOneOf("withTaskGroup()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
+    group = new TaskGroupImpl(name, mode);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // Not an async function: the promise returned is the one the opening task watches (see openGroup).
   return openGroup(group, body, withTaskGroup);
 }
 
@@ -313,7 +319,10 @@ export async function runGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: 
     if (isCancelled(err) && group.cancelScope.cause !== null) {
       bodyCancelled = true;
       cancelledError = err;
-    } else group.recordFailure(err);
+    } else {
+      markEscapedCancelled(err);
+      group.recordFailure(err);
+    }
   }
   const waited = await group.waitForChildren();
   group.closed = true;

@@ -7,7 +7,7 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
-import { Cancelled, firstWithSuppressed, isCancelled } from "./errors.js";
+import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
@@ -182,15 +182,24 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
     // Parked (not cancellable): the task counts as blocked meanwhile, as waitAllTasksBlocked
     // and MockClock's autojump need.
     void park<void>("waiting for a task group that was not awaited", (p) => (parked = p), false, this);
+    // As if the body had awaited each group at its end: a failure of a group fails the task; the
+    // task's own cancellation ending a group ends a task that had returned as cancelled.
+    let cancelled: unknown = state === "cancelled" ? error : undefined;
+    let wasCancelled = state === "cancelled";
     const settle = () => {
       if (--pending > 0) return;
       wake(parked, undefined);
-      if (errors.length === 0) return this.finish(state, value, error);
-      this.finish("failed", undefined, firstWithSuppressed(errors, `task "${this.name}"`));
+      if (errors.length > 0) this.finish("failed", undefined, firstWithSuppressed(errors, `task "${this.name}"`));
+      else if (wasCancelled) this.finish("cancelled", undefined, cancelled);
+      else this.finish(state, value, error);
     };
     const failed = (err: unknown) => {
-      // The task's own cancellation ended the group: nothing more to report.
-      if (!(isCancelled(err) && this.cause !== null)) errors.push(annotateTaskChain(err, this as TaskImpl<unknown>));
+      if (isCancelled(err) && this.cause !== null) {
+        if (!wasCancelled) [wasCancelled, cancelled] = [true, err];
+      } else {
+        markEscapedCancelled(err);
+        errors.push(annotateTaskChain(err, this as TaskImpl<unknown>));
+      }
       settle();
     };
     for (const group of groups) {
@@ -321,7 +330,10 @@ function bodyThrew(err: unknown): void {
  */
 function bodyFailed(task: TaskImpl<unknown>, err: unknown): void {
   if (isCancelled(err) && task.cause !== null) task.bodyEnded("cancelled", undefined, err);
-  else task.bodyEnded("failed", undefined, annotateTaskChain(err, task));
+  else {
+    markEscapedCancelled(err);
+    task.bodyEnded("failed", undefined, annotateTaskChain(err, task));
+  }
 }
 
 function reportUnawaitedGroup(task: TaskImpl<unknown>, group: OpenGroup): void {

@@ -81,7 +81,7 @@ export class Semaphore {
   constructor(initial: number, options?: SemaphoreOptions) {
     this._value = requireCount("new Semaphore()", "initial", initial, 0, false);
     requireOptions("new Semaphore()", options);
-    if (options?.max !== undefined) {
+    if (options?.max != null) {
       const max = requireCount("new Semaphore()", "options.max", options.max, 0, false);
       if (max < initial) {
         throw new RangeError(`new Semaphore(): \`options.max\` must be ≥ \`initial\` (${initial}), got ${max}`);

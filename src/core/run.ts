@@ -79,7 +79,6 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     throw new TypeError(`run(): \`options.debug\` must be a boolean or an options object, got ${show(debug)}`);
   }
   if (typeof debug === "object") {
-    requireOptions("run()", debug, "options.debug");
     const spawnStacks = (debug as DebugOptions).spawnStacks;
     if (spawnStacks != null) requireBoolean("run()", "options.debug.spawnStacks", spawnStacks);
   }

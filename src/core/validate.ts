@@ -68,9 +68,9 @@ export function requireOptionalString(where: string, name: string, value: unknow
  * The one rule for options: `null`, `undefined` and absent all mean "not given, use the
  * default", for the options argument and for every option in it.
  */
-export function requireOptions(where: string, value: unknown, name = "options"): void {
+export function requireOptions(where: string, value: unknown): void {
   if (value != null && typeof value !== "object") {
-    throw new TypeError(`${where}: \`${name}\` must be an object, got ${show(value)}`);
+    throw new TypeError(`${where}: \`options\` must be an object, got ${show(value)}`);
   }
 }
 

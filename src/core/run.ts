@@ -37,8 +37,12 @@ const EXIT_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGT
  * signal would have ended it (status 130 or 143) without `run()` rejecting first, and a second
  * signal during the unwinding ends it at once. Errors that escape carry in their stack the chain
  * of tasks they came from; errors suppressed behind them are printed on stderr. Nothing of the
- * run (timer, listener) is left when it returns.
+ * run (timer, listener) is left when it returns, and it returns only once every task of the run
+ * has finished (a task group nobody awaited included), so no task is ever frozen halfway.
  *
+ * @throws {RuntimeError} If called inside a task of a run that is still running: runs do not nest.
+ * @throws {TypeError} If an option has the wrong type (`debug` not a boolean or an object, an
+ * `instruments` entry not an object); `null` means "not given", as everywhere.
  * @example
  * ```ts
  * import { run, withTaskGroup, sleep } from "trellis";

@@ -37,7 +37,7 @@ export interface TaskStatus<T = void> {
    * Tells `tg.start` that the task is ready: `start` returns `value`, and the task moves from
    * the caller's cancel scopes into the group. Call it once.
    *
-   * @throws {RuntimeError} If called a second time.
+   * @throws {RuntimeError} If called a second time, or after the task has returned.
    */
   started(value: T): void;
 }
@@ -55,7 +55,7 @@ export interface TaskGroup {
    * before `spawn` returns, and children start in spawn order. Never waits.
    *
    * @throws {ClosedResourceError} If the group has finished.
-   * @throws {TypeError} If `fn` is not a function.
+   * @throws {TypeError} If `fn` is not a function (a promise, `tg.spawn(work())`, included: pass `() => work()`).
    */
   spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>>;
   /**
@@ -260,8 +260,13 @@ function taskName(where: string, fn: Function, options: SpawnOptions | undefined
  * at their next checkpoint), all are awaited, then the first error is thrown as the same object.
  * Entering never raises `Cancelled`; leaving is a schedule point, not a cancel point.
  *
+ * A group nobody awaits still belongs to the task that opened it: the task finishes only after
+ * the group, and takes over its error.
+ *
  * @returns `body`'s result, or `undefined` if the group's own cancellation ended the body.
- * @throws The first error of the body or a task (`errors: "first"`), or a `TaskGroupError`.
+ * @throws The first error of the body or a task (`errors: "first"`: any value, `undefined`
+ * included), or a `TaskGroupError` (`errors: "aggregate"`, or a primitive first error followed
+ * by others).
  * @example
  * ```ts
  * import { withTaskGroup } from "trellis";

@@ -17,6 +17,7 @@ export {
   withTaskGroup,
   runGroup,
   openGroup,
+  requireTaskFunction,
   TaskGroupImpl,
   type TaskGroup,
   type TaskGroupOptions,

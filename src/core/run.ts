@@ -59,7 +59,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
   const outer = currentTaskImpl();
   if (outer !== undefined && outer.state === "running") {
     throw new RuntimeError(
-      `run(): called inside task "${outer.name}" (#${outer.id}) of a run that is still running; runs do not nest (the outer run's cancellation, deadlines and Ctrl-C would not reach the inner one). Inside a run, call the function directly, or spawn it into a task group (\`tg.spawn(() => work())\`)`,
+      `run(): called inside task "${outer.name}" (#${outer.id}), which is still running; runs do not nest (the outer run's cancellation, deadlines and Ctrl-C would not reach the inner one). Inside a run, call the function directly, or spawn it into a task group (\`tg.spawn(() => work())\`); a callback registered inside a task (a server's request handler) runs as that task, so spawn a task per event into a group from it`,
     );
   }
   const clock = options?.clock ?? systemClock;

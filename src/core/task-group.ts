@@ -238,8 +238,8 @@ class StartStatus<T> implements TaskStatus<T> {
   }
 }
 
-/** A function, not the promise of one already running (`tg.spawn(work())`): say what to pass. */
-function requireTaskFunction(where: string, fn: unknown): void {
+/** @internal A function, not the promise of one already running (`tg.spawn(work())`): say what to pass. */
+export function requireTaskFunction(where: string, fn: unknown): void {
   if (typeof fn === "function") return;
   const hint =
     fn !== null && typeof fn === "object" && typeof (fn as PromiseLike<unknown>).then === "function"

@@ -22,6 +22,7 @@ import {
   captureSpawnSite,
   requireOptions,
   openGroup,
+  requireTaskFunction,
   RuntimeError,
   TaskGroupImpl,
   type Task,
@@ -137,7 +138,7 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
   }
 
   override spawn<R>(fn: () => R | PromiseLike<R>, options?: SupervisedSpawnOptions): Task<Awaited<R>> {
-    requireFunction("sup.spawn()", "fn", fn);
+    requireTaskFunction("sup.spawn()", fn);
     requireOptions("sup.spawn()", options);
     const policy = restartPolicy("sup.spawn()", options);
     if (this.closed) {

@@ -207,10 +207,32 @@ export class CancelScope {
   cancelledError(withStack: boolean): Cancelled {
     const origin = this.cause ?? this;
     const details = origin.details;
-    if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);
+    if (withStack || details === undefined) {
+      const err = makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);
+      cancelledOrigin.set(err, origin);
+      return err;
+    }
     // Withdrawn waits share one stackless error per cancellation: cancelling a hundred thousand
     // sleeping tasks should not build a hundred thousand identical errors.
-    return (details.bulkError ??= makeCancelled(details.reason, details.source, origin.name, false));
+    if (details.bulkError === undefined) {
+      details.bulkError = makeCancelled(details.reason, details.source, origin.name, false);
+      cancelledOrigin.set(details.bulkError, origin);
+    }
+    return details.bulkError;
+  }
+
+  /**
+   * @internal True if `err` is a `Cancelled` that belongs here: code in this scope is cancelled
+   * now, or `err` came from this scope or one around it (whose cancellation a shield raised
+   * since may hide). A `Cancelled` of another task's scopes (passed on by `await t.result()`)
+   * does not belong, and is a failure where it escapes.
+   */
+  ownsCancelled(err: unknown): boolean {
+    if (!(err instanceof Cancelled)) return false;
+    if (this.cause !== null) return true;
+    const origin = cancelledOrigin.get(err);
+    for (let scope: CancelScope | undefined = this; scope !== undefined; scope = scope.outer) if (scope === origin) return true;
+    return false;
   }
 
   /** Live state for console.log / util.inspect. */
@@ -357,6 +379,9 @@ export class CancelScope {
     details.deadlineEntry = undefined;
   }
 }
+
+/** The scope whose cancellation each `Cancelled` reports (see `ownsCancelled`). */
+const cancelledOrigin = new WeakMap<Cancelled, CancelScope>();
 
 /** The state of a scope that most scopes never need. */
 class ScopeDetails {

@@ -321,7 +321,7 @@ export async function runGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: 
   } catch (err) {
     // A Cancelled counts as cancellation only if it comes from the group's scope or one around
     // it (one of another task's, passed on by `await t.result()`, is a failure like any other).
-    if (isCancelled(err) && group.cancelScope.cause !== null) {
+    if (group.cancelScope.ownsCancelled(err)) {
       bodyCancelled = true;
       cancelledError = err;
     } else {

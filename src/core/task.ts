@@ -194,7 +194,7 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
       else this.finish(state, value, error);
     };
     const failed = (err: unknown) => {
-      if (isCancelled(err) && this.cause !== null) {
+      if (this.ownsCancelled(err)) {
         if (!wasCancelled) [wasCancelled, cancelled] = [true, err];
       } else {
         markEscapedCancelled(err);
@@ -329,7 +329,7 @@ function bodyThrew(err: unknown): void {
  * is a failure like any other, which reaches the group.
  */
 function bodyFailed(task: TaskImpl<unknown>, err: unknown): void {
-  if (isCancelled(err) && task.cause !== null) task.bodyEnded("cancelled", undefined, err);
+  if (task.ownsCancelled(err)) task.bodyEnded("cancelled", undefined, err);
   else {
     markEscapedCancelled(err);
     task.bodyEnded("failed", undefined, annotateTaskChain(err, task));

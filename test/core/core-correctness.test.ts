@@ -299,6 +299,30 @@ describe("item 5: a Cancelled that belongs to none of a task's own scopes is a f
     assert.ok(isCancelled(err));
   });
 
+  test("a Cancelled from a scope around the task still belongs to it after a shield raised since hides that scope's cancellation", async () => {
+    let t: Task<void> | undefined;
+    await withTaskGroup(async (outer) => {
+      const shieldLater = new CancelScope();
+      outer.spawn(() =>
+        shieldLater.run(() =>
+          withTaskGroup(async (tg) => {
+            t = tg.spawn(async () => {
+              try {
+                await sleepForever();
+              } catch (err) {
+                shieldLater.shield = true; // the task's context is no longer cancelled
+                throw err;
+              }
+            });
+          }),
+        ),
+      );
+      await checkpoint();
+      outer.cancel();
+    });
+    assert.equal(t!.state, "cancelled");
+  });
+
   test("a task whose own scope was cancelled still ends cancelled, and its group returns normally", async () => {
     const result = await withTaskGroup(async (tg) => {
       const t = tg.spawn(() => sleepForever());

@@ -41,7 +41,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   readonly state: ChannelState<T>;
   private closed = false;
 
-  /** @internal Handles come from {@link openChannel} and {@link ReceiveChannel.clone}. */
+  /** @internal Handles come from {@link openChannel} and {@link ReceiveChannel.clone}; `new ReceiveChannel(…)` in user code throws a TypeError saying so. */
   constructor(state: ChannelState<T>) {
     if (!(state instanceof ChannelState)) {
       throw new TypeError(`ReceiveChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);

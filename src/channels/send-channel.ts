@@ -42,7 +42,7 @@ export class SendChannel<T> implements Disposable {
   readonly state: ChannelState<T>;
   private closed = false;
 
-  /** @internal Handles come from {@link openChannel} and {@link SendChannel.clone}. */
+  /** @internal Handles come from {@link openChannel} and {@link SendChannel.clone}; `new SendChannel(…)` in user code throws a TypeError saying so. */
   constructor(state: ChannelState<T>) {
     if (!(state instanceof ChannelState)) {
       throw new TypeError(`SendChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);

@@ -5,7 +5,7 @@
  * @module
  */
 import { systemClock, type Clock } from "./clock.js";
-import { isCancelled, RuntimeError, suppressedErrors } from "./errors.js";
+import { isCancelled, RuntimeError, suppressedErrors, TaskGroupError } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
 import { currentTaskImpl, TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
@@ -162,8 +162,12 @@ function reraise(signal: NodeJS.Signals): Promise<never> {
   return new Promise<never>(() => {});
 }
 
-/** Prints the errors suppressed behind `err` (and behind those), which run()'s caller would not see. */
+/**
+ * Prints the errors suppressed behind `err` (and behind those, and behind the errors a
+ * `TaskGroupError` holds), which run()'s caller would not see.
+ */
 function reportSuppressed(err: unknown): void {
+  if (err instanceof TaskGroupError) for (const e of err.errors) reportSuppressed(e);
   const more = suppressedErrors(err);
   if (more.length === 0) return;
   process.stderr.write(`trellis: ${more.length} more error(s) were raised in the same task group after the one run() throws:\n`);

@@ -505,6 +505,39 @@ describe("item 10: errors that are not Error objects are never lost", () => {
     });
     assert.match(text, /Error: second/);
   });
+
+  test("run() also prints the errors suppressed behind the errors a TaskGroupError holds", async () => {
+    const inner = new Error("inner first");
+    const hidden = new Error("hidden behind inner");
+    const text = await captureStderr(async () => {
+      const err = await thrown(() =>
+        run(() =>
+          withTaskGroup(
+            async (tg) => {
+              tg.spawn(() =>
+                withTaskGroup(async (g) => {
+                  g.spawn(async () => {
+                    try {
+                      await sleepForever();
+                    } finally {
+                      // eslint-disable-next-line no-unsafe-finally
+                      throw hidden;
+                    }
+                  });
+                  await checkpoint();
+                  throw inner;
+                }),
+              );
+            },
+            { errors: "aggregate" },
+          ),
+        ),
+      );
+      assert.ok(err instanceof TaskGroupError);
+      assert.deepEqual(err.errors, [inner]);
+    });
+    assert.match(text, /hidden behind inner/);
+  });
 });
 
 describe("item 12: option validation", () => {

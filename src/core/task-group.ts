@@ -7,7 +7,7 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
-import { ClosedResourceError, firstWithSuppressed, isCancelled, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
+import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
 import { park, wake, wakeWithError, type Parked } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
 import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";

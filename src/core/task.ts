@@ -7,7 +7,7 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
-import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
+import { Cancelled, firstWithSuppressed, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";

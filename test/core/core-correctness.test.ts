@@ -482,28 +482,44 @@ describe("item 10: errors that are not Error objects are never lost", () => {
 
   test("run() prints every suppressed error, also those suppressed behind suppressed ones", async () => {
     const first = new Error("first");
-    const second = new Error("second");
+    const a = new Error("inner a");
+    const b = new Error("inner b");
     const text = await captureStderr(async () => {
       const err = await thrown(() =>
         run(() =>
           withTaskGroup(async (tg) => {
-            tg.spawn(async () => {
-              try {
-                await sleepForever();
-              } finally {
-                // eslint-disable-next-line no-unsafe-finally
-                throw second;
-              }
-            });
+            tg.spawn(() =>
+              withTaskGroup(async (inner) => {
+                inner.spawn(async () => {
+                  try {
+                    await sleepForever();
+                  } finally {
+                    // eslint-disable-next-line no-unsafe-finally
+                    throw b;
+                  }
+                });
+                try {
+                  await sleepForever();
+                } finally {
+                  // eslint-disable-next-line no-unsafe-finally
+                  throw a;
+                }
+              }),
+            );
             await checkpoint();
             throw first;
           }),
         ),
       );
       assert.equal(err, first);
-      assert.deepEqual(suppressedErrors(first), [second]);
+      // The inner group's first error is suppressed behind `first`, its second behind that one.
+      const [innerFirst, ...rest] = suppressedErrors(first);
+      assert.equal(rest.length, 0);
+      assert.ok(innerFirst === a || innerFirst === b);
+      assert.deepEqual(suppressedErrors(innerFirst), [innerFirst === a ? b : a]);
     });
-    assert.match(text, /Error: second/);
+    assert.match(text, /inner a/);
+    assert.match(text, /inner b/);
   });
 
   test("run() also prints the errors suppressed behind the errors a TaskGroupError holds", async () => {

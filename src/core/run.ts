@@ -30,6 +30,9 @@ export interface RunOptions {
 
 const EXIT_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
+/** The hooks an instrument may have. */
+const HOOKS = ["taskSpawned", "taskExited", "taskBlocked", "taskResumed"] as const;
+
 /**
  * Runs `main()` as the root task and resolves with its result, once every task it started has
  * finished. While it runs, Ctrl-C (SIGINT) and SIGTERM cancel the whole task tree gracefully
@@ -74,7 +77,13 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     }
     instruments.forEach((instrument: unknown, i) => {
       if (typeof instrument !== "object" || instrument === null) {
-        throw new TypeError(`run(): \`options.instruments[${i}]\` must be an object with hook methods (taskSpawned, taskExited, taskBlocked, taskResumed), got ${show(instrument)}`);
+        throw new TypeError(`run(): \`options.instruments[${i}]\` must be an object with hook methods (${HOOKS.join(", ")}), got ${show(instrument)}`);
+      }
+      for (const hook of HOOKS) {
+        const fn = (instrument as Record<string, unknown>)[hook];
+        if (fn != null && typeof fn !== "function") {
+          throw new TypeError(`run(): \`options.instruments[${i}].${hook}\` must be a function, got ${show(fn)}`);
+        }
       }
     });
   }

@@ -574,6 +574,9 @@ describe("item 12: option validation", () => {
     }
     const err = await thrown(() => run(() => 1, { instruments: [{}, 7 as never] }));
     assert.match((err as Error).message, /options\.instruments\[1\]/);
+    const hook = await thrown(() => run(() => 1, { instruments: [{ taskSpawned: "log" as never }] }));
+    assert.ok(hook instanceof TypeError);
+    assert.match((hook as Error).message, /options\.instruments\[0\]\.taskSpawned/);
   });
 
   test("one rule for null: null, undefined and absent all mean 'not given' for every option", async () => {

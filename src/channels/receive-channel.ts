@@ -10,7 +10,7 @@ import {
   closedHandle,
   endOfChannel,
   receiveWouldBlock,
-  type ChannelState,
+  ChannelState,
   type ChannelStatistics,
 } from "./channel-state.js";
 
@@ -41,8 +41,11 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   readonly state: ChannelState<T>;
   private closed = false;
 
-  /** @internal Handles come from {@link openChannel} and {@link ReceiveChannel.clone}. */
+  /** @internal Handles come from {@link openChannel} and {@link ReceiveChannel.clone}; `new ReceiveChannel(…)` in user code throws a TypeError saying so. */
   constructor(state: ChannelState<T>) {
+    if (!(state instanceof ChannelState)) {
+      throw new TypeError(`ReceiveChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);
+    }
     this.state = state;
     state.openReceiveChannels++;
   }
@@ -69,7 +72,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   receive(): Promise<T> {
     // Not an `async` function, for the same reason as `SendChannel.send`.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     let value: T | typeof NOTHING;
     try {
       value = this.take("ReceiveChannel.receive()");
@@ -86,7 +89,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   /** @internal One step of `for await`: `receive()`, with the end of the stream as `done`. */
   step(): Promise<IteratorResult<T, undefined>> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
     const state = this.state;
     const value = state.take();

@@ -10,7 +10,7 @@ import {
   brokenChannel,
   closedHandle,
   sendWouldBlock,
-  type ChannelState,
+  ChannelState,
   type ChannelStatistics,
 } from "./channel-state.js";
 
@@ -42,8 +42,11 @@ export class SendChannel<T> implements Disposable {
   readonly state: ChannelState<T>;
   private closed = false;
 
-  /** @internal Handles come from {@link openChannel} and {@link SendChannel.clone}. */
+  /** @internal Handles come from {@link openChannel} and {@link SendChannel.clone}; `new SendChannel(…)` in user code throws a TypeError saying so. */
   constructor(state: ChannelState<T>) {
+    if (!(state instanceof ChannelState)) {
+      throw new TypeError(`SendChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);
+    }
     this.state = state;
     state.openSendChannels++;
   }
@@ -71,7 +74,7 @@ export class SendChannel<T> implements Disposable {
     // Not an `async` function: on the common path (room, or a receiver waiting) it returns a
     // settled promise and allocates nothing, and errors still arrive as rejections.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     try {
       if (this.offer("SendChannel.send()", value)) return completeCheckpoint(scope);
     } catch (err) {

@@ -137,7 +137,7 @@ export async function map<T, R>(
   const worker = async (): Promise<void> => {
     const scope = currentScope()!; // the worker's own root scope, for the whole of its life
     for (;;) {
-      if (scope.cause !== null) throw scope.cancelledError(true); // checkpointIfCancelled(), minus a lookup
+      if (scope.cause !== null) throw scope.raiseCancelled(); // checkpointIfCancelled(), minus a lookup
       const item = source.isAsync ? await pullAsync() : pullSync();
       if (item === NONE) return;
       const index = nextIndex++;
@@ -183,7 +183,7 @@ function requireIterable<T>(items: Iterable<T> | AsyncIterable<T>): () => Source
 }
 
 function requireConcurrency(value: unknown): number {
-  if (value === undefined || value === Infinity) return Infinity;
+  if (value == null || value === Infinity) return Infinity;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
     throw new RangeError(`map(): \`options.concurrency\` must be an integer ≥ 1 or Infinity, got ${show(value)}`);
   }

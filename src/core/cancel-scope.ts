@@ -11,11 +11,12 @@
  *
  * @module
  */
-import { Cancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
+import { Cancelled, isEscapedCancelled, makeCancelled, RuntimeError, type CancelSource } from "./errors.js";
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
 import { countCheckpoint } from "./checkpoint.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
+import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 import type { TimerEntry } from "./timer-heap.js";
 import type { TaskImpl } from "./task.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalString, requireOptions } from "./validate.js";
@@ -66,10 +67,10 @@ export class CancelScope {
   private firstParked: AnyParked | undefined = undefined;
 
   constructor(options?: CancelScopeOptions) {
-    if (options === undefined) return;
+    if (options == null) return;
     requireOptions("new CancelScope()", options);
-    if (options.deadline !== undefined) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
-    if (options.shield !== undefined) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
+    if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
+    if (options.shield != null) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
     const name = requireOptionalString("new CancelScope()", "name", options.name);
     this.name = name;
   }
@@ -101,8 +102,9 @@ export class CancelScope {
 
   /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
   absorbs(err: unknown): boolean {
-    if (!(err instanceof Cancelled) || this.cause !== this) return false;
+    if (!(err instanceof Cancelled) || this.cause !== this || isEscapedCancelled(err)) return false;
     this.more.cancelledCaught = true;
+    if (this.runtime.debug) this.task?.cancelledAbsorbed();
     return true;
   }
 
@@ -203,6 +205,30 @@ export class CancelScope {
   }
 
   /**
+   * @internal The `Cancelled` that a checkpoint in this (cancelled) scope raises now, with its
+   * stack; counted in debug mode, to report a task that swallows them in a loop.
+   */
+  raiseCancelled(): Cancelled {
+    const err = this.cancelledError(true);
+    if (this.runtime.debug) this.task?.noteCancelledRaised(err);
+    return err;
+  }
+
+  /**
+   * @internal What an async checkpoint returns in this cancelled scope. It goes through the
+   * same fair scheduling as every other checkpoint: once the slice of microtask work has run
+   * its time, it rejects only after the event loop had a turn. A loop that catches and ignores
+   * `Cancelled` is a bug, but must not starve timers, I/O and signals (a second Ctrl-C).
+   */
+  rejectCancelled(): Promise<never> {
+    const err = this.raiseCancelled();
+    if (!sliceExpired()) return Promise.reject(err);
+    return yieldToEventLoop().then(() => {
+      throw err;
+    });
+  }
+
+  /**
    * @internal The `Cancelled` that a checkpoint in this scope raises (`withStack`: raised at a
    * checkpoint of the current code, which is counted as one; see countCheckpoint).
    */
@@ -210,10 +236,32 @@ export class CancelScope {
     if (withStack) countCheckpoint(this);
     const origin = this.cause ?? this;
     const details = origin.details;
-    if (withStack || details === undefined) return makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);
+    if (withStack || details === undefined) {
+      const err = makeCancelled(details?.reason, details?.source ?? "explicit", origin.name, withStack);
+      cancelledOrigin.set(err, origin);
+      return err;
+    }
     // Withdrawn waits share one stackless error per cancellation: cancelling a hundred thousand
     // sleeping tasks should not build a hundred thousand identical errors.
-    return (details.bulkError ??= makeCancelled(details.reason, details.source, origin.name, false));
+    if (details.bulkError === undefined) {
+      details.bulkError = makeCancelled(details.reason, details.source, origin.name, false);
+      cancelledOrigin.set(details.bulkError, origin);
+    }
+    return details.bulkError;
+  }
+
+  /**
+   * @internal True if `err` is a `Cancelled` that belongs here: code in this scope is cancelled
+   * now, or `err` came from this scope or one around it (whose cancellation a shield raised
+   * since may hide). A `Cancelled` of another task's scopes (passed on by `await t.result()`)
+   * does not belong, and is a failure where it escapes.
+   */
+  ownsCancelled(err: unknown): boolean {
+    if (!(err instanceof Cancelled)) return false;
+    if (this.cause !== null) return true;
+    const origin = cancelledOrigin.get(err);
+    for (let scope: CancelScope | undefined = this; scope !== undefined; scope = scope.outer) if (scope === origin) return true;
+    return false;
   }
 
   /** Live state for console.log / util.inspect. */
@@ -361,6 +409,9 @@ export class CancelScope {
   }
 }
 
+/** The scope whose cancellation each `Cancelled` reports (see `ownsCancelled`). */
+const cancelledOrigin = new WeakMap<Cancelled, CancelScope>();
+
 /** The state of a scope that most scopes never need. */
 class ScopeDetails {
   deadline = Infinity;
@@ -408,5 +459,11 @@ export function withCancelScope<T>(
   fn: (scope: CancelScope) => T | PromiseLike<T>,
   options?: CancelScopeOptions,
 ): Promise<T | undefined> {
-  return new CancelScope(options).run(fn);
+  let scope: CancelScope;
+  try {
+    scope = new CancelScope(options);
+  } catch (err) {
+    return Promise.reject(err); // a promise-returning API rejects, never throws
+  }
+  return scope.run(fn);
 }

@@ -45,7 +45,7 @@ export function checkpointsPassed(): number {
  */
 export function checkpoint(): Promise<void> {
   const scope = currentScope();
-  if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
   countCheckpoint(scope);
   // Other tasks run while we yield and may cancel us (a sibling fails, someone calls cancel()),
   // so, as in Trio, the cancel check comes after the schedule point too. The reaction runs in
@@ -70,7 +70,7 @@ const resolved = Promise.resolve();
  */
 export function checkpointIfCancelled(): void {
   const scope = currentScope();
-  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+  if (scope !== undefined && scope.cause !== null) throw scope.raiseCancelled();
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { show } from "./validate.js";
 
 /** Where a cancellation came from; carried by {@link Cancelled.source}. */
 export type CancelSource = "explicit" | "deadline" | "abort" | "sibling" | "signal";
@@ -43,6 +44,22 @@ export class Cancelled extends Error {
   }
 }
 Object.defineProperty(Cancelled.prototype, "name", { value: "Cancelled" });
+
+const escaped = new WeakSet<Cancelled>();
+
+/**
+ * @internal Marks a `Cancelled` that escaped a task or a group body whose own scopes were not
+ * cancelled (another task's, passed on by `await t.result()`): from then on it is a failure
+ * like any other, which no cancelled scope absorbs on its way out.
+ */
+export function markEscapedCancelled(err: unknown): void {
+  if (err instanceof Cancelled) escaped.add(err);
+}
+
+/** @internal True for a `Cancelled` marked by {@link markEscapedCancelled}. */
+export function isEscapedCancelled(err: Cancelled): boolean {
+  return escaped.has(err);
+}
 
 /** @internal Makes a `Cancelled`; `withStack: false` skips the stack capture for bulk wake-ups. */
 export function makeCancelled(reason: unknown, source: CancelSource, scopeName: string | undefined, withStack = true): Cancelled {
@@ -184,7 +201,13 @@ Object.defineProperty(RuntimeError.prototype, "name", { value: "RuntimeError" })
 
 /**
  * Thrown by a task group opened with `errors: "aggregate"` when any of its tasks failed; holds
- * every error in `errors`, in the order they happened. `Cancelled` is never among them.
+ * every error in `errors`, in the order they happened. `Cancelled` is never among them. A group
+ * in `errors: "first"` mode throws one too when its first error is not an object (`throw 42`,
+ * `throw undefined`) and later errors followed: a primitive cannot carry them (see
+ * {@link suppressedErrors}), so all of them are kept here instead.
+ *
+ * User code may construct one (to test its error handling, say): `errors` must be an array
+ * (or other iterable) and `message` a string when given.
  *
  * @example
  * ```ts
@@ -195,7 +218,13 @@ Object.defineProperty(RuntimeError.prototype, "name", { value: "RuntimeError" })
  * ```
  */
 export class TaskGroupError extends AggregateError {
-  constructor(errors: readonly unknown[], message: string) {
+  constructor(errors: Iterable<unknown>, message?: string) {
+    if (errors === null || typeof errors !== "object" || typeof errors[Symbol.iterator] !== "function") {
+      throw new TypeError(`new TaskGroupError(): \`errors\` must be an array of errors, got ${show(errors)}`);
+    }
+    if (message !== undefined && typeof message !== "string") {
+      throw new TypeError(`new TaskGroupError(): \`message\` must be a string, got ${show(message)}`);
+    }
     super(errors, message);
   }
 }
@@ -214,16 +243,39 @@ const suppressed = new WeakMap<object, unknown[]>();
  * ```
  */
 export function suppressedErrors(err: unknown): readonly unknown[] {
-  if (typeof err !== "object" || err === null) return [];
+  if (!canCarry(err)) return [];
   return suppressed.get(err) ?? [];
+}
+
+/** True for values a WeakMap can key: objects and functions (never primitives). */
+function canCarry(err: unknown): err is object {
+  return (typeof err === "object" && err !== null) || typeof err === "function";
 }
 
 /** @internal */
 export function addSuppressed(err: unknown, more: readonly unknown[]): void {
-  if (typeof err !== "object" || err === null || more.length === 0) return;
+  if (!canCarry(err) || more.length === 0) return;
   const list = suppressed.get(err);
   if (list === undefined) suppressed.set(err, [...more]);
   else list.push(...more);
+}
+
+/**
+ * @internal The one error that stands for `errors` (at least one) in "first" mode: the first,
+ * with the others kept in {@link suppressedErrors}; or, when the first is a primitive that
+ * cannot carry them (`throw 42`, `throw undefined`), a `TaskGroupError` holding all of them.
+ */
+export function firstWithSuppressed(errors: readonly unknown[], label: string): unknown {
+  const first = errors[0];
+  if (errors.length === 1) return first;
+  if (canCarry(first)) {
+    addSuppressed(first, errors.slice(1));
+    return first;
+  }
+  return new TaskGroupError(
+    errors,
+    `${label} failed with ${errors.length} errors; the first (${show(first)}) is not an object and cannot carry the others, so all of them are in \`errors\``,
+  );
 }
 
 /** @internal The message for a broken internal invariant. */

@@ -16,6 +16,8 @@ export { currentTaskImpl, TaskImpl, annotateTaskChain, type Task, type TaskState
 export {
   withTaskGroup,
   runGroup,
+  openGroup,
+  requireTaskFunction,
   TaskGroupImpl,
   type TaskGroup,
   type TaskGroupOptions,

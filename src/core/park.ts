@@ -117,7 +117,7 @@ export function park<T>(
   scope: CancelScope | undefined = currentScope(),
 ): Promise<T> {
   if (cancellable) {
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     countCheckpoint(scope); // a wait that cancellation cannot interrupt is no checkpoint
   }
   const parked = new Parked<T>(scope, label);

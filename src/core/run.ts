@@ -5,9 +5,9 @@
  * @module
  */
 import { systemClock, type Clock } from "./clock.js";
-import { suppressedErrors } from "./errors.js";
+import { isCancelled, RuntimeError, suppressedErrors, TaskGroupError } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
-import { TaskImpl } from "./task.js";
+import { currentTaskImpl, TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
 
 /** Debugging aids of {@link run}. */
@@ -30,6 +30,9 @@ export interface RunOptions {
 
 const EXIT_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
+/** The hooks an instrument may have. */
+const HOOKS = ["taskSpawned", "taskExited", "taskBlocked", "taskResumed"] as const;
+
 /**
  * Runs `main()` as the root task and resolves with its result, once every task it started has
  * finished. While it runs, Ctrl-C (SIGINT) and SIGTERM cancel the whole task tree gracefully
@@ -37,8 +40,12 @@ const EXIT_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGT
  * signal would have ended it (status 130 or 143) without `run()` rejecting first, and a second
  * signal during the unwinding ends it at once. Errors that escape carry in their stack the chain
  * of tasks they came from; errors suppressed behind them are printed on stderr. Nothing of the
- * run (timer, listener) is left when it returns.
+ * run (timer, listener) is left when it returns, and it returns only once every task of the run
+ * has finished (a task group nobody awaited included), so no task is ever frozen halfway.
  *
+ * @throws {RuntimeError} If called inside a task of a run that is still running: runs do not nest.
+ * @throws {TypeError} If an option has the wrong type (`debug` not a boolean or an object, an
+ * `instruments` entry not an object); `null` means "not given", as everywhere.
  * @example
  * ```ts
  * import { run, withTaskGroup, sleep } from "trellis";
@@ -52,36 +59,70 @@ const EXIT_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGT
 export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOptions): Promise<T> {
   requireFunction("run()", "main", main);
   requireOptions("run()", options);
+  const outer = currentTaskImpl();
+  if (outer !== undefined && outer.state === "running") {
+    throw new RuntimeError(
+      `run(): called inside task "${outer.name}" (#${outer.id}), which is still running; runs do not nest (the outer run's cancellation, deadlines and Ctrl-C would not reach the inner one). Inside a run, call the function directly, or spawn it into a task group (\`tg.spawn(() => work())\`); a callback registered inside a task (a server's request handler) runs as that task, so spawn a task per event into a group from it`,
+    );
+  }
   const clock = options?.clock ?? systemClock;
   if (typeof clock?.now !== "function" || typeof clock.deadlineToSleepTime !== "function") {
     throw new TypeError(`run(): \`options.clock\` must implement now() and deadlineToSleepTime(), got ${show(clock)}`);
   }
   const handleSignals = requireBoolean("run()", "options.handleSignals", options?.handleSignals ?? true);
-  const instruments = options?.instruments;
-  if (instruments !== undefined && !Array.isArray(instruments)) {
-    throw new TypeError(`run(): \`options.instruments\` must be an array, got ${show(instruments)}`);
+  const instruments = options?.instruments ?? undefined;
+  if (instruments !== undefined) {
+    if (!Array.isArray(instruments)) {
+      throw new TypeError(`run(): \`options.instruments\` must be an array, got ${show(instruments)}`);
+    }
+    instruments.forEach((instrument: unknown, i) => {
+      if (typeof instrument !== "object" || instrument === null) {
+        throw new TypeError(`run(): \`options.instruments[${i}]\` must be an object with hook methods (${HOOKS.join(", ")}), got ${show(instrument)}`);
+      }
+      for (const hook of HOOKS) {
+        const fn = (instrument as Record<string, unknown>)[hook];
+        if (fn != null && typeof fn !== "function") {
+          throw new TypeError(`run(): \`options.instruments[${i}].${hook}\` must be a function, got ${show(fn)}`);
+        }
+      }
+    });
   }
-  const debug = options?.debug ?? false;
+  const debug: unknown = options?.debug ?? false;
+  if (typeof debug !== "boolean" && typeof debug !== "object") {
+    throw new TypeError(`run(): \`options.debug\` must be a boolean or an options object, got ${show(debug)}`);
+  }
+  if (typeof debug === "object") {
+    const spawnStacks = (debug as DebugOptions).spawnStacks;
+    if (spawnStacks != null) requireBoolean("run()", "options.debug.spawnStacks", spawnStacks);
+  }
 
   const runtime = new Runtime(clock);
   runtime.instruments = instruments !== undefined && instruments.length > 0 ? instruments : undefined;
-  runtime.debug = debug === true || (typeof debug === "object" && debug.spawnStacks !== false);
+  runtime.debug = debug === true || (typeof debug === "object" && (debug as DebugOptions).spawnStacks !== false);
 
   let finished!: (task: TaskImpl<unknown>) => void;
   const ended = new Promise<TaskImpl<unknown>>((resolve) => (finished = resolve));
   const root = new TaskImpl<T>(main.name || "main", undefined, finished);
   root.scope.setRuntime(runtime);
   clock.attach?.(runtime);
-  const signals = handleSignals ? listenForSignals(root) : undefined;
+  const signals = handleSignals ? listenForSignals(root, runtime) : undefined;
   try {
     root.start(main, undefined);
     await ended;
+    // Tasks that outlived the root (of a combinator promise nobody awaited) are not frozen:
+    // the run ends when the last one has, and only then are timers and resources closed.
+    if (runtime.liveTasks > 0) await new Promise<void>((resolve) => (runtime.onAllExited = resolve));
   } finally {
+    runtime.onAllExited = undefined;
     signals?.remove();
     clock.detach?.(runtime);
     runtime.close();
   }
-  if (signals?.received !== undefined) return reraise(signals.received);
+  if (signals?.received !== undefined) {
+    // The process ends as the signal would end it; an error raised meanwhile is still shown.
+    if (root.state === "failed") reportError(root.error);
+    return reraise(signals.received);
+  }
   if (root.state === "done") return root.value as T;
   reportSuppressed(root.error);
   throw root.error;
@@ -93,7 +134,7 @@ interface SignalListener {
 }
 
 /** SIGINT/SIGTERM cancel the root scope; a second signal while unwinding ends the process now. */
-function listenForSignals(root: TaskImpl<unknown>): SignalListener {
+function listenForSignals(root: TaskImpl<unknown>, runtime: Runtime): SignalListener {
   let received: NodeJS.Signals | undefined;
   const remove = () => {
     process.removeListener("SIGINT", onSignal);
@@ -106,6 +147,7 @@ function listenForSignals(root: TaskImpl<unknown>): SignalListener {
       return;
     }
     remove();
+    reportUnfinished(runtime, signal);
     void reraise(signal);
   };
   process.on("SIGINT", onSignal);
@@ -129,9 +171,42 @@ function reraise(signal: NodeJS.Signals): Promise<never> {
   return new Promise<never>(() => {});
 }
 
+/**
+ * Prints the errors suppressed behind `err` (and behind those, and behind the errors a
+ * `TaskGroupError` holds), which run()'s caller would not see.
+ */
 function reportSuppressed(err: unknown): void {
+  if (err instanceof TaskGroupError) for (const e of err.errors) reportSuppressed(e);
   const more = suppressedErrors(err);
   if (more.length === 0) return;
   process.stderr.write(`trellis: ${more.length} more error(s) were raised in the same task group after the one run() throws:\n`);
-  for (const e of more) process.stderr.write(`${e instanceof Error ? (e.stack ?? String(e)) : String(e)}\n`);
+  for (const e of more) {
+    process.stderr.write(`${describe(e)}\n`);
+    reportSuppressed(e);
+  }
+}
+
+/** An error (any value) as Node prints an uncaught one, followed by those suppressed behind it. */
+function reportError(err: unknown): void {
+  process.stderr.write(`${describe(err)}\n`);
+  reportSuppressed(err);
+}
+
+/** A second signal ends the process while tasks still unwind: their errors must not vanish with it. */
+function reportUnfinished(runtime: Runtime, signal: NodeJS.Signals): void {
+  const errors: unknown[] = [];
+  for (const group of runtime.failingGroups) for (const e of group.errors) if (!isCancelled(e)) errors.push(e);
+  process.stderr.write(
+    `trellis: second ${signal} while ${runtime.liveTasks} task(s) were still unwinding; exiting now.${errors.length === 0 ? "" : ` Errors raised before, not yet reported:`}\n`,
+  );
+  for (const e of errors) reportError(e);
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? String(err);
+  try {
+    return typeof err === "string" ? JSON.stringify(err) : String(err);
+  } catch {
+    return Object.prototype.toString.call(err);
+  }
 }

@@ -41,6 +41,10 @@ export class Runtime implements ClockHost {
   private holdHandle: NodeJS.Timeout | undefined;
   liveTasks = 0;
   blockedTasks = 0;
+  /** Called when the last live task has exited (run() waits for strays so that nothing is frozen). */
+  onAllExited: (() => void) | undefined = undefined;
+  /** Groups of this run that recorded an error and have not finished: reported if the process must end first. */
+  readonly failingGroups = new Set<{ readonly name: string | undefined; readonly errors: readonly unknown[] }>();
   /** Open resources of this run (resources.ts); force-closed by close(). */
   readonly resources = new Set<TrackedResource>();
   /** Bumped whenever a parked task is woken: a change here means "not idle for the whole cushion". */
@@ -170,7 +174,7 @@ export class Runtime implements ClockHost {
   }
 
   taskExited(task: TaskInfo): void {
-    this.liveTasks--;
+    if (--this.liveTasks === 0 && this.onAllExited !== undefined) this.onAllExited();
     if (this.instruments !== undefined) for (const i of this.instruments) i.taskExited?.(task);
     if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
   }

@@ -6,8 +6,33 @@
  * @module
  */
 
-/** The folder holding trellis's own modules (dist/ or src/), whose frames are left out. */
-const ownFiles = new URL("../", import.meta.url).href;
+import { fileURLToPath } from "node:url";
+
+/**
+ * The places of trellis's own modules, whose frames are left out: the package's `dist/` and,
+ * for frames that source maps (`--enable-source-maps`) point back at the TypeScript, its `src/`,
+ * each as a file URL and as a path. Found from this module's own location, never by looking
+ * for "dist/" in a path (the user's own code may live in a `dist/` of its own).
+ */
+const ownFiles: readonly string[] = (() => {
+  const root = new URL("../../", import.meta.url);
+  const places: string[] = [];
+  for (const folder of ["dist/", "src/"]) {
+    const url = new URL(folder, root);
+    places.push(url.href);
+    try {
+      places.push(fileURLToPath(url));
+    } catch {
+      // Not a file: URL (a bundle): the URL form is all there is.
+    }
+  }
+  return places;
+})();
+
+function isOwnFrame(line: string): boolean {
+  for (const place of ownFiles) if (line.includes(place)) return true;
+  return false;
+}
 
 /**
  * The caller's frames above `above` (up to `limit`), formatted for the task chain, or
@@ -16,7 +41,7 @@ const ownFiles = new URL("../", import.meta.url).href;
  *
  * @internal
  */
-export function captureSpawnSite(above: Function, limit = 3): string | undefined {
+export function captureSpawnSite(above: Function, limit = 3, verb = "spawned"): string | undefined {
   const holder: { stack?: string } = {};
   const previousLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = limit + 10; // room for the trellis frames we drop
@@ -29,10 +54,10 @@ export function captureSpawnSite(above: Function, limit = 3): string | undefined
     .split("\n")
     .slice(1)
     .map((line) => line.trim())
-    .filter((line) => !line.includes(ownFiles) && !line.includes("(node:") && !line.startsWith("at node:"));
+    .filter((line) => !isOwnFrame(line) && !line.includes("(node:") && !line.startsWith("at node:"));
   if (frames.length === 0) return undefined;
   return frames
     .slice(0, limit)
-    .map((line) => `      spawned ${line}`)
+    .map((line) => `      ${verb} ${line}`)
     .join("\n");
 }

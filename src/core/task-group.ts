@@ -7,11 +7,12 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
-import { addSuppressed, ClosedResourceError, isCancelled, RuntimeError, TaskGroupError } from "./errors.js";
+import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
 import { park, wake, wakeWithError, type Parked } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
-import { currentTaskImpl, TaskImpl, type Task } from "./task.js";
-import { requireFunction, requireOneOf, requireOptionalString, requireOptions } from "./validate.js";
+import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";
+import { captureSpawnSite } from "./spawn-site.js";
+import { requireFunction, requireOneOf, requireOptionalString, requireOptions, show } from "./validate.js";
 
 /** Options of {@link withTaskGroup}. */
 export interface TaskGroupOptions {
@@ -36,7 +37,7 @@ export interface TaskStatus<T = void> {
    * Tells `tg.start` that the task is ready: `start` returns `value`, and the task moves from
    * the caller's cancel scopes into the group. Call it once.
    *
-   * @throws {RuntimeError} If called a second time.
+   * @throws {RuntimeError} If called a second time, or after the task has returned.
    */
   started(value: T): void;
 }
@@ -54,7 +55,7 @@ export interface TaskGroup {
    * before `spawn` returns, and children start in spawn order. Never waits.
    *
    * @throws {ClosedResourceError} If the group has finished.
-   * @throws {TypeError} If `fn` is not a function.
+   * @throws {TypeError} If `fn` is not a function (a promise, `tg.spawn(work())`, included: pass `() => work()`).
    */
   spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>>;
   /**
@@ -68,9 +69,14 @@ export interface TaskGroup {
 }
 
 /** @internal */
-export class TaskGroupImpl implements TaskGroup {
+export class TaskGroupImpl implements TaskGroup, OpenGroup {
   readonly cancelScope: CancelScope;
+  /** The failures of the body and the children, in order (any value: `throw undefined` counts). */
   readonly errors: unknown[] = [];
+  /** The promise of `withTaskGroup`/`withSupervisor`: what the opening task waits for if nobody awaits it. */
+  promise: Promise<unknown> | undefined = undefined;
+  /** Where the group was opened (debug mode), for the report of a group nobody awaits. */
+  openedAt: string | undefined = undefined;
   /** Children that belong to the group and have not ended yet. */
   private live = 0;
   /** Set once the group has finished: it takes no new tasks. */
@@ -88,7 +94,7 @@ export class TaskGroupImpl implements TaskGroup {
   }
 
   spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>> {
-    requireFunction("spawn()", "fn", fn);
+    requireTaskFunction("spawn()", fn);
     const name = taskName("spawn()", fn, options);
     this.requireOpen("spawn()");
     const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this.childExited);
@@ -98,7 +104,7 @@ export class TaskGroupImpl implements TaskGroup {
   }
 
   async start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: SpawnOptions): Promise<T> {
-    requireFunction("start()", "fn", fn);
+    requireTaskFunction("start()", fn);
     const name = taskName("start()", fn, options);
     this.requireOpen("start()");
     const callerScope = currentScope();
@@ -132,7 +138,11 @@ export class TaskGroupImpl implements TaskGroup {
   /** @internal Records a failure of the body or a child; the first one cancels the group. */
   recordFailure(err: unknown, _task?: TaskImpl<unknown>): void {
     this.errors.push(err);
-    if (this.errors.length === 1) this.cancelScope.cancelWith(err, "sibling");
+    if (this.errors.length === 1) {
+      // Known to run(), which reports these errors if a second Ctrl-C ends the process first.
+      this.cancelScope.runtime.failingGroups.add(this);
+      this.cancelScope.cancelWith(err, "sibling");
+    }
   }
 
   private onChildExit(task: TaskImpl<unknown>): void {
@@ -169,17 +179,18 @@ export class TaskGroupImpl implements TaskGroup {
     return waited;
   }
 
-  /** @internal The error the group ends with, or undefined. */
+  /**
+   * @internal The error the group ends with; call it only if `errors.length > 0` (a failure
+   * may be any value, `undefined` included, so "has failed" is never read from the value).
+   */
   outcomeError(): unknown {
     const errors = this.errors;
-    if (errors.length === 0) return undefined;
+    const label = this.name === undefined ? "task group" : `task group "${this.name}"`;
     if (this.errorMode === "aggregate") {
-      const label = this.name === undefined ? "task group" : `task group "${this.name}"`;
       const noun = errors.length === 1 ? "error" : "errors";
       return new TaskGroupError(errors, `${label} failed with ${errors.length} ${noun}`);
     }
-    addSuppressed(errors[0], errors.slice(1));
-    return errors[0];
+    return firstWithSuppressed(errors, label);
   }
 
   private requireOpen(where: string): void {
@@ -204,6 +215,12 @@ class StartStatus<T> implements TaskStatus<T> {
     if (this.startedCalled) {
       throw new RuntimeError("TaskStatus.started(): called a second time; a started task can report that it is ready only once");
     }
+    const task = this.task!;
+    if (task.state !== "running") {
+      throw new RuntimeError(
+        `TaskStatus.started(): task "${task.name}" (#${task.id}) has already ${task.state === "done" ? "returned" : "ended"}, so it can no longer be started; call status.started(value) from the task's body, before it returns`,
+      );
+    }
     this.startedCalled = true;
     this.group.adopt(this.task!);
     wake(this.caller, value);
@@ -221,6 +238,16 @@ class StartStatus<T> implements TaskStatus<T> {
   }
 }
 
+/** @internal A function, not the promise of one already running (`tg.spawn(work())`): say what to pass. */
+export function requireTaskFunction(where: string, fn: unknown): void {
+  if (typeof fn === "function") return;
+  const hint =
+    fn !== null && typeof fn === "object" && typeof (fn as PromiseLike<unknown>).then === "function"
+      ? "; pass `() => work()`, not `work()`, so that the work starts inside the task that can cancel it"
+      : "";
+  throw new TypeError(`${where}: \`fn\` must be a function, got ${show(fn)}${hint}`);
+}
+
 function taskName(where: string, fn: Function, options: SpawnOptions | undefined): string {
   requireOptions(where, options);
   const name = requireOptionalString(where, "options.name", options?.name);
@@ -233,8 +260,13 @@ function taskName(where: string, fn: Function, options: SpawnOptions | undefined
  * at their next checkpoint), all are awaited, then the first error is thrown as the same object.
  * Entering never raises `Cancelled`; leaving is a schedule point, not a cancel point.
  *
+ * A group nobody awaits still belongs to the task that opened it: the task finishes only after
+ * the group, and takes over its error.
+ *
  * @returns `body`'s result, or `undefined` if the group's own cancellation ended the body.
- * @throws The first error of the body or a task (`errors: "first"`), or a `TaskGroupError`.
+ * @throws The first error of the body or a task (`errors: "first"`: any value, `undefined`
+ * included), or a `TaskGroupError` (`errors: "aggregate"`, or a primitive first error followed
+ * by others).
  * @example
  * ```ts
  * import { withTaskGroup } from "trellis";
@@ -244,34 +276,67 @@ function taskName(where: string, fn: Function, options: SpawnOptions | undefined
  * }); // returns when both have finished; if one fails, the other is cancelled
  * ```
  */
-export async function withTaskGroup<T>(
+export function withTaskGroup<T>(
   body: (tg: TaskGroup) => T | PromiseLike<T>,
   options?: TaskGroupOptions,
 ): Promise<T | undefined> {
-  requireFunction("withTaskGroup()", "body", body);
-  requireOptions("withTaskGroup()", options);
-  const name = requireOptionalString("withTaskGroup()", "options.name", options?.name);
-  const mode = requireOneOf("withTaskGroup()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
-  const group = new TaskGroupImpl(name, mode);
-  return group.cancelScope.run(() => runGroup(group, body));
+  let group: TaskGroupImpl;
+  try {
+    requireFunction("withTaskGroup()", "body", body);
+    requireOptions("withTaskGroup()", options);
+    const name = requireOptionalString("withTaskGroup()", "options.name", options?.name);
+    const mode = requireOneOf("withTaskGroup()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
+    group = new TaskGroupImpl(name, mode);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // Not an async function: the promise returned is the one the opening task watches (see openGroup).
+  return openGroup(group, body, withTaskGroup);
+}
+
+/**
+ * @internal Runs `body` as the group's body in the group's scope, and gives the group to the
+ * task that opens it: if the task's body ends while the group runs (its promise was not
+ * awaited), the task waits for the group and takes over its error (see task.ts). Shared with
+ * supervisors.
+ */
+export function openGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: G) => T | PromiseLike<T>, opener: Function): Promise<T | undefined> {
+  const promise = group.cancelScope.run(() => runGroup(group, body));
+  const task = group.cancelScope.task; // entered synchronously by run()
+  if (task !== undefined && group.cancelScope.phase === "running") {
+    group.promise = promise;
+    if (task.runtime.debug) group.openedAt = captureSpawnSite(opener, 3, "opened");
+    task.addOpenGroup(group);
+  }
+  return promise;
 }
 
 /** @internal The body of a group, run inside its cancel scope; shared with supervisors. */
-export async function runGroup<T>(group: TaskGroupImpl, body: (tg: TaskGroupImpl) => T | PromiseLike<T>): Promise<T> {
+export async function runGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: G) => T | PromiseLike<T>): Promise<T> {
   let result: T | undefined;
-  let bodyCancelled: unknown;
+  let bodyCancelled = false;
+  let cancelledError: unknown;
   try {
     result = await body(group);
   } catch (err) {
-    if (isCancelled(err)) bodyCancelled = err;
-    else group.recordFailure(err);
+    // A Cancelled counts as cancellation only if it comes from the group's scope or one around
+    // it (one of another task's, passed on by `await t.result()`, is a failure like any other).
+    if (group.cancelScope.ownsCancelled(err)) {
+      bodyCancelled = true;
+      cancelledError = err;
+    } else {
+      markEscapedCancelled(err);
+      group.recordFailure(err);
+    }
   }
   const waited = await group.waitForChildren();
   group.closed = true;
+  const task = group.cancelScope.task;
+  if (group.promise !== undefined) task?.removeOpenGroup(group);
+  group.cancelScope.runtime.failingGroups.delete(group);
   if (!waited) await schedulePoint();
-  const error = group.outcomeError();
-  if (error !== undefined) throw error;
-  if (bodyCancelled !== undefined) throw bodyCancelled;
+  if (group.errors.length > 0) throw group.outcomeError();
+  if (bodyCancelled) throw cancelledError;
   // As in Trio, a child's Cancelled reaches the scope that was cancelled: the group's own scope
   // absorbs it (the body's result stands); a cancelled outer scope gets it, so that it records
   // cancelledCaught and failAfter() sees its timeout even when only the children were cut short.

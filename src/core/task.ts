@@ -7,7 +7,7 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
-import { Cancelled, isCancelled } from "./errors.js";
+import { Cancelled, firstWithSuppressed, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
@@ -45,6 +45,18 @@ export interface Task<R> extends TaskInfo {
 
 /** Receives the outcome of a task when it ends: its group, or `tg.start`'s caller. */
 export type TaskOwner = (task: TaskImpl<unknown>) => void;
+
+/** @internal A task group as the task that opened it sees it (see `openGroup` in task-group.ts). */
+export interface OpenGroup {
+  readonly name: string | undefined;
+  /** The promise of `withTaskGroup()`/`withSupervisor()`. */
+  readonly promise: Promise<unknown> | undefined;
+  /** Where it was opened (debug mode). */
+  readonly openedAt: string | undefined;
+}
+
+/** With `debug`, a task that raises this many `Cancelled` in a row without leaving the cancelled scope is reported. */
+const SWALLOWED_CANCELLED_WARNING = 1000;
 
 let nextTaskId = 1;
 
@@ -125,6 +137,79 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
     (this.taskDetails ??= new TaskDetails()).exitHooks = hooks;
   }
 
+  /** @internal A group opened in this task (withTaskGroup, withSupervisor) that has not finished. */
+  addOpenGroup(group: OpenGroup): void {
+    ((this.taskDetails ??= new TaskDetails()).openGroups ??= new Set()).add(group);
+  }
+
+  /** @internal */
+  removeOpenGroup(group: OpenGroup): void {
+    this.taskDetails?.openGroups?.delete(group);
+  }
+
+  /**
+   * @internal Debug mode: a checkpoint of this task raised `Cancelled`. A task that raises
+   * {@link SWALLOWED_CANCELLED_WARNING} of them in a row (no scope absorbed one meanwhile) is
+   * catching and ignoring them in a loop: it will never finish, nor will its group. Said once.
+   */
+  noteCancelledRaised(err: Cancelled): void {
+    const details = (this.taskDetails ??= new TaskDetails());
+    if (++details.cancelledInARow < SWALLOWED_CANCELLED_WARNING || details.warnedSwallowing) return;
+    details.warnedSwallowing = true;
+    process.stderr.write(
+      `trellis: task "${this.name}" (#${this.id}) has caught and ignored ${details.cancelledInARow} Cancelled in a row (${err.message}): it is looping in a cancelled scope, so neither it nor its task group can finish. Let Cancelled propagate: \`catch (err) { if (isCancelled(err)) throw err; … }\`.\n${this.spawnStack ?? ""}${this.spawnStack === undefined ? "" : "\n"}`,
+    );
+  }
+
+  /** @internal A scope of this task absorbed a `Cancelled`: the run of raised ones is over. */
+  cancelledAbsorbed(): void {
+    if (this.taskDetails !== undefined) this.taskDetails.cancelledInARow = 0;
+  }
+
+  /**
+   * @internal The body has ended. A group it opened and did not await still belongs to the
+   * task: the task finishes once the group has, and the group's error becomes the task's.
+   */
+  bodyEnded(state: TaskState, value: R | undefined, error: unknown): void {
+    const groups = this.taskDetails?.openGroups;
+    if (groups === undefined || groups.size === 0) return this.finish(state, value, error);
+    this.waitForOpenGroups([...groups], state, value, error);
+  }
+
+  private waitForOpenGroups(groups: OpenGroup[], state: TaskState, value: R | undefined, error: unknown): void {
+    if (this.runtime.debug) for (const group of groups) reportUnawaitedGroup(this as TaskImpl<unknown>, group);
+    const errors: unknown[] = state === "failed" ? [error] : [];
+    let pending = groups.length;
+    let parked!: Parked<void>;
+    // Parked (not cancellable): the task counts as blocked meanwhile, as waitAllTasksBlocked
+    // and MockClock's autojump need.
+    void park<void>("waiting for a task group that was not awaited", (p) => (parked = p), false, this);
+    // As if the body had awaited each group at its end: a failure of a group fails the task; the
+    // task's own cancellation ending a group ends a task that had returned as cancelled.
+    let cancelled: unknown = state === "cancelled" ? error : undefined;
+    let wasCancelled = state === "cancelled";
+    const settle = () => {
+      if (--pending > 0) return;
+      wake(parked, undefined);
+      if (errors.length > 0) this.finish("failed", undefined, firstWithSuppressed(errors, `task "${this.name}"`));
+      else if (wasCancelled) this.finish("cancelled", undefined, cancelled);
+      else this.finish(state, value, error);
+    };
+    const failed = (err: unknown) => {
+      if (this.ownsCancelled(err)) {
+        if (!wasCancelled) [wasCancelled, cancelled] = [true, err];
+      } else {
+        markEscapedCancelled(err);
+        errors.push(annotateTaskChain(err, this as TaskImpl<unknown>));
+      }
+      settle();
+    };
+    for (const group of groups) {
+      if (group.promise === undefined) settle();
+      else group.promise.then(settle, failed);
+    }
+  }
+
   async result(): Promise<R> {
     if (this.state === "running") {
       const waiters = ((this.taskDetails ??= new TaskDetails()).waiters ??= []);
@@ -179,6 +264,9 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
 /** A task's rarely used state. */
 class TaskDetails {
   spawnStack: string | undefined = undefined;
+  openGroups: Set<OpenGroup> | undefined = undefined;
+  cancelledInARow = 0;
+  warnedSwallowing = false;
   waiters: Parked<void>[] | undefined = undefined;
   exitHooks: Set<() => void> | undefined = undefined;
 }
@@ -225,21 +313,36 @@ function runNextBody(): void {
     // A foreign thenable may call back in any context: adopt it into a native promise first.
     Promise.resolve(result).then(bodyReturned, bodyThrew);
   } else {
-    task.finish("done", result, undefined);
+    task.bodyEnded("done", result, undefined);
   }
 }
 
 function bodyReturned(value: unknown): void {
-  currentScope()!.task!.finish("done", value, undefined);
+  currentScope()!.task!.bodyEnded("done", value, undefined);
 }
 
 function bodyThrew(err: unknown): void {
   bodyFailed(currentScope()!.task!, err);
 }
 
+/**
+ * A task ends as cancelled only if one of its own enclosing scopes was cancelled. A `Cancelled`
+ * that belongs to none of them (another task's, passed on by `t.cancel(); await t.result()`)
+ * is a failure like any other, which reaches the group.
+ */
 function bodyFailed(task: TaskImpl<unknown>, err: unknown): void {
-  if (isCancelled(err)) task.finish("cancelled", undefined, err);
-  else task.finish("failed", undefined, annotateTaskChain(err, task));
+  if (task.ownsCancelled(err)) task.bodyEnded("cancelled", undefined, err);
+  else {
+    markEscapedCancelled(err);
+    task.bodyEnded("failed", undefined, annotateTaskChain(err, task));
+  }
+}
+
+function reportUnawaitedGroup(task: TaskImpl<unknown>, group: OpenGroup): void {
+  const what = group.name === undefined ? "a task group" : `task group "${group.name}"`;
+  process.stderr.write(
+    `trellis: task "${task.name}" (#${task.id}) reached the end of its body while ${what} that it opened was still running: the group's promise was not awaited. The task waits for the group before it finishes; await it where it is opened (\`await withTaskGroup(…)\`).\n${group.openedAt ?? "      (where it was opened is unknown)"}\n`,
+  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

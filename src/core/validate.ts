@@ -63,16 +63,22 @@ export function requireBoolean(where: string, name: string, value: unknown): boo
 }
 
 /** @internal */
+/** @internal A string option; `null` and `undefined` both mean "not given" (undefined). */
 export function requireOptionalString(where: string, name: string, value: unknown): string | undefined {
-  if (value !== undefined && typeof value !== "string") {
+  if (value == null) return undefined;
+  if (typeof value !== "string") {
     throw new TypeError(`${where}: \`${name}\` must be a string, got ${show(value)}`);
   }
   return value;
 }
 
-/** @internal An options argument: undefined or a plain object. */
+/**
+ * @internal An options argument: a plain object, or `null`/`undefined` for "none given".
+ * The one rule for options: `null`, `undefined` and absent all mean "not given, use the
+ * default", for the options argument and for every option in it.
+ */
 export function requireOptions(where: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== "object" || value === null)) {
+  if (value != null && typeof value !== "object") {
     throw new TypeError(`${where}: \`options\` must be an object, got ${show(value)}`);
   }
 }

@@ -32,7 +32,7 @@ export class WaitQueue implements WaitAborter {
    * No closure per wait: queues can be long.
    */
   park<T>(label: string, data?: unknown, scope: CancelScope | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const parked = new Parked<T>(scope, label);
     const promise = parked.makePromise();
     parked.data = data;

@@ -88,7 +88,7 @@ export function restartPolicy(where: string, options: SupervisedSpawnOptions | u
 }
 
 function count(where: string, name: string, value: unknown, fallback: number, infinityAllowed: boolean): number {
-  if (value === undefined) return fallback;
+  if (value == null) return fallback;
   if (infinityAllowed && value === Infinity) return value;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
     const expected = infinityAllowed ? "an integer ≥ 0 or Infinity" : "an integer ≥ 0";

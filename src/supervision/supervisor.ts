@@ -21,7 +21,8 @@ import {
   requireOneOf,
   captureSpawnSite,
   requireOptions,
-  runGroup,
+  openGroup,
+  requireTaskFunction,
   RuntimeError,
   TaskGroupImpl,
   type Task,
@@ -137,7 +138,7 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
   }
 
   override spawn<R>(fn: () => R | PromiseLike<R>, options?: SupervisedSpawnOptions): Task<Awaited<R>> {
-    requireFunction("sup.spawn()", "fn", fn);
+    requireTaskFunction("sup.spawn()", fn);
     requireOptions("sup.spawn()", options);
     const policy = restartPolicy("sup.spawn()", options);
     if (this.closed) {
@@ -260,16 +261,22 @@ function printFailure(err: unknown, task: Task<unknown>, info: FailureInfo): voi
  * }, { name: "app" });
  * ```
  */
-export async function withSupervisor<T>(
+export function withSupervisor<T>(
   body: (sup: Supervisor) => T | PromiseLike<T>,
   options?: SupervisorOptions,
 ): Promise<T | undefined> {
-  requireFunction("withSupervisor()", "body", body);
-  requireOptions("withSupervisor()", options);
-  const name = requireOptionalString("withSupervisor()", "options.name", options?.name);
-  const mode = requireOneOf("withSupervisor()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
-  const onError = options?.onError;
-  if (onError !== undefined) requireFunction("withSupervisor()", "options.onError", onError);
-  const sup = new SupervisorImpl(name, mode, onError ?? printFailure);
-  return sup.cancelScope.run(() => runGroup(sup, () => body(sup)));
+  let sup: SupervisorImpl;
+  try {
+    requireFunction("withSupervisor()", "body", body);
+    requireOptions("withSupervisor()", options);
+    const name = requireOptionalString("withSupervisor()", "options.name", options?.name);
+    const mode = requireOneOf("withSupervisor()", "options.errors", options?.errors ?? "first", ["first", "aggregate"] as const);
+    const onError = options?.onError;
+    if (onError != null) requireFunction("withSupervisor()", "options.onError", onError);
+    sup = new SupervisorImpl(name, mode, onError ?? printFailure);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // Like withTaskGroup: a supervisor nobody awaits still belongs to the task that opened it.
+  return openGroup(sup, () => body(sup), withSupervisor);
 }

@@ -317,7 +317,7 @@ export class CapacityLimiter implements WaitAborter {
    */
   private acquireFor(borrower: unknown, where: string): Promise<void> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     try {
       if (this.take(borrower, where)) return completeCheckpoint(scope);
     } catch (err) {

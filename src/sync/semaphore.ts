@@ -81,7 +81,7 @@ export class Semaphore {
   constructor(initial: number, options?: SemaphoreOptions) {
     this._value = requireCount("new Semaphore()", "initial", initial, 0, false);
     requireOptions("new Semaphore()", options);
-    if (options?.max !== undefined) {
+    if (options?.max != null) {
       const max = requireCount("new Semaphore()", "options.max", options.max, 0, false);
       if (max < initial) {
         throw new RangeError(`new Semaphore(): \`options.max\` must be ≥ \`initial\` (${initial}), got ${max}`);
@@ -151,7 +151,7 @@ export class Semaphore {
   acquire(): Promise<void> {
     // Not an async function: a long line of waiters would each keep a suspended frame.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this._value > 0) {
       this._value--;
       return completeCheckpoint(scope);

@@ -59,11 +59,11 @@ export class MockClock implements Clock {
    * @throws {TypeError} If `options` is not an object.
    */
   constructor(options?: MockClockOptions) {
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
+    if (options != null && typeof options !== "object") {
       throw new TypeError(`new MockClock(): \`options\` must be an object, got ${show(options)}`);
     }
-    if (options?.rate !== undefined) this._rate = requireRate("new MockClock()", "rate", options.rate);
-    if (options?.autojumpThreshold !== undefined) {
+    if (options?.rate != null) this._rate = requireRate("new MockClock()", "rate", options.rate);
+    if (options?.autojumpThreshold != null) {
       this._autojumpThreshold = requireThreshold("new MockClock()", "autojumpThreshold", options.autojumpThreshold);
     }
   }

@@ -84,11 +84,11 @@ export function trellisTest(
 ): TrellisTestFunction {
   requireFunction("trellisTest()", "fn", fn);
   requireOptions("trellisTest()", options);
-  const given = options?.clock;
+  const given = options?.clock ?? undefined;
   if (given !== undefined && (typeof given !== "object" || given === null || typeof given.now !== "function" || typeof given.deadlineToSleepTime !== "function")) {
     throw new TypeError(`trellisTest(): \`options.clock\` must implement now() and deadlineToSleepTime(), got ${show(given)}`);
   }
-  const autojump = options?.autojump;
+  const autojump = options?.autojump ?? undefined;
   if (autojump !== undefined && typeof autojump !== "boolean" && typeof autojump !== "number") {
     throw new TypeError(`trellisTest(): \`options.autojump\` must be a boolean or a threshold in real milliseconds, got ${show(autojump)}`);
   }

@@ -60,7 +60,7 @@ function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, de
       scope,
     );
   }
-  if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+  if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
   const wait = new SleepWait(scope, label, deadline);
   const promise = wait.makePromise();
   runtime.addTimer(wait);

@@ -28,7 +28,7 @@ export interface TimeoutOptions {
 function deadlineScope(where: string, deadline: number, fn: unknown, options: TimeoutOptions | undefined): CancelScope {
   requireFunction(where, "fn", fn);
   requireOptions(where, options);
-  const shield = options?.shield === undefined ? false : requireBoolean(where, "options.shield", options.shield);
+  const shield = options?.shield == null ? false : requireBoolean(where, "options.shield", options.shield);
   const name = requireOptionalString(where, "options.name", options?.name);
   return new CancelScope(name === undefined ? { deadline, shield } : { deadline, shield, name });
 }

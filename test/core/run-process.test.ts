@@ -128,6 +128,18 @@ describe("run() and OS signals", { concurrency: true }, () => {
     assert.ok(outcome.at - sent < 5_000, `the process took ${Math.round(outcome.at - sent)} ms to end after the second SIGINT`);
   });
 
+  test("a loop that swallows Cancelled does not starve the event loop: SIGINT is still handled, a second SIGINT exits 130 and reports the sibling's error", async () => {
+    const p = start("core/swallow-cancelled.mjs");
+    await p.waitFor("swallowed sibling"); // the sibling failed; the loop ignores its Cancelled
+    p.child.kill("SIGINT");
+    await p.waitFor("swallowed signal"); // the signal listener ran in spite of the loop
+    p.child.kill("SIGINT");
+    const outcome = await p.exited;
+    assert.ok(endedBy(outcome, "SIGINT"), `expected death by SIGINT (status 130), got ${JSON.stringify(outcome)}\n${p.stderr()}`);
+    assert.match(p.stderr(), /second SIGINT/);
+    assert.match(p.stderr(), /x: the sibling's error/);
+  });
+
   // Real time on purpose: a child process must stay alive for a while of real time.
   test("sleepForever inside run() keeps the process alive until SIGINT", async () => {
     const p = start("signal-cleanup.mjs", ["0"]);

@@ -619,7 +619,8 @@ describe("item 12: option validation", () => {
     assert.doesNotThrow(() => {
       promise = withCancelScope(() => 1, { deadline: "soon" } as never);
     });
-    await assert.rejects(promise!, RangeError);
+    await assert.rejects(promise!, TypeError); // a non-number deadline is a TypeError
+    await assert.rejects(withCancelScope(() => 1, { deadline: Number.NaN }), RangeError);
     await assert.rejects(withCancelScope(() => 1, 7 as never), TypeError);
   });
 

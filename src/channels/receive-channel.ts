@@ -77,7 +77,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
       return Promise.reject(err);
     }
     if (value !== NOTHING) return settledSoon(value);
-    return this.state.receiveWaiters.park<T>("ReceiveChannel.receive", this, scope);
+    const waiters = this.state.receiveWaiters;
+    return waiters.park<T>(waiters, this, scope);
   }
 
   /** @internal One step of `for await`: `receive()`, with the end of the stream as `done`. */
@@ -89,7 +90,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     const value = state.take();
     if (value !== NOTHING) return settledSoon<IteratorResult<T, undefined>>({ done: false, value });
     if (state.openSendChannels === 0) return settledSoon(DONE);
-    return state.receiveWaiters.park<T>("ReceiveChannel.receive (for await)", this, scope).then(toStep, endToDone);
+    const waiters = state.receiveWaiters;
+    return waiters.park<T>(waiters, this, scope).then(toStep, endToDone);
   }
 
   /**

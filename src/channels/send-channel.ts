@@ -77,7 +77,8 @@ export class SendChannel<T> implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.state.sendWaiters.park<void>("SendChannel.send", new SendWait(value, this), scope);
+    const waiters = this.state.sendWaiters;
+    return waiters.park<void>(waiters, new SendWait(value, this), scope);
   }
 
   /**

@@ -28,3 +28,5 @@ export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } fro
 export { wait, cancelOnAbort } from "./wait.js";
 export * from "./validate.js";
 export { trackResource, TrackedResource } from "./resources.js";
+export { taskTree, formatTaskTree, snapshotRun, rootTaskOf, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "./task-tree.js";
+export { formatStall } from "./loop-monitor.js";

@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from "./clock.js";
 import { suppressedErrors } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
+import { debugSettingsOf, startDebugMode } from "./debug-mode.js";
 import { TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
 
@@ -14,6 +15,12 @@ import { requireBoolean, requireFunction, requireOptions, show } from "./validat
 export interface DebugOptions {
   /** Capture where each task was spawned and append it to errors that escape the task. Costs a stack trace per spawn. */
   readonly spawnStacks?: boolean;
+  /**
+   * The blocked-loop detector: a stretch of synchronous work longer than this many ms is
+   * reported on stderr with the task that ran it and where (see `trellis/debug`). Default 100;
+   * `Infinity` turns the detector off.
+   */
+  readonly slowMs?: number;
 }
 
 /** Options of {@link run}. */
@@ -62,6 +69,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     throw new TypeError(`run(): \`options.instruments\` must be an array, got ${show(instruments)}`);
   }
   const debug = options?.debug ?? false;
+  const debugSettings = debugSettingsOf(debug);
 
   const runtime = new Runtime(clock);
   runtime.instruments = instruments !== undefined && instruments.length > 0 ? instruments : undefined;
@@ -71,6 +79,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
   const ended = new Promise<TaskImpl<unknown>>((resolve) => (finished = resolve));
   const root = new TaskImpl<T>(main.name || "main", undefined, finished);
   root.scope.setRuntime(runtime);
+  const debugSession = debugSettings !== undefined ? startDebugMode(runtime, root, debugSettings) : undefined;
   clock.attach?.(runtime);
   const signals = handleSignals ? listenForSignals(root) : undefined;
   try {
@@ -80,6 +89,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     signals?.remove();
     clock.detach?.(runtime);
     runtime.close();
+    await debugSession?.stop();
   }
   if (signals?.received !== undefined) return reraise(signals.received);
   if (root.state === "done") return root.value as T;

@@ -1,0 +1,171 @@
+/**
+ * The blocked-loop detector of `run(main, { debug: { slowMs } })` (asyncio's slow-callback
+ * warning, but naming the task and where it ran).
+ *
+ * How it works. The main thread writes a heartbeat (the wall-clock time) into a
+ * `SharedArrayBuffer` from an unref'd interval of `slowMs / 4`. A monitor thread
+ * (`worker_threads`) reads it every `slowMs / 4`; once it is older than `slowMs`, the main
+ * thread has not had a turn of its event loop for that long, and the monitor, still during the
+ * stall, pauses the main thread through the inspector (`Session.connectToMainThread()`,
+ * `Debugger.pause`): the paused call frames are the stack of the code that is running right
+ * now, and evaluating a small function on the top frame reads the current trellis task from
+ * the ambient context. It resumes at once and posts the sample. The main thread, at its next
+ * heartbeat, sees the gap, takes the sample synchronously (`receiveMessageOnPort`) and writes
+ * one report on stderr: how long the loop was blocked, by which task, and where.
+ *
+ * Costs: nothing when `debug` is off (nothing is started). With it on: one interval on each
+ * thread, and a worker (~10 MB of RSS). The debugger is enabled only for the moment of a
+ * sample, so code runs at full speed otherwise.
+ *
+ * Limits: the duration is measured between heartbeats (±`slowMs / 4`); when several tasks
+ * each run shorter stretches in one turn of the loop, the task named is the one running when
+ * the stall passed `slowMs`; code run outside any task is reported as such; a stall that the
+ * inspector cannot interrupt (inside native code) is reported without a stack.
+ *
+ * @module
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { currentScope } from "./context.js";
+
+/** The sample the monitor took during a stall. */
+interface StallSample {
+  readonly since: number;
+  readonly task: string | undefined;
+  readonly frames: readonly string[];
+  readonly error?: string;
+}
+
+const CURRENT_TASK_HOOK = Symbol.for("trellis.loopMonitor.currentTask");
+let hookUsers = 0;
+
+/** Evaluated on the paused main thread: the running task, as `"name" (#id)`, or "". */
+function currentTaskForMonitor(): string {
+  const task = currentScope()?.task;
+  return task === undefined ? "" : `"${task.name}" (#${task.id})`;
+}
+
+// The monitor thread. Plain JavaScript in a string (eval worker): no file to locate at runtime.
+const MONITOR_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const { Session } = require("node:inspector");
+const { heartbeat, slowMs, intervalMs, port } = workerData;
+const beat = new Float64Array(heartbeat);
+const session = new Session();
+session.connectToMainThread();
+const post = (method, params) => new Promise((resolve, reject) =>
+  session.post(method, params || {}, (err, result) => (err ? reject(err) : resolve(result))));
+const scripts = new Map();
+session.on("Debugger.scriptParsed", (m) => { if (m.params.url) scripts.set(m.params.scriptId, m.params.url); });
+let sampledBeat = 0;
+let busy = false;
+session.on("Debugger.paused", async (m) => {
+  const callFrames = m.params.callFrames;
+  const frames = callFrames.slice(0, 12).map((f) => {
+    const url = f.url || scripts.get(f.location.scriptId) || "<anonymous>";
+    return (f.functionName || "<anonymous>") + " (" + url + ":" + (f.location.lineNumber + 1) + ":" + (f.location.columnNumber + 1) + ")";
+  });
+  let task;
+  try {
+    const r = await post("Debugger.evaluateOnCallFrame", {
+      callFrameId: callFrames[0].callFrameId,
+      expression: 'globalThis[Symbol.for("trellis.loopMonitor.currentTask")]?.() ?? ""',
+      returnByValue: true, silent: true,
+    });
+    task = r.result && typeof r.result.value === "string" ? r.result.value : "";
+  } catch { task = ""; }
+  try { await post("Debugger.resume"); } catch {}
+  try { await post("Debugger.disable"); } catch {}
+  port.postMessage({ since: sampledBeat, task, frames });
+  busy = false;
+});
+setInterval(async () => {
+  const last = beat[0];
+  if (busy || last === sampledBeat || Date.now() - last < slowMs) return;
+  busy = true;
+  sampledBeat = last;
+  try {
+    await post("Debugger.enable");
+    await post("Debugger.pause");
+  } catch (err) {
+    busy = false;
+    port.postMessage({ since: last, task: undefined, frames: [], error: String(err) });
+  }
+}, intervalMs);
+`;
+
+/** @internal A running detector; `stop()` ends its thread and timers. */
+export interface LoopMonitor {
+  /** Resolves once the monitor thread has ended. */
+  stop(): Promise<void>;
+}
+
+/** @internal Starts the detector for a run; reports go to `write` (stderr). */
+export function startLoopMonitor(slowMs: number, write: (text: string) => void): LoopMonitor {
+  const intervalMs = Math.max(1, Math.floor(slowMs / 4));
+  const heartbeat = new SharedArrayBuffer(8);
+  const beat = new Float64Array(heartbeat);
+  const { port1, port2 } = new MessageChannel();
+  let last = (beat[0] = Date.now());
+  const samples: StallSample[] = [];
+
+  const drain = (port: MessagePort): void => {
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) samples.push(m.message as StallSample);
+  };
+  const check = (now: number): void => {
+    const gap = now - last;
+    if (gap >= slowMs + intervalMs) {
+      drain(port1);
+      const sample = samples.find((s) => s.since === last);
+      write(formatStall(gap - intervalMs / 2, slowMs, sample));
+    }
+    samples.length = 0;
+  };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    check(now);
+    last = beat[0] = now;
+  }, intervalMs);
+  timer.unref();
+
+  if (hookUsers++ === 0) (globalThis as Record<symbol, unknown>)[CURRENT_TASK_HOOK] = currentTaskForMonitor;
+  const worker = new Worker(MONITOR_SOURCE, {
+    eval: true,
+    workerData: { heartbeat, slowMs, intervalMs, port: port2 },
+    transferList: [port2],
+    stdout: false,
+    stderr: false,
+  });
+  worker.unref();
+  worker.on("error", () => {}); // a monitor that fails must not take the run down
+  port1.unref();
+
+  let stopped = false;
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      check(Date.now()); // a stall that ended just now
+      clearInterval(timer);
+      port1.close();
+      if (--hookUsers === 0) delete (globalThis as Record<symbol, unknown>)[CURRENT_TASK_HOOK];
+      await worker.terminate();
+    },
+  };
+}
+
+/** The report of one stall. */
+export function formatStall(durationMs: number, slowMs: number, sample: StallSample | undefined): string {
+  const who =
+    sample === undefined
+      ? "by code the monitor could not sample"
+      : sample.task === undefined || sample.task === ""
+        ? "by code running outside any trellis task"
+        : `by task ${sample.task}`;
+  const lines = [`trellis: the event loop was blocked for ~${Math.round(durationMs)} ms (over slowMs = ${slowMs}) ${who}.`];
+  if (sample !== undefined && sample.frames.length > 0) {
+    lines.push("  It was running:");
+    for (const frame of sample.frames) lines.push(`    at ${frame}`);
+  }
+  lines.push("  Long synchronous work starves every other task, timer and socket: move it to a worker (trellis/threads) or split it with `await checkpoint()`.");
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,2 @@
+// The `trellis/debug` entry: re-exports only.
+export { taskTree, formatTaskTree, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "../core/index.js";

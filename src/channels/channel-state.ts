@@ -25,6 +25,7 @@ import {
   wake,
   wakeWithError,
   type AnyParked,
+  type Runtime,
   type WaitDescriber,
 } from "../core/index.js";
 import { RingBuffer } from "../core/ring-buffer.js";
@@ -77,6 +78,8 @@ export class ChannelState<T> {
   readonly receiveWaiters = new ChannelQueue(this, "receive on");
   openSendChannels = 0;
   openReceiveChannels = 0;
+  /** Set in debug mode: handles collected while open are reported (see watchForLeak). */
+  debugRuntime: Runtime | undefined = undefined;
 
   constructor(
     readonly capacity: number,

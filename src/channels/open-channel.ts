@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { requireOptionalString, requireOptions, show } from "../core/index.js";
+import { currentScope, requireOptionalString, requireOptions, show } from "../core/index.js";
 import { ChannelState } from "./channel-state.js";
 import { ReceiveChannel } from "./receive-channel.js";
 import { SendChannel } from "./send-channel.js";
@@ -55,5 +55,7 @@ export function openChannel<T>(capacity: number = 0, options?: OpenChannelOption
   requireOptions("openChannel()", options);
   const name = requireOptionalString("openChannel()", "options.name", options?.name);
   const state = new ChannelState<T>(capacity, name);
+  const runtime = currentScope()?.runtime;
+  if (runtime?.debug) state.debugRuntime = runtime;
   return [new SendChannel(state), new ReceiveChannel(state)];
 }

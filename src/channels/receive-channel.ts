@@ -4,7 +4,10 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { EndOfChannel, currentScope, sliceExpired, yieldToEventLoop } from "../core/index.js";
+import { EndOfChannel, currentScope, forgetLeak, sliceExpired, watchForLeak, yieldToEventLoop } from "../core/index.js";
+
+/** Stands for a handle collected while open: no wait can belong to it. */
+const ORPHAN = {};
 import {
   NOTHING,
   closedHandle,
@@ -45,6 +48,9 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   constructor(state: ChannelState<T>) {
     this.state = state;
     state.openReceiveChannels++;
+    if (state.debugRuntime !== undefined) {
+      watchForLeak(state.debugRuntime, this, "receive handle", `of ${state.describe()}`, () => state.closeReceive(ORPHAN));
+    }
   }
 
   /**
@@ -173,6 +179,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.state.debugRuntime !== undefined) forgetLeak(this);
     this.state.closeReceive(this);
   }
 

@@ -4,7 +4,10 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { currentScope, schedulePoint } from "../core/index.js";
+import { currentScope, forgetLeak, schedulePoint, watchForLeak } from "../core/index.js";
+
+/** Stands for a handle collected while open: no wait can belong to it. */
+const ORPHAN = {};
 import {
   SendWait,
   brokenChannel,
@@ -46,6 +49,9 @@ export class SendChannel<T> implements Disposable {
   constructor(state: ChannelState<T>) {
     this.state = state;
     state.openSendChannels++;
+    if (state.debugRuntime !== undefined) {
+      watchForLeak(state.debugRuntime, this, "send handle", `of ${state.describe()}`, () => state.closeSend(ORPHAN));
+    }
   }
 
   /**
@@ -154,6 +160,7 @@ export class SendChannel<T> implements Disposable {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.state.debugRuntime !== undefined) forgetLeak(this);
     this.state.closeSend(this);
   }
 

@@ -37,7 +37,7 @@ export interface TaskSnapshot {
   readonly state: "starting" | "running" | "blocked";
   /** The id of the task that spawned it; `undefined` for the root task. */
   readonly parent: number | undefined;
-  /** True once the task is cancelled (it will see `Cancelled` at its next checkpoint). */
+  /** True when the code where the task is (its wait, or its body) is cancelled: its next checkpoint raises `Cancelled`. */
   readonly cancelled: boolean;
   /** Where it was spawned (with `run(main, { debug: true })`): stack lines of user code. */
   readonly spawnedAt: string | undefined;
@@ -93,13 +93,19 @@ export function rootTaskOf(scope: CancelScope): TaskImpl<unknown> | undefined {
 /** @internal A snapshot of the live tasks under `root` (a run's root task). */
 export function snapshotRun(root: TaskImpl<unknown> | undefined): TaskTree {
   if (root === undefined) return { time: performance.now(), taskCount: 0, root: undefined };
-  const counter = { count: 0 };
+  const counter = { count: 0, current: currentScope() };
   const time = root.runtime.now();
   const snapshot = root.state === "running" ? snapshotTask(root, counter) : undefined;
   return { time, taskCount: counter.count, root: snapshot };
 }
 
-function snapshotTask(task: TaskImpl<unknown>, counter: { count: number }): TaskSnapshot {
+interface Walk {
+  count: number;
+  /** The scope of the code taking the snapshot: where its own task is. */
+  readonly current: CancelScope | undefined;
+}
+
+function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
   counter.count++;
   const waits: AnyParked[] = [];
   const children: TaskSnapshot[] = [];
@@ -115,16 +121,18 @@ function snapshotTask(task: TaskImpl<unknown>, counter: { count: number }): Task
   }
   children.sort((a, b) => a.id - b.id);
   const blocked = task.parks > 0 && waits.length > 0;
+  // Where the task is: the scope it waits in, the scope of the code taking this snapshot, or its root.
+  const inner = blocked ? waits[0]!.scope! : counter.current?.task === task ? counter.current : task;
   return {
     id: task.id,
     name: task.name,
     state: task.body !== undefined ? "starting" : blocked ? "blocked" : "running",
     parent: task.parent?.id,
-    cancelled: task.cause !== null,
+    cancelled: inner.cause !== null,
     spawnedAt: task.spawnStack?.replace(/^ +/gm, ""),
     waitingOn: blocked ? waits.map(describeWait).join(", ") : undefined,
     waitingSince: blocked ? task.waitingSince : undefined,
-    scopes: enclosingScopes(blocked ? waits[0]!.scope! : task, task),
+    scopes: enclosingScopes(inner, task),
     children,
   };
 }

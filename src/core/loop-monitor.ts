@@ -58,38 +58,40 @@ const scripts = new Map();
 session.on("Debugger.scriptParsed", (m) => { if (m.params.url) scripts.set(m.params.scriptId, m.params.url); });
 let sampledBeat = 0;
 let busy = false;
-session.on("Debugger.paused", async (m) => {
+session.on("Debugger.paused", (m) => {
   const callFrames = m.params.callFrames;
+  // Still the same stall? If the main thread had a turn before the pause landed, the frames
+  // show unrelated code: the sample is dropped.
+  const current = beat[0] === sampledBeat;
   const frames = callFrames.slice(0, 12).map((f) => {
     const url = f.url || scripts.get(f.location.scriptId) || "<anonymous>";
     return (f.functionName || "<anonymous>") + " (" + url + ":" + (f.location.lineNumber + 1) + ":" + (f.location.columnNumber + 1) + ")";
   });
-  let task;
-  try {
-    const r = await post("Debugger.evaluateOnCallFrame", {
-      callFrameId: callFrames[0].callFrameId,
-      expression: 'globalThis[Symbol.for("trellis.loopMonitor.currentTask")]?.() ?? ""',
-      returnByValue: true, silent: true,
-    });
-    task = r.result && typeof r.result.value === "string" ? r.result.value : "";
-  } catch { task = ""; }
-  try { await post("Debugger.resume"); } catch {}
-  try { await post("Debugger.disable"); } catch {}
-  port.postMessage({ since: sampledBeat, task, frames });
-  busy = false;
+  // Sent back to back: the paused main thread runs them in order and resumes at once, so the
+  // pause lasts one message round, not a round trip per step.
+  const evaluated = post("Debugger.evaluateOnCallFrame", {
+    callFrameId: callFrames[0].callFrameId,
+    expression: 'globalThis[Symbol.for("trellis.loopMonitor.currentTask")]?.() ?? ""',
+    returnByValue: true, silent: true,
+  });
+  const resumed = post("Debugger.resume");
+  const disabled = post("Debugger.disable");
+  const since = sampledBeat;
+  Promise.allSettled([evaluated, resumed, disabled]).then(([r]) => {
+    const task = r.status === "fulfilled" && r.value.result && typeof r.value.result.value === "string" ? r.value.result.value : "";
+    if (current) port.postMessage({ since, task, frames });
+    busy = false;
+  });
 });
-setInterval(async () => {
+setInterval(() => {
   const last = beat[0];
   if (busy || last === sampledBeat || Date.now() - last < slowMs) return;
   busy = true;
   sampledBeat = last;
-  try {
-    await post("Debugger.enable");
-    await post("Debugger.pause");
-  } catch (err) {
+  // Back to back, without waiting for enable's answer: every round trip lets the stall end first.
+  Promise.all([post("Debugger.enable"), post("Debugger.pause")]).catch(() => {
     busy = false;
-    port.postMessage({ since: last, task: undefined, frames: [], error: String(err) });
-  }
+  });
 }, intervalMs);
 `;
 
@@ -111,9 +113,15 @@ export function startLoopMonitor(slowMs: number, write: (text: string) => void):
   const drain = (port: MessagePort): void => {
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) samples.push(m.message as StallSample);
   };
+  let activity = performance.eventLoopUtilization();
   const check = (now: number): void => {
     const gap = now - last;
-    if (gap >= slowMs + intervalMs) {
+    const current = performance.eventLoopUtilization();
+    const activeMs = performance.eventLoopUtilization(current, activity).active;
+    activity = current;
+    // A late timer is not a blocked loop: the thread must have been busy (not waiting for
+    // events) for slowMs of the gap. A starved process (a loaded machine) is left out this way.
+    if (gap >= slowMs + intervalMs && activeMs >= slowMs) {
       drain(port1);
       const sample = samples.find((s) => s.since === last);
       write(formatStall(gap - intervalMs / 2, slowMs, sample));

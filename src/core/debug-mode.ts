@@ -12,6 +12,8 @@ import { show } from "./validate.js";
 
 /** @internal What `run()` stops when it ends. */
 export interface DebugSession {
+  /** Resolves once the blocked-loop detector can sample (at once without one). */
+  readonly ready: Promise<void>;
   /** Resolves once the detector's thread has ended. */
   stop(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export function startDebugMode(runtime: Runtime, root: TaskImpl<unknown>, settin
     }
   }
   return {
+    ready: monitor?.ready ?? Promise.resolve(),
     async stop() {
       if (dump !== undefined) process.removeListener(DUMP_SIGNAL, dump);
       dump = undefined;

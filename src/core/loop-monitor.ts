@@ -46,7 +46,7 @@ function currentTaskForMonitor(): string {
 
 // The monitor thread. Plain JavaScript in a string (eval worker): no file to locate at runtime.
 const MONITOR_SOURCE = `
-const { workerData } = require("node:worker_threads");
+const { workerData, parentPort } = require("node:worker_threads");
 const { Session } = require("node:inspector");
 const { heartbeat, slowMs, intervalMs, port } = workerData;
 const beat = new Float64Array(heartbeat);
@@ -63,40 +63,48 @@ session.on("Debugger.paused", (m) => {
   // Still the same stall? If the main thread had a turn before the pause landed, the frames
   // show unrelated code: the sample is dropped.
   const current = beat[0] === sampledBeat;
-  const frames = callFrames.slice(0, 12).map((f) => {
-    const url = f.url || scripts.get(f.location.scriptId) || "<anonymous>";
-    return (f.functionName || "<anonymous>") + " (" + url + ":" + (f.location.lineNumber + 1) + ":" + (f.location.columnNumber + 1) + ")";
-  });
-  // Sent back to back: the paused main thread runs them in order and resumes at once, so the
-  // pause lasts one message round, not a round trip per step.
-  const evaluated = post("Debugger.evaluateOnCallFrame", {
-    callFrameId: callFrames[0].callFrameId,
+  const urlOf = (f) => f.url || scripts.get(f.location.scriptId) || "<anonymous>";
+  // The pause may land in Node's internals called by user code (a getter, a builtin): the stack
+  // shown starts at the first frame that is not Node's own, and the task is read there too.
+  let top = callFrames.findIndex((f) => !urlOf(f).startsWith("node:"));
+  if (top < 0) top = 0;
+  const frames = callFrames.slice(top, top + 12).map((f) =>
+    (f.functionName || "<anonymous>") + " (" + urlOf(f) + ":" + (f.location.lineNumber + 1) + ":" + (f.location.columnNumber + 1) + ")");
+  // The sample is posted before the main thread resumes: when its stall check runs, the sample
+  // is already in its port. The pause lasts two message rounds, inside a stall already > slowMs.
+  const since = sampledBeat;
+  post("Debugger.evaluateOnCallFrame", {
+    callFrameId: callFrames[top].callFrameId,
     expression: 'globalThis[Symbol.for("trellis.loopMonitor.currentTask")]?.() ?? ""',
     returnByValue: true, silent: true,
-  });
-  const resumed = post("Debugger.resume");
-  const disabled = post("Debugger.disable");
-  const since = sampledBeat;
-  Promise.allSettled([evaluated, resumed, disabled]).then(([r]) => {
-    const task = r.status === "fulfilled" && r.value.result && typeof r.value.result.value === "string" ? r.value.result.value : "";
-    if (current) port.postMessage({ since, task, frames });
-    busy = false;
-  });
+  }).then((r) => (r.result && typeof r.result.value === "string" ? r.result.value : ""), () => "")
+    .then((task) => {
+      if (current) port.postMessage({ since, task, frames });
+      return post("Debugger.resume");
+    })
+    .catch(() => {})
+    .then(() => { busy = false; });
 });
 setInterval(() => {
   const last = beat[0];
   if (busy || last === sampledBeat || Date.now() - last < slowMs) return;
   busy = true;
   sampledBeat = last;
-  // Back to back, without waiting for enable's answer: every round trip lets the stall end first.
-  Promise.all([post("Debugger.enable"), post("Debugger.pause")]).catch(() => {
+  post("Debugger.pause").catch(() => {
     busy = false;
   });
 }, intervalMs);
+// Enabled once, up front: a pause then costs one message, so it lands while the stall lasts.
+post("Debugger.enable").catch(() => {}).then(() => parentPort.postMessage("ready"));
 `;
+
+/** How long a run waits for the monitor thread to be ready before it starts without it. */
+const READY_TIMEOUT_MS = 2_000;
 
 /** @internal A running detector; `stop()` ends its thread and timers. */
 export interface LoopMonitor {
+  /** Resolves once the monitor can sample (or after {@link READY_TIMEOUT_MS}, if it cannot). */
+  readonly ready: Promise<void>;
   /** Resolves once the monitor thread has ended. */
   stop(): Promise<void>;
 }
@@ -147,13 +155,28 @@ export function startLoopMonitor(slowMs: number, write: (text: string) => void):
   worker.on("error", () => {}); // a monitor that fails must not take the run down
   port1.unref();
 
+  let readyGuard: NodeJS.Timeout | undefined;
+  const ready = new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(readyGuard);
+      worker.removeListener("message", done);
+      worker.removeListener("exit", done);
+      resolve();
+    };
+    worker.on("message", done);
+    worker.on("exit", done);
+    readyGuard = setTimeout(done, READY_TIMEOUT_MS); // ref'd: the run waits for it
+  });
+
   let stopped = false;
   return {
+    ready,
     async stop() {
       if (stopped) return;
       stopped = true;
       check(Date.now()); // a stall that ended just now
       clearInterval(timer);
+      clearTimeout(readyGuard);
       port1.close();
       if (--hookUsers === 0) delete (globalThis as Record<symbol, unknown>)[CURRENT_TASK_HOOK];
       await worker.terminate();

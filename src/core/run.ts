@@ -83,6 +83,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
   clock.attach?.(runtime);
   const signals = handleSignals ? listenForSignals(root) : undefined;
   try {
+    if (debugSession !== undefined) await debugSession.ready; // the detector watches main from its first line
     root.start(main, undefined);
     await ended;
   } finally {

@@ -95,12 +95,14 @@ describe("trellis/debug in a real process", { concurrency: true }, () => {
     const outcome = await p.exited;
     assert.equal(outcome.code, 0, p.stderr());
     const report = p.stderr();
-    const reports = report.split("trellis: the event loop was blocked").length - 1;
-    assert.equal(reports, 1, `one report for one stall:\n${report}`);
+    // One report names the task. On a loaded machine (a test run, CI) the wall clock may also
+    // see short stalls of a starved process: those may be reported, but never as another task.
+    const named = report.match(/by task "[^"]*"/g) ?? [];
+    assert.deepEqual(named, ['by task "hasher"'], `one report, naming the task that blocked:\n${report}`);
     const m = /the event loop was blocked for ~(\d+) ms \(over slowMs = 100\) by task "hasher" \(#\d+\)\./.exec(report);
     assert.ok(m, report);
     const ms = Number(m[1]);
-    assert.ok(ms >= 200 && ms < 2_000, `a 300 ms stall measured as ${ms} ms`);
+    assert.ok(ms >= 200 && ms < 5_000, `a 300 ms stall measured as ${ms} ms`);
     assert.match(report, /at spinFor \(.*blocked-loop\.mjs:\d+:\d+\)\n\s+at hashPasswords \(.*blocked-loop\.mjs:\d+:\d+\)/);
     assert.match(p.stdout(), /run returned/);
   });

@@ -87,7 +87,7 @@ describe("trellis/debug in a real process", { concurrency: true }, () => {
     assert.match(tree, /├─ #\d+ "consumer" blocked [\d.]+ ms on receive on channel "jobs"/);
     assert.match(tree, /└─ #\d+ "sleeper" blocked [\d.]+ ms on sleep until [\d.]+/);
     assert.match(tree, /in "cleanup" deadline [\d.]+ \(in [\d.]+ ms\) shielded < scope deadline [\d.]+ \(in [\d.]+ ms\) < "workers"/);
-    assert.match(tree, /spawned at .*dump-tree\.mjs:12:/, "spawn sites point at the fixture's lines");
+    assert.match(tree, /├─ #\d+ "db" .*\n.*\n.*spawned at .*dump-tree\.mjs:\d+:\d+\)/, "spawn sites point at the fixture's lines");
   });
 
   test("the blocked-loop detector names the task that busy-looped, how long, and where", async () => {

@@ -88,6 +88,8 @@ export async function serveTaskTree(options?: ServeTaskTreeOptions): Promise<nev
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0];
+    // One connection per request: a polling page holds no idle keep-alive socket open.
+    res.setHeader("connection", "close");
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
     } else if (path === "/") {
@@ -131,10 +133,21 @@ export async function serveTaskTree(options?: ServeTaskTreeOptions): Promise<nev
     if (runtime !== undefined) runtime.trackWaits = previousTrackWaits;
     server.closeAllConnections();
     if (server.listening) {
-      await new CancelScope({ shield: true }).run(() => wait(new Promise<void>((resolve) => server.close(() => resolve()))));
+      await new CancelScope({ shield: true }).run(() => wait(closed(server)));
     }
     record.untrack();
   }
+}
+
+/**
+ * Resolves once the server and its sockets are closed for good: `close`'s callback comes before
+ * libuv has released the handles (its close phase follows the check phase), so wait for two
+ * check phases more; nothing of the server is then left when `run()` returns.
+ */
+function closed(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => setImmediate(() => setImmediate(resolve)));
+  });
 }
 
 /** JSON has no Infinity: a deadline of Infinity ("none") is written as null. */

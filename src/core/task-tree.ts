@@ -71,11 +71,14 @@ export interface TaskTree {
  *
  * @example
  * ```ts
- * import { taskTree } from "trellis/debug";
- * const blocked = [];
- * const visit = (t) => { if (t.state === "blocked") blocked.push(`${t.name}: ${t.waitingOn}`); t.children.forEach(visit); };
+ * import { taskTree, type TaskSnapshot } from "trellis/debug";
+ * const blocked: string[] = [];
+ * const visit = (t: TaskSnapshot): void => {
+ *   if (t.state === "blocked") blocked.push(`${t.name}: ${t.waitingOn}`);
+ *   t.children.forEach(visit);
+ * };
  * const tree = taskTree();
- * if (tree.root) visit(tree.root);
+ * if (tree.root !== undefined) visit(tree.root);
  * ```
  */
 export function taskTree(): TaskTree {

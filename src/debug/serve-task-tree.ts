@@ -57,9 +57,9 @@ export interface ServeTaskTreeOptions {
  * @example
  * ```ts
  * import { run, withTaskGroup } from "trellis";
- * import { serveTaskTree } from "trellis/debug";
+ * import { serveTaskTree, type TaskTreeAddress } from "trellis/debug";
  * await run(() => withTaskGroup(async (tg) => {
- *   const { url } = await tg.start((status) => serveTaskTree({ status }));
+ *   const { url } = await tg.start<TaskTreeAddress>((status) => serveTaskTree({ status }));
  *   console.log(`task tree at ${url}`);
  *   tg.spawn(() => serveApp());
  * }), { debug: true });

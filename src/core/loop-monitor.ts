@@ -148,11 +148,14 @@ export function startLoopMonitor(slowMs: number, write: (text: string) => void):
     eval: true,
     workerData: { heartbeat, slowMs, intervalMs, port: port2 },
     transferList: [port2],
+    // Not the parent's flags: --input-type=module would make this CommonJS source a module.
+    execArgv: [],
     stdout: false,
     stderr: false,
   });
   worker.unref();
-  worker.on("error", () => {}); // a monitor that fails must not take the run down
+  // A monitor that fails must not take the run down; it says so once.
+  worker.on("error", (err) => write(`trellis: the blocked-loop detector stopped (${String(err)}); the run goes on without it.\n`));
   port1.unref();
 
   let readyGuard: NodeJS.Timeout | undefined;

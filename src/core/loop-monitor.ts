@@ -59,6 +59,8 @@ session.on("Debugger.scriptParsed", (m) => { if (m.params.url) scripts.set(m.par
 let sampledBeat = 0;
 let busy = false;
 session.on("Debugger.paused", (m) => {
+  // A pause we did not ask for (a breakpoint of the user's own debugger) is not ours to resume.
+  if (!busy) return;
   const callFrames = m.params.callFrames;
   // Still the same stall? If the main thread had a turn before the pause landed, the frames
   // show unrelated code: the sample is dropped.
@@ -80,7 +82,7 @@ session.on("Debugger.paused", (m) => {
   }).then((r) => (r.result && typeof r.result.value === "string" ? r.result.value : ""), () => "")
     .then((task) => {
       if (current) port.postMessage({ since, task, frames });
-      return post("Debugger.resume");
+      return Promise.all([post("Debugger.resume"), post("Debugger.setSkipAllPauses", { skip: true })]);
     })
     .catch(() => {})
     .then(() => { busy = false; });
@@ -90,12 +92,17 @@ setInterval(() => {
   if (busy || last === sampledBeat || Date.now() - last < slowMs) return;
   busy = true;
   sampledBeat = last;
-  post("Debugger.pause").catch(() => {
+  // Our session accepts pauses only for this sample: the rest of the time, a \`debugger;\`
+  // statement or an exception does not stop the main thread on our account.
+  Promise.all([post("Debugger.setSkipAllPauses", { skip: false }), post("Debugger.pause")]).catch(() => {
     busy = false;
   });
 }, intervalMs);
 // Enabled once, up front: a pause then costs one message, so it lands while the stall lasts.
-post("Debugger.enable").catch(() => {}).then(() => parentPort.postMessage("ready"));
+post("Debugger.enable")
+  .then(() => post("Debugger.setSkipAllPauses", { skip: true }))
+  .catch(() => {})
+  .then(() => parentPort.postMessage("ready"));
 `;
 
 /** How long a run waits for the monitor thread to be ready before it starts without it. */

@@ -4,23 +4,21 @@
  *
  * How it works. The main thread writes a heartbeat (the wall-clock time) into a
  * `SharedArrayBuffer` from an unref'd interval of `slowMs / 4`. A monitor thread
- * (`worker_threads`) reads it every `slowMs / 4`; once it is older than `slowMs`, the main
- * thread has not had a turn of its event loop for that long, and the monitor, still during the
+ * (`worker_threads`) reads it every 10 ms at most; once it is older than `slowMs / 2`, the main
+ * thread has had no turn of its event loop for that long, and the monitor, still during the
  * stall, pauses the main thread through the inspector (`Session.connectToMainThread()`,
- * `Debugger.pause`): the paused call frames are the stack of the code that is running right
- * now, and evaluating a small function on the top frame reads the current trellis task from
- * the ambient context. It resumes at once and posts the sample. The main thread, at its next
- * heartbeat, sees the gap, takes the sample synchronously (`receiveMessageOnPort`) and writes
- * one report on stderr: how long the loop was blocked, by which task, and where.
+ * `Debugger.pause`): the paused call frames are the stack of the code running right now, and
+ * evaluating a small function on the first frame that is not Node's own reads the current
+ * trellis task from the ambient context. The monitor posts that sample, then resumes the main
+ * thread. The main thread, at its next heartbeat, sees the gap, takes the sample synchronously
+ * (`receiveMessageOnPort`) and, if the gap was over `slowMs`, writes one report on stderr: how
+ * long the loop was blocked, by which task, and where.
  *
  * Costs: nothing when `debug` is off (nothing is started). With it on: one interval on each
- * thread, and a worker (~10 MB of RSS). The debugger is enabled only for the moment of a
- * sample, so code runs at full speed otherwise.
+ * thread, a worker (~10 MB of RSS), and the debugger enabled for our session (which accepts
+ * pauses only while it samples, so a `debugger;` statement or another debugger is left alone).
  *
- * Limits: the duration is measured between heartbeats (±`slowMs / 4`); when several tasks
- * each run shorter stretches in one turn of the loop, the task named is the one running when
- * the stall passed `slowMs`; code run outside any task is reported as such; a stall that the
- * inspector cannot interrupt (inside native code) is reported without a stack.
+ * Limits: see docs/debug.md ("The blocked-loop detector").
  *
  * @module
  */
@@ -48,7 +46,7 @@ function currentTaskForMonitor(): string {
 const MONITOR_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
 const { Session } = require("node:inspector");
-const { heartbeat, slowMs, intervalMs, port } = workerData;
+const { heartbeat, slowMs, pollMs, port } = workerData;
 const beat = new Float64Array(heartbeat);
 const session = new Session();
 session.connectToMainThread();
@@ -89,7 +87,10 @@ session.on("Debugger.paused", (m) => {
 });
 setInterval(() => {
   const last = beat[0];
-  if (busy || last === sampledBeat || Date.now() - last < slowMs) return;
+  // Sampled once the stall is half of slowMs old: the pause must land while it lasts, and on a
+  // loaded machine the two threads may each wait for a CPU first. A stall that ends before
+  // slowMs costs one short pause and no report.
+  if (busy || last === sampledBeat || Date.now() - last < slowMs / 2) return;
   busy = true;
   sampledBeat = last;
   // Our session accepts pauses only for this sample: the rest of the time, a \`debugger;\`
@@ -97,7 +98,7 @@ setInterval(() => {
   Promise.all([post("Debugger.setSkipAllPauses", { skip: false }), post("Debugger.pause")]).catch(() => {
     busy = false;
   });
-}, intervalMs);
+}, pollMs);
 // Enabled once, up front: a pause then costs one message, so it lands while the stall lasts.
 post("Debugger.enable")
   .then(() => post("Debugger.setSkipAllPauses", { skip: true }))
@@ -136,7 +137,7 @@ export function startLoopMonitor(slowMs: number, write: (text: string) => void):
     activity = current;
     // A late timer is not a blocked loop: the thread must have been busy (not waiting for
     // events) for slowMs of the gap. A starved process (a loaded machine) is left out this way.
-    if (gap >= slowMs + intervalMs && activeMs >= slowMs) {
+    if (gap - intervalMs / 2 >= slowMs && activeMs >= slowMs) {
       drain(port1);
       const sample = samples.find((s) => s.since === last);
       write(formatStall(gap - intervalMs / 2, slowMs, sample));
@@ -153,7 +154,7 @@ export function startLoopMonitor(slowMs: number, write: (text: string) => void):
   if (hookUsers++ === 0) (globalThis as Record<symbol, unknown>)[CURRENT_TASK_HOOK] = currentTaskForMonitor;
   const worker = new Worker(MONITOR_SOURCE, {
     eval: true,
-    workerData: { heartbeat, slowMs, intervalMs, port: port2 },
+    workerData: { heartbeat, slowMs, pollMs: Math.max(1, Math.min(intervalMs, 10)), port: port2 },
     transferList: [port2],
     // Not the parent's flags: --input-type=module would make this CommonJS source a module.
     execArgv: [],

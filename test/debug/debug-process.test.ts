@@ -68,7 +68,9 @@ function start(name: string, args: string[] = [], nodeArgs: string[] = []): Runn
   };
 }
 
-describe("trellis/debug in a real process", { concurrency: true }, () => {
+// One at a time: the blocked-loop test samples a stall from a second thread, and seven
+// processes at once on a small machine would starve both threads of CPU.
+describe("trellis/debug in a real process", () => {
   test("SIGUSR2 prints the task tree on stderr, and the run goes on", { skip: process.platform === "win32" ? "no SIGUSR2 on Windows" : false }, async () => {
     const p = start("dump-tree.mjs");
     await p.waitFor("ready");
@@ -91,20 +93,30 @@ describe("trellis/debug in a real process", { concurrency: true }, () => {
   });
 
   test("the blocked-loop detector names the task that busy-looped, how long, and where", async () => {
-    const p = start("blocked-loop.mjs");
-    const outcome = await p.exited;
-    assert.equal(outcome.code, 0, p.stderr());
-    const report = p.stderr();
-    // One report names the task. On a loaded machine (a test run, CI) the wall clock may also
-    // see short stalls of a starved process: those may be reported, but never as another task.
-    const named = report.match(/by task "[^"]*"/g) ?? [];
-    assert.deepEqual(named, ['by task "hasher"'], `one report, naming the task that blocked:\n${report}`);
-    const m = /the event loop was blocked for ~(\d+) ms \(over slowMs = 100\) by task "hasher" \(#\d+\)\./.exec(report);
-    assert.ok(m, report);
-    const ms = Number(m[1]);
-    assert.ok(ms >= 200 && ms < 5_000, `a 300 ms stall measured as ${ms} ms`);
-    assert.match(report, /at spinFor \(.*blocked-loop\.mjs:\d+:\d+\)\n\s+at hashPasswords \(.*blocked-loop\.mjs:\d+:\d+\)/);
-    assert.match(p.stdout(), /run returned/);
+    // The stall must be sampled while it lasts, from a second thread: on a machine so loaded
+    // that neither thread gets a CPU for the whole 300 ms, the report says the monitor could not
+    // sample it (never a wrong task). Then the fixture runs again with a longer stall, twice at
+    // most; every report of every attempt is checked.
+    const attempts: string[] = [];
+    for (const spinMs of [300, 900, 2_700]) {
+      const p = start("blocked-loop.mjs", [String(spinMs)]);
+      const outcome = await p.exited;
+      assert.equal(outcome.code, 0, p.stderr());
+      assert.match(p.stdout(), /run returned/);
+      const report = p.stderr();
+      attempts.push(report);
+      const named = report.match(/by task "[^"]*"/g) ?? [];
+      assert.ok(named.every((n) => n === 'by task "hasher"'), `only the task that blocked is ever named:\n${report}`);
+      if (named.length === 0) continue;
+      assert.equal(named.length, 1, `one report for one stall:\n${report}`);
+      const m = /the event loop was blocked for ~(\d+) ms \(over slowMs = 100\) by task "hasher" \(#\d+\)\./.exec(report);
+      assert.ok(m, report);
+      const ms = Number(m[1]);
+      assert.ok(ms >= spinMs * 0.7 && ms < spinMs + 5_000, `a ${spinMs} ms stall measured as ${ms} ms`);
+      assert.match(report, /at spinFor \(.*blocked-loop\.mjs:\d+:\d+\)\n\s+at hashPasswords \(.*blocked-loop\.mjs:\d+:\d+\)/);
+      return;
+    }
+    assert.fail(`no attempt named the task:\n${attempts.join("\n---\n")}`);
   });
 
   test("a channel handle collected while open is reported with where it was opened, and its peer stops waiting", async () => {

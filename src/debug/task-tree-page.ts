@@ -111,9 +111,13 @@ function draw() {
     return;
   }
   const li = render(last.root, last.time);
-  const ul = document.createElement("ul");
-  if (li) ul.append(li);
-  tree.replaceChildren(ul);
+  if (li) {
+    const ul = document.createElement("ul");
+    ul.append(li);
+    tree.replaceChildren(ul);
+  } else {
+    tree.replaceChildren(Object.assign(document.createElement("p"), { id: "no-match", textContent: "no live task matches the filter" }));
+  }
   summary.textContent = last.taskCount + " live task" + (last.taskCount === 1 ? "" : "s") + " at " + fmt(last.time) + " ms";
 }
 

@@ -187,6 +187,11 @@ describe("serveTaskTree", () => {
             assert.ok(states.every((s) => s === "blocked"), states.join(","));
             await page.selectOption("#state-filter", "running");
             await page.locator('li.task.match[data-name="main"]').waitFor();
+
+            // A filter that matches nothing says so.
+            await page.fill("#name-filter", "no such task");
+            await page.locator("#no-match").waitFor();
+            assert.equal(await page.locator("li.task").count(), 0);
             await page.close();
             tg.cancel();
           }),

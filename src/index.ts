@@ -15,6 +15,7 @@ export {
 } from "./core/errors.js";
 export { systemClock, type Clock, type ClockHost } from "./core/clock.js";
 export type { Instrument } from "./core/runtime.js";
+export type { TaskOutcome } from "./core/instruments.js";
 export type { TaskInfo } from "./core/task-info.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./core/cancel-scope.js";
 export { checkpoint, checkpointIfCancelled } from "./core/checkpoint.js";

@@ -25,6 +25,8 @@ import {
   wake,
   wakeWithError,
   type AnyParked,
+  type Runtime,
+  type WaitDescriber,
 } from "../core/index.js";
 import { RingBuffer } from "../core/ring-buffer.js";
 
@@ -71,13 +73,24 @@ export interface ChannelStatistics {
 export class ChannelState<T> {
   readonly buffer = new RingBuffer<T>();
   /** Blocked `send` calls; `parked.data` is a {@link SendWait}. */
-  readonly sendWaiters = new WaitQueue();
+  readonly sendWaiters = new ChannelQueue(this, "send on");
   /** Blocked `receive` calls; `parked.data` is the receive handle. */
-  readonly receiveWaiters = new WaitQueue();
+  readonly receiveWaiters = new ChannelQueue(this, "receive on");
   openSendChannels = 0;
   openReceiveChannels = 0;
+  /** Set in debug mode: handles collected while open are reported (see watchForLeak). */
+  debugRuntime: Runtime | undefined = undefined;
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    /** Given to `openChannel(capacity, { name })`: shown in waits and leak reports. */
+    readonly name: string | undefined = undefined,
+  ) {}
+
+  /** `channel "jobs"`, or `an unnamed channel (capacity 0)`. */
+  describe(): string {
+    return this.name !== undefined ? `channel ${JSON.stringify(this.name)}` : `an unnamed channel (capacity ${this.capacity})`;
+  }
 
   /**
    * Hands `value` to the first waiting receiver, else puts it in the buffer if there is room.
@@ -240,4 +253,18 @@ export function receiveWouldBlock(): WouldBlock {
   return new WouldBlock(
     "ReceiveChannel.tryReceive(): nothing is buffered and no sender is waiting; use `await receive()` to wait for a value",
   );
+}
+
+/** @internal A channel's queue of senders or receivers, which names their waits: `receive on channel "jobs"`. */
+export class ChannelQueue extends WaitQueue implements WaitDescriber {
+  constructor(
+    private readonly channel: { describe(): string },
+    private readonly verb: string,
+  ) {
+    super();
+  }
+
+  describeWait(): string {
+    return `${this.verb} ${this.channel.describe()}`;
+  }
 }

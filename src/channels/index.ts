@@ -1,5 +1,5 @@
 // The channels layer's entry: re-exports only.
-export { openChannel } from "./open-channel.js";
+export { openChannel, type OpenChannelOptions } from "./open-channel.js";
 export { SendChannel } from "./send-channel.js";
 export { ReceiveChannel } from "./receive-channel.js";
 export type { ChannelStatistics } from "./channel-state.js";

@@ -3,10 +3,16 @@
  *
  * @module
  */
-import { show } from "../core/index.js";
+import { currentScope, requireOptionalString, requireOptions, show } from "../core/index.js";
 import { ChannelState } from "./channel-state.js";
 import { ReceiveChannel } from "./receive-channel.js";
 import { SendChannel } from "./send-channel.js";
+
+/** Options of {@link openChannel}. */
+export interface OpenChannelOptions {
+  /** The channel's name, for the debug task tree (`receive on channel "jobs"`) and leak reports. */
+  readonly name?: string;
+}
 
 /**
  * Opens a channel for passing values between tasks, and returns its two handles, data flowing
@@ -26,6 +32,8 @@ import { SendChannel } from "./send-channel.js";
  * @param capacity - How many values the buffer holds: an integer ≥ 0, or `Infinity`. Default 0.
  * @returns `[send, receive]`, one {@link SendChannel} and one {@link ReceiveChannel}; clone them
  *   for more producers or consumers.
+ * @param options - `name`: shown in the debug task tree (`receive on channel "jobs"`) and in
+ *   leak reports. Optional.
  * @throws {RangeError} If `capacity` is not an integer ≥ 0 nor `Infinity`.
  * @example
  * ```ts
@@ -40,10 +48,14 @@ import { SendChannel } from "./send-channel.js";
  * });
  * ```
  */
-export function openChannel<T>(capacity: number = 0): [SendChannel<T>, ReceiveChannel<T>] {
+export function openChannel<T>(capacity: number = 0, options?: OpenChannelOptions): [SendChannel<T>, ReceiveChannel<T>] {
   if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
     throw new RangeError(`openChannel(): \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
   }
-  const state = new ChannelState<T>(capacity);
+  requireOptions("openChannel()", options);
+  const name = requireOptionalString("openChannel()", "options.name", options?.name);
+  const state = new ChannelState<T>(capacity, name);
+  const runtime = currentScope()?.runtime;
+  if (runtime?.debug) state.debugRuntime = runtime;
   return [new SendChannel(state), new ReceiveChannel(state)];
 }

@@ -4,7 +4,10 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { EndOfChannel, countCheckpoint, currentScope, sliceExpired, yieldToEventLoop } from "../core/index.js";
+import { EndOfChannel, countCheckpoint, currentScope, forgetLeak, sliceExpired, watchForLeak, yieldToEventLoop } from "../core/index.js";
+
+/** Stands for a handle collected while open: no wait can belong to it. */
+const ORPHAN = {};
 import {
   NOTHING,
   closedHandle,
@@ -48,6 +51,9 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     }
     this.state = state;
     state.openReceiveChannels++;
+    if (state.debugRuntime !== undefined) {
+      watchForLeak(state.debugRuntime, this, "receive handle", `of ${state.describe()}`, () => state.closeReceive(ORPHAN));
+    }
   }
 
   /**
@@ -83,7 +89,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
       countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
       return settledSoon(value);
     }
-    return this.state.receiveWaiters.park<T>("ReceiveChannel.receive", this, scope);
+    const waiters = this.state.receiveWaiters;
+    return waiters.park<T>(waiters, this, scope);
   }
 
   /** @internal One step of `for await`: `receive()`, with the end of the stream as `done`. */
@@ -97,7 +104,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
       countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
       return settledSoon<IteratorResult<T, undefined>>(value !== NOTHING ? { done: false, value } : DONE);
     }
-    return state.receiveWaiters.park<T>("ReceiveChannel.receive (for await)", this, scope).then(toStep, endToDone);
+    const waiters = state.receiveWaiters;
+    return waiters.park<T>(waiters, this, scope).then(toStep, endToDone);
   }
 
   /**
@@ -179,6 +187,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.state.debugRuntime !== undefined) forgetLeak(this);
     this.state.closeReceive(this);
   }
 

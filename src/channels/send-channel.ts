@@ -4,7 +4,10 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { completeCheckpoint, currentScope } from "../core/index.js";
+import { completeCheckpoint, currentScope, forgetLeak, watchForLeak } from "../core/index.js";
+
+/** Stands for a handle collected while open: no wait can belong to it. */
+const ORPHAN = {};
 import {
   SendWait,
   brokenChannel,
@@ -49,6 +52,9 @@ export class SendChannel<T> implements Disposable {
     }
     this.state = state;
     state.openSendChannels++;
+    if (state.debugRuntime !== undefined) {
+      watchForLeak(state.debugRuntime, this, "send handle", `of ${state.describe()}`, () => state.closeSend(ORPHAN));
+    }
   }
 
   /**
@@ -80,7 +86,8 @@ export class SendChannel<T> implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.state.sendWaiters.park<void>("SendChannel.send", new SendWait(value, this), scope);
+    const waiters = this.state.sendWaiters;
+    return waiters.park<void>(waiters, new SendWait(value, this), scope);
   }
 
   /**
@@ -156,6 +163,7 @@ export class SendChannel<T> implements Disposable {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.state.debugRuntime !== undefined) forgetLeak(this);
     this.state.closeSend(this);
   }
 

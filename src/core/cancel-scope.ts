@@ -64,7 +64,7 @@ export class CancelScope {
   /** @internal */ firstChild: CancelScope | undefined = undefined;
   /** @internal */ prevSibling: CancelScope | undefined = undefined;
   /** @internal */ nextSibling: CancelScope | undefined = undefined;
-  private firstParked: AnyParked | undefined = undefined;
+  /** @internal Waits parked in this scope (the debug task tree reads them). */ firstParked: AnyParked | undefined = undefined;
 
   constructor(options?: CancelScopeOptions) {
     if (options == null) return;

@@ -2,11 +2,12 @@
 // Names marked @internal are for trellis's own layers; src/index.ts re-exports the public ones.
 export * from "./errors.js";
 export * from "./clock.js";
-export { Runtime, getDefaultRuntime, type Instrument } from "./runtime.js";
+export { Runtime, getDefaultRuntime } from "./runtime.js";
+export { callInstruments, type Instrument, type TaskOutcome } from "./instruments.js";
 export type { TimerEntry } from "./timer-heap.js";
 export type { TaskInfo } from "./task-info.js";
 export { currentScope } from "./context.js";
-export { park, parkPrepared, wake, wakeWithError, Parked, type AnyParked, type WaitAborter } from "./park.js";
+export { park, parkPrepared, wake, wakeWithError, Parked, describeWait, type AnyParked, type WaitAborter, type WaitDescriber, type WaitLabel } from "./park.js";
 export { WaitQueue, type WaitQueueStatistics } from "./wait-queue.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./cancel-scope.js";
 export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed } from "./checkpoint.js";
@@ -28,4 +29,6 @@ export { run, type RunOptions, type DebugOptions } from "./run.js";
 export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } from "./current.js";
 export { wait, cancelOnAbort } from "./wait.js";
 export * from "./validate.js";
-export { trackResource, TrackedResource } from "./resources.js";
+export { trackResource, TrackedResource, watchForLeak, forgetLeak } from "./resources.js";
+export { taskTree, formatTaskTree, snapshotRun, rootTaskOf, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "./task-tree.js";
+export { formatStall } from "./loop-monitor.js";

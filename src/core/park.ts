@@ -57,6 +57,29 @@ export interface WaitAborter {
   abortWait(parked: AnyParked): boolean;
 }
 
+/**
+ * @internal What a wait is on, for the debug task tree and instruments, built only when asked
+ * (a primitive passes itself or a shared constant instead of formatting a string per wait):
+ * `sleep until 1234.5`, `Lock.acquire (held by task "db" #7)`, `receive on channel "jobs"`.
+ */
+export interface WaitDescriber {
+  describeWait(parked: AnyParked): string;
+}
+
+/** @internal A wait's label: a fixed string, or an object that formats it on demand. */
+export type WaitLabel = string | WaitDescriber;
+
+/** @internal The text of a wait's label (formatted now, for a describer). Never throws. */
+export function describeWait(parked: AnyParked): string {
+  const label = parked.label;
+  if (typeof label === "string") return label;
+  try {
+    return label.describeWait(parked);
+  } catch {
+    return "(unknown wait)";
+  }
+}
+
 /** @internal A parked wait; primitives keep it in their queues and pass it to {@link wake}. */
 export class Parked<T = unknown> {
   /** Links in the scope's list of parked waits, walked when the scope is cancelled. */
@@ -77,7 +100,7 @@ export class Parked<T = unknown> {
 
   constructor(
     readonly scope: CancelScope | undefined,
-    readonly label: string,
+    readonly label: WaitLabel,
   ) {}
 
   /** The task that waits, if any: the owner of the scope it waits in. */
@@ -111,7 +134,7 @@ export class Parked<T = unknown> {
  * @internal
  */
 export function park<T>(
-  label: string,
+  label: WaitLabel,
   register: (parked: Parked<T>) => void,
   cancellable = true,
   scope: CancelScope | undefined = currentScope(),
@@ -152,7 +175,7 @@ function suspend(parked: AnyParked): void {
   if (scope !== undefined) {
     scope.addParked(parked);
     const task = scope.task;
-    if (task !== undefined && task.parks++ === 0) scope.runtime.taskBlocked(task, parked.label);
+    if (task !== undefined && task.parks++ === 0) scope.runtime.taskBlocked(task, parked);
   }
 }
 

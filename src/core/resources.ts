@@ -89,3 +89,32 @@ export function trackResource(owner: object, kind: string, label: string, forceC
   }
   return record;
 }
+
+/** Handles watched by {@link watchForLeak}, made on first use (debug mode only). */
+let leakWatched: WeakMap<object, TrackedResource> | undefined;
+
+/**
+ * Debug mode's report-only twin of {@link trackResource}, for handles that `run()` must not
+ * close when it ends (a channel handle may outlive the run that made it): if `owner` is
+ * garbage-collected before {@link forgetLeak}, the leak is reported with the place it was
+ * made, and `onLeak` runs (a channel handle then counts as closed, so its peers stop waiting).
+ * Call only when `runtime.debug` is on: it costs a stack trace. `onLeak` must not hold `owner`.
+ *
+ * @internal
+ */
+export function watchForLeak(runtime: Runtime, owner: object, kind: string, label: string, onLeak: () => void): void {
+  const openedAt = captureSpawnSite(watchForLeak, 4);
+  const record = new TrackedResource(runtime, kind, label, openedAt, onLeak);
+  leakRegistry ??= new FinalizationRegistry(reportLeak);
+  leakRegistry.register(owner, record, record);
+  (leakWatched ??= new WeakMap()).set(owner, record);
+}
+
+/** The handle watched by {@link watchForLeak} was closed properly: no report. @internal */
+export function forgetLeak(owner: object): void {
+  const record = leakWatched?.get(owner);
+  if (record === undefined) return;
+  leakWatched!.delete(owner);
+  record.open = false;
+  leakRegistry?.unregister(record);
+}

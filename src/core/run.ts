@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from "./clock.js";
 import { isCancelled, RuntimeError, suppressedErrors, TaskGroupError } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
+import { debugSettingsOf, startDebugMode } from "./debug-mode.js";
 import { currentTaskImpl, TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
 
@@ -14,6 +15,12 @@ import { requireBoolean, requireFunction, requireOptions, show } from "./validat
 export interface DebugOptions {
   /** Capture where each task was spawned and append it to errors that escape the task. Costs a stack trace per spawn. */
   readonly spawnStacks?: boolean;
+  /**
+   * The blocked-loop detector: a stretch of synchronous work longer than this many ms is
+   * reported on stderr with the task that ran it and where (see `trellis/debug`). Default 100;
+   * `Infinity` turns the detector off.
+   */
+  readonly slowMs?: number;
 }
 
 /** Options of {@link run}. */
@@ -95,6 +102,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     const spawnStacks = (debug as DebugOptions).spawnStacks;
     if (spawnStacks != null) requireBoolean("run()", "options.debug.spawnStacks", spawnStacks);
   }
+  const debugSettings = debugSettingsOf(debug);
 
   const runtime = new Runtime(clock);
   runtime.instruments = instruments !== undefined && instruments.length > 0 ? instruments : undefined;
@@ -104,9 +112,11 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
   const ended = new Promise<TaskImpl<unknown>>((resolve) => (finished = resolve));
   const root = new TaskImpl<T>(main.name || "main", undefined, finished);
   root.scope.setRuntime(runtime);
+  const debugSession = debugSettings !== undefined ? startDebugMode(runtime, root, debugSettings) : undefined;
   clock.attach?.(runtime);
   const signals = handleSignals ? listenForSignals(root, runtime) : undefined;
   try {
+    if (debugSession !== undefined) await debugSession.ready; // the detector watches main from its first line
     root.start(main, undefined);
     await ended;
     // Tasks that outlived the root (of a combinator promise nobody awaited) are not frozen:
@@ -117,6 +127,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     signals?.remove();
     clock.detach?.(runtime);
     runtime.close();
+    await debugSession?.stop();
   }
   if (signals?.received !== undefined) {
     // The process ends as the signal would end it; an error raised meanwhile is still shown.

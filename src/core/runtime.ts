@@ -9,18 +9,12 @@ import { systemClock, type Clock, type ClockHost } from "./clock.js";
 import { TimerHeap, type TimerEntry } from "./timer-heap.js";
 import type { TaskInfo } from "./task-info.js";
 import type { TrackedResource } from "./resources.js";
+import type { TaskImpl } from "./task.js";
+import { describeWait, type AnyParked } from "./park.js";
+import { callInstruments, type Instrument } from "./instruments.js";
 
-/**
- * Hooks a run calls as its tasks come and go and block and resume; pass them as
- * `run(main, { instruments: [...] })`. Hooks must not throw or block.
- */
-export interface Instrument {
-  taskSpawned?(task: TaskInfo): void;
-  taskExited?(task: TaskInfo): void;
-  /** `label` names what the task waits on ("sleep(250)", "Lock.acquire"). */
-  taskBlocked?(task: TaskInfo, label: string): void;
-  taskResumed?(task: TaskInfo): void;
-}
+export type { Instrument } from "./instruments.js";
+
 
 interface IdleWatcher {
   cushionMs: number;
@@ -36,6 +30,8 @@ export class Runtime implements ClockHost {
   instruments: readonly Instrument[] | undefined;
   /** Debug mode: tasks record where they were spawned. */
   debug = false;
+  /** Tasks record when they parked, for the debug task tree (debug mode, or a served tree). */
+  trackWaits = false;
   /** Waits with no deadline that must keep the process alive (sleepForever). */
   private holds = 0;
   private holdHandle: NodeJS.Timeout | undefined;
@@ -155,27 +151,31 @@ export class Runtime implements ClockHost {
 
   // ---- blocked tasks ----------------------------------------------------------------------
 
-  taskBlocked(task: TaskInfo, label: string): void {
+  taskBlocked(task: TaskImpl<unknown>, parked: AnyParked): void {
     this.blockedTasks++;
-    if (this.instruments !== undefined) for (const i of this.instruments) i.taskBlocked?.(task, label);
+    if (this.trackWaits) task.waitingSince = this.clock.now();
+    if (this.instruments !== undefined) callInstruments(this, "taskBlocked", task, describeWait(parked));
     if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
   }
 
   taskResumed(task: TaskInfo): void {
     this.blockedTasks--;
     this.wakeEpoch++;
-    if (this.instruments !== undefined) for (const i of this.instruments) i.taskResumed?.(task);
+    if (this.instruments !== undefined) callInstruments(this, "taskResumed", task);
   }
 
   taskSpawned(task: TaskInfo): void {
     this.liveTasks++;
     this.wakeEpoch++;
-    if (this.instruments !== undefined) for (const i of this.instruments) i.taskSpawned?.(task);
+    if (this.instruments !== undefined) callInstruments(this, "taskSpawned", task);
   }
 
-  taskExited(task: TaskInfo): void {
+  taskExited(task: TaskImpl<unknown>): void {
     if (--this.liveTasks === 0 && this.onAllExited !== undefined) this.onAllExited();
-    if (this.instruments !== undefined) for (const i of this.instruments) i.taskExited?.(task);
+    if (this.instruments !== undefined) {
+      const state = task.state as Exclude<typeof task.state, "running">;
+      callInstruments(this, "taskExited", task, state === "done" ? { state, value: task.value } : { state, error: task.error });
+    }
     if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
   }
 
@@ -230,6 +230,7 @@ export class Runtime implements ClockHost {
 
   /** Called when the run ends: nothing of it may outlive `run()`. */
   close(): void {
+    if (this.instruments !== undefined) callInstruments(this, "runFinished");
     // Resources first: closing one may settle waits that would otherwise find no timer heap.
     for (const resource of [...this.resources]) resource.close();
     this.disarm();

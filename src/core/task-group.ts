@@ -8,7 +8,7 @@
 import { CancelScope } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
 import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
-import { park, wake, wakeWithError, type Parked } from "./park.js";
+import { park, wake, wakeWithError, type Parked, type WaitDescriber } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
 import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";
 import { captureSpawnSite } from "./spawn-site.js";
@@ -108,7 +108,8 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     const name = taskName("start()", fn, options);
     this.requireOpen("start()");
     const callerScope = currentScope();
-    return park<T>("TaskGroup.start", (parked) => {
+    return park<T>(startLabel, (parked) => {
+      parked.data = name;
       const status = new StartStatus<T>(this, parked);
       const task = new TaskImpl<unknown>(name, currentTaskImpl(), (t) => {
         status.exitedBeforeStarted(t);
@@ -169,7 +170,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     while (this.live > 0) {
       waited = true;
       await park<void>(
-        "TaskGroup.wait",
+        this.name === undefined ? "task group join" : `task group join (${JSON.stringify(this.name)})`,
         (parked) => {
           this.waiter = parked;
         },
@@ -201,6 +202,11 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     );
   }
 }
+
+/** `tg.start (waiting for "db" to call started())`, formatted only when asked. */
+const startLabel: WaitDescriber = {
+  describeWait: (parked) => `tg.start (waiting for ${JSON.stringify(parked.data)} to call started())`,
+};
 
 class StartStatus<T> implements TaskStatus<T> {
   task: TaskImpl<unknown> | undefined = undefined;

@@ -7,12 +7,13 @@
  */
 import { CancelScope } from "./cancel-scope.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
-import { Cancelled, firstWithSuppressed, markEscapedCancelled } from "./errors.js";
-import { park, wake, type Parked } from "./park.js";
+import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
+import { park, wake, type Parked, type WaitDescriber } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { RingBuffer } from "./ring-buffer.js";
+import { callInstruments } from "./instruments.js";
 
 /** The state of a task: running (or about to start), or how it ended. */
 export type TaskState = "running" | "done" | "failed" | "cancelled";
@@ -128,6 +129,15 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
     (this.taskDetails ??= new TaskDetails()).spawnStack = stack;
   }
 
+  /** @internal When the task last parked, on the run's clock (recorded while `runtime.trackWaits`). */
+  get waitingSince(): number | undefined {
+    return this.taskDetails?.waitingSince;
+  }
+
+  set waitingSince(time: number | undefined) {
+    (this.taskDetails ??= new TaskDetails()).waitingSince = time;
+  }
+
   /** @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its waiters). */
   get exitHooks(): Set<() => void> | undefined {
     return this.taskDetails?.exitHooks;
@@ -213,7 +223,8 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
   async result(): Promise<R> {
     if (this.state === "running") {
       const waiters = ((this.taskDetails ??= new TaskDetails()).waiters ??= []);
-      await park<void>("Task.result", (parked) => {
+      await park<void>(resultLabel, (parked) => {
+        parked.data = this;
         waiters.push(parked);
         parked.abort = () => {
           waiters.splice(waiters.indexOf(parked), 1);
@@ -269,9 +280,18 @@ class TaskDetails {
   warnedSwallowing = false;
   waiters: Parked<void>[] | undefined = undefined;
   exitHooks: Set<() => void> | undefined = undefined;
+  waitingSince: number | undefined = undefined;
 }
 
 const settled = Promise.resolve();
+
+/** `Task.result (task "fetch" #4)`, formatted only when asked. */
+const resultLabel: WaitDescriber = {
+  describeWait(parked) {
+    const task = parked.data as TaskImpl<unknown>;
+    return `Task.result (task ${JSON.stringify(task.name)} #${task.id})`;
+  },
+};
 
 /**
  * Tasks whose body is about to start, in spawn order. Each spawn queues one reaction on a
@@ -300,6 +320,7 @@ function runNextBody(): void {
   if (contextFramesAreImmutable) scopeStorage.enterWith(task);
   const fn = task.body!;
   task.body = undefined;
+  if (task.runtime.instruments !== undefined) callInstruments(task.runtime, "taskStarted", task);
   let result: unknown;
   try {
     result = fn();

@@ -7,6 +7,7 @@ import { CancelScope } from "./cancel-scope.js";
 import { park, wake, wakeWithError } from "./park.js";
 import { currentScope } from "./context.js";
 import { requireFunction, show } from "./validate.js";
+import { captureSpawnSite } from "./spawn-site.js";
 
 /**
  * Awaits a foreign promise as a checkpoint: raises `Cancelled` if the calling context is
@@ -29,20 +30,46 @@ export function wait<T>(promise: PromiseLike<T>): Promise<T> {
   if (promise === null || (typeof promise !== "object" && typeof promise !== "function") || typeof promise.then !== "function") {
     return Promise.reject(new TypeError(`wait(): \`promise\` must be a promise or thenable, got ${show(promise)}`));
   }
+  const scope = currentScope();
+  // Debug mode reports a promise that rejects after its waiter abandoned it, with where wait() was called.
+  const calledAt = scope?.runtime.debug === true ? (captureSpawnSite(wait, 4) ?? "") : undefined;
   // Refused at once in a cancelled context (park raises before registering): the abandoned
   // promise's later rejection must still be handled.
-  if (currentScope()?.cause != null) promise.then(undefined, ignoreRejection);
-  return park<T>("wait(promise)", (parked) => {
-    // Both handlers are attached at once: an abandoned promise that rejects later is handled.
-    promise.then(
-      (value) => wake(parked, value),
-      (error) => wakeWithError(parked, error),
-    );
-    parked.abort = () => true;
-  });
+  if (scope?.cause != null) {
+    promise.then(undefined, calledAt === undefined ? ignoreRejection : (error) => reportAbandoned(error, calledAt));
+  }
+  return park<T>(
+    "wait(promise)",
+    (parked) => {
+      // Both handlers are attached at once: an abandoned promise that rejects later is handled.
+      promise.then(
+        (value) => wake(parked, value),
+        (error) => {
+          if (!wakeWithError(parked, error) && calledAt !== undefined) reportAbandoned(error, calledAt);
+        },
+      );
+      parked.abort = () => true;
+    },
+    true,
+    scope,
+  );
 }
 
 function ignoreRejection(): void {}
+
+/** Debug mode: a wait()ed promise rejected after its waiter was cancelled and had left. */
+function reportAbandoned(error: unknown, calledAt: string): void {
+  const what = error instanceof Error ? (error.stack ?? String(error)) : `a non-Error value: ${String(error)}`;
+  const where = calledAt === "" ? "" : `  wait() was called:\n${calledAt.replace(/spawned at/g, "at")}\n`;
+  try {
+    process.stderr.write(
+      `trellis: a promise passed to wait() rejected after its waiter had been cancelled and had abandoned it:\n${what}\n${where}` +
+        `  The rejection was handled (it is not an unhandled rejection), but the operation went on after nobody waited for it: pass currentSignal() to it so that it stops when cancelled.\n`,
+    );
+  } catch {
+    // stderr is gone.
+  }
+}
 
 /**
  * Runs `fn` in a scope that is cancelled when the external `signal` aborts (source `"abort"`,

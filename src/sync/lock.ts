@@ -20,6 +20,7 @@ import {
   TaskImpl,
   WaitQueue,
   WouldBlock,
+  type WaitDescriber,
 } from "../core/index.js";
 import { currentHolder, describeHolder, hasEnded, holderName, OUTSIDE_ANY_TASK, type Holder } from "./holder.js";
 import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
@@ -65,7 +66,7 @@ export class Lock {
   /** @internal The current holder, or undefined when free. */
   holder: Holder | undefined = undefined;
   /** @internal Parked acquirers; each parked wait's `data` is the holder it will become. */
-  readonly waiters = new WaitQueue();
+  readonly waiters: WaitQueue = new LockQueue(this);
   /** The owner task whose exit hook we registered, if any. */
   private watched: TaskImpl<unknown> | undefined = undefined;
   private readonly ownerExited = (): void => {
@@ -132,7 +133,7 @@ export class Lock {
       return;
     }
     this.watchOwner();
-    await this.waiters.park<void>("Lock.acquire", me);
+    await this.waiters.park<void>(this.waiters as LockQueue, me);
   }
 
   /**
@@ -251,5 +252,19 @@ export class Lock {
     return new BrokenResourceError(
       `${where}: ${describeHolder(this.holder)} ended while holding this lock, so it can never be released and the state it guards may be half-updated; the lock stays broken. Release locks with withLock() or try/finally`,
     );
+  }
+}
+
+/** A lock's queue, which names the wait for the debug task tree: `Lock.acquire (held by task "db" #7)`. */
+class LockQueue extends WaitQueue implements WaitDescriber {
+  constructor(private readonly lock: Lock) {
+    super();
+  }
+
+  describeWait(): string {
+    const holder = this.lock.holder;
+    if (holder === undefined) return "Lock.acquire";
+    if (holder instanceof TaskImpl) return `Lock.acquire (held by task ${JSON.stringify(holder.name)} #${holder.id})`;
+    return `Lock.acquire (held by ${describeHolder(holder)})`;
   }
 }

@@ -17,7 +17,17 @@ import {
   type Runtime,
   type TimerEntry,
   type WaitAborter,
+  type WaitDescriber,
 } from "../core/index.js";
+
+/** `sleep until 1234.5`: formatted only when a task tree or an instrument asks. */
+const sleepLabel: WaitDescriber = {
+  describeWait: (parked) => `sleep until ${formatTime((parked as SleepWait).deadline)}`,
+};
+
+function formatTime(t: number): string {
+  return Number.isFinite(t) ? t.toFixed(1) : String(t);
+}
 
 /**
  * A sleeping wait that is also its own entry in the run's deadline queue and its own abort
@@ -28,10 +38,9 @@ class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
   queued = false;
   constructor(
     scope: CancelScope | undefined,
-    label: string,
     public deadline: number,
   ) {
-    super(scope, label);
+    super(scope, sleepLabel);
     this.abort = this;
   }
   /** A pending sleep keeps the process alive, as `setTimeout` does (a getter: no field per sleep). */
@@ -48,6 +57,7 @@ class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
 }
 
 function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, deadline: number, label: string): Promise<void> {
+  // `label` names the waits without a deadline (sleepForever); timed ones say `sleep until t`.
   if (deadline <= runtime.now()) return checkpoint();
   if (deadline === Infinity) {
     return park<void>(
@@ -61,7 +71,7 @@ function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, de
     );
   }
   if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
-  const wait = new SleepWait(scope, label, deadline);
+  const wait = new SleepWait(scope, deadline);
   const promise = wait.makePromise();
   runtime.addTimer(wait);
   return parkPrepared(wait, promise);

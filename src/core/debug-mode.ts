@@ -36,8 +36,15 @@ export function debugSettingsOf(debug: unknown): DebugSettings | undefined {
   if (typeof debug !== "object" || debug === null) {
     throw new TypeError(`run(): \`options.debug\` must be a boolean or an object of debug options, got ${show(debug)}`);
   }
+  const spawnStacks = (debug as { spawnStacks?: unknown }).spawnStacks;
+  if (spawnStacks != null && typeof spawnStacks !== "boolean") {
+    throw new TypeError(`run(): \`options.debug.spawnStacks\` must be a boolean, got ${show(spawnStacks)}`);
+  }
   const slowMs = (debug as { slowMs?: unknown }).slowMs ?? DEFAULT_SLOW_MS;
-  if (typeof slowMs !== "number" || !(slowMs > 0)) {
+  if (typeof slowMs !== "number") {
+    throw new TypeError(`run(): \`options.debug.slowMs\` must be a number of milliseconds > 0 (Infinity turns the detector off), got ${show(slowMs)}`);
+  }
+  if (!(slowMs > 0)) {
     throw new RangeError(`run(): \`options.debug.slowMs\` must be a number of milliseconds > 0 (Infinity turns the detector off), got ${show(slowMs)}`);
   }
   return { slowMs: slowMs === Infinity ? undefined : slowMs, dumpOnSignal: true };

@@ -38,7 +38,7 @@ export interface RunOptions {
 const EXIT_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /** The hooks an instrument may have. */
-const HOOKS = ["taskSpawned", "taskExited", "taskBlocked", "taskResumed"] as const;
+const HOOKS = ["taskSpawned", "taskStarted", "taskBlocked", "taskResumed", "taskExited", "runFinished"] as const;
 
 /**
  * Runs `main()` as the root task and resolves with its result, once every task it started has
@@ -94,14 +94,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
       }
     });
   }
-  const debug: unknown = options?.debug ?? false;
-  if (typeof debug !== "boolean" && typeof debug !== "object") {
-    throw new TypeError(`run(): \`options.debug\` must be a boolean or an options object, got ${show(debug)}`);
-  }
-  if (typeof debug === "object") {
-    const spawnStacks = (debug as DebugOptions).spawnStacks;
-    if (spawnStacks != null) requireBoolean("run()", "options.debug.spawnStacks", spawnStacks);
-  }
+  const debug = options?.debug ?? false;
   const debugSettings = debugSettingsOf(debug);
 
   const runtime = new Runtime(clock);

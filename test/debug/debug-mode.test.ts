@@ -13,7 +13,7 @@ describe("debug mode", () => {
     await assert.rejects(run(() => 1, { debug: "yes" as never }), /`options\.debug` must be a boolean or an object of debug options, got "yes"/);
     await assert.rejects(run(() => 1, { debug: 42 as never }), TypeError);
     await assert.rejects(run(() => 1, { debug: { slowMs: -5 } }), /`options\.debug\.slowMs` must be a number of milliseconds > 0.*got -5/);
-    await assert.rejects(run(() => 1, { debug: { slowMs: "100" as never } }), RangeError);
+    await assert.rejects(run(() => 1, { debug: { slowMs: "100" as never } }), TypeError); // not a number: TypeError; a bad number: RangeError
   });
 
   test("null and undefined mean the default, for debug and for slowMs", async () => {

@@ -108,8 +108,7 @@ describe("instruments", () => {
     assert.match(stderr, /instrument \(an object\) threw in taskBlocked\(\).*\n.*\na non-Error value: undefined/);
   });
 
-  test("instruments that are not objects are skipped instead of crashing the run", async () => {
-    const value = await run(() => 7, { instruments: [null, 1, "x"] as unknown as Instrument[], handleSignals: false });
-    assert.equal(value, 7);
+  test("instruments that are not objects are refused with a TypeError naming the entry (issue 9 item 12)", async () => {
+    await assert.rejects(run(() => 7, { instruments: [{}, null] as unknown as Instrument[], handleSignals: false }), /`options\.instruments\[1\]` must be an object/);
   });
 });

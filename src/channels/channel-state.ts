@@ -24,11 +24,11 @@ import {
   WouldBlock,
   wake,
   wakeWithError,
+  RingBuffer,
   type AnyParked,
   type Runtime,
   type WaitDescriber,
 } from "../core/index.js";
-import { RingBuffer } from "../core/ring-buffer.js";
 
 /** @internal What `take` returns when there is nothing to take (a value may be `undefined`). */
 export const NOTHING: unique symbol = Symbol("trellis.channel.nothing");

@@ -29,7 +29,7 @@ import {
   type TaskGroup,
   type TaskImpl,
 } from "../core/index.js";
-import { sleep } from "../time/sleep.js";
+import { sleep } from "../time/index.js";
 import { RestartBudget, restartPolicy, type RestartPolicy, type SupervisedSpawnOptions } from "./restart-policy.js";
 
 /**

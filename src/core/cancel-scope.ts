@@ -359,13 +359,6 @@ export class CancelScope {
     if (controller !== undefined && !controller.signal.aborted) controller.abort(makeError());
   }
 
-  /** @internal */
-  children(): CancelScope[] {
-    const out: CancelScope[] = [];
-    for (let c = this.firstChild; c !== undefined; c = c.nextSibling) out.push(c);
-    return out;
-  }
-
   // ---- deadline --------------------------------------------------------------------------
 
   private applyDeadline(): void {

@@ -277,8 +277,3 @@ export function firstWithSuppressed(errors: readonly unknown[], label: string): 
     `${label} failed with ${errors.length} errors; the first (${show(first)}) is not an object and cannot carry the others, so all of them are in \`errors\``,
   );
 }
-
-/** @internal The message for a broken internal invariant. */
-export function trellisBug(what: string): Error {
-  return new Error(`trellis internal error: ${what}. This is a bug in trellis; please report it with the stack trace.`);
-}

@@ -9,7 +9,7 @@ export type { TaskInfo } from "./task-info.js";
 export { currentScope } from "./context.js";
 export { park, parkPrepared, wake, wakeWithError, Parked, describeWait, type AnyParked, type WaitAborter, type WaitDescriber, type WaitLabel } from "./park.js";
 export { RingBuffer } from "./ring-buffer.js";
-export { WaitQueue, type WaitQueueStatistics } from "./wait-queue.js";
+export { WaitQueue } from "./wait-queue.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./cancel-scope.js";
 export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed } from "./checkpoint.js";
 export { sliceExpired, yieldToEventLoop } from "./scheduler.js";

@@ -88,7 +88,7 @@ export class TimerHeap {
   popExpired(now: number): TimerEntry | undefined {
     this.dropStaleTop();
     const top = this.items[0];
-    if (top === undefined || (this.keys[0] as number) > now) return undefined;
+    if (top === undefined || this.keys[0] > now) return undefined;
     this.removeTop();
     top.queued = false;
     if (top.keepAlive) this.keepAliveCount--;
@@ -96,7 +96,7 @@ export class TimerHeap {
   }
 
   clear(): void {
-    for (let i = 0; i < this.items.length; i++) if (this.isLive(i)) (this.items[i] as TimerEntry).queued = false;
+    for (let i = 0; i < this.items.length; i++) if (this.isLive(i)) this.items[i].queued = false;
     this.items = [];
     this.keys = new Float64Array(INITIAL_SLOTS);
     this.seqs = new Float64Array(INITIAL_SLOTS);
@@ -118,7 +118,7 @@ export class TimerHeap {
   }
 
   private isLive(i: number): boolean {
-    const entry = this.items[i] as TimerEntry;
+    const entry = this.items[i];
     return entry.queued && entry.seq === this.seqs[i];
   }
 
@@ -160,24 +160,24 @@ export class TimerHeap {
   }
 
   private moveSlot(from: number, to: number): void {
-    this.items[to] = this.items[from] as TimerEntry;
-    this.keys[to] = this.keys[from] as number;
-    this.seqs[to] = this.seqs[from] as number;
+    this.items[to] = this.items[from];
+    this.keys[to] = this.keys[from];
+    this.seqs[to] = this.seqs[from];
   }
 
   // ---- heap order ------------------------------------------------------------------------
 
   /** True if the slot (key, seq) comes before slot `j`. */
   private before(key: number, seq: number, j: number): boolean {
-    const other = this.keys[j] as number;
-    return key < other || (key === other && seq < (this.seqs[j] as number));
+    const other = this.keys[j];
+    return key < other || (key === other && seq < this.seqs[j]);
   }
 
   private siftUp(i: number): void {
     const { items, keys, seqs } = this;
-    const entry = items[i] as TimerEntry;
-    const key = keys[i] as number;
-    const seq = seqs[i] as number;
+    const entry = items[i];
+    const key = keys[i];
+    const seq = seqs[i];
     while (i > 0) {
       const parent = (i - 1) >> 2;
       if (!this.before(key, seq, parent)) break;
@@ -192,17 +192,17 @@ export class TimerHeap {
   private siftDown(i: number): void {
     const { items, keys, seqs } = this;
     const n = items.length;
-    const entry = items[i] as TimerEntry;
-    const key = keys[i] as number;
-    const seq = seqs[i] as number;
+    const entry = items[i];
+    const key = keys[i];
+    const seq = seqs[i];
     for (;;) {
       const first = 4 * i + 1;
       if (first >= n) break;
       let min = first;
       const end = Math.min(first + 4, n);
-      for (let c = first + 1; c < end; c++) if (this.before(keys[c] as number, seqs[c] as number, min)) min = c;
-      const minKey = keys[min] as number;
-      if (!(minKey < key || (minKey === key && (seqs[min] as number) < seq))) break;
+      for (let c = first + 1; c < end; c++) if (this.before(keys[c], seqs[c], min)) min = c;
+      const minKey = keys[min];
+      if (!(minKey < key || (minKey === key && seqs[min] < seq))) break;
       this.moveSlot(min, i);
       i = min;
     }

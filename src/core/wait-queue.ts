@@ -10,11 +10,6 @@ import { Parked, parkPrepared, wake, wakeWithError, type AnyParked, type WaitAbo
 import { currentScope } from "./context.js";
 import type { CancelScope } from "./cancel-scope.js";
 
-/** What {@link WaitQueue.statistics} reports. */
-export interface WaitQueueStatistics {
-  readonly tasksWaiting: number;
-}
-
 /** @internal */
 export class WaitQueue implements WaitAborter {
   private head: AnyParked | undefined = undefined;
@@ -113,9 +108,5 @@ export class WaitQueue implements WaitAborter {
 
   *[Symbol.iterator](): IterableIterator<AnyParked> {
     for (let p = this.head; p !== undefined; p = p.nextInQueue) yield p;
-  }
-
-  statistics(): WaitQueueStatistics {
-    return { tasksWaiting: this.count };
   }
 }

@@ -21,7 +21,7 @@ import {
   type SendChannel,
   type TaskGroup,
 } from "../../src/index.js";
-import { assertNoTimersLeft } from "./support.js";
+import { assertNoTimersLeft } from "../support/tasks.js";
 
 const SEED = 0x7c4a_2002;
 const NUM_RUNS = 300;

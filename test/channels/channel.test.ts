@@ -13,7 +13,7 @@ import {
   withTaskGroup,
   type ReceiveChannel,
 } from "../../src/index.js";
-import { assertNoTimersLeft, outcome, settle } from "./support.js";
+import { assertNoTimersLeft, outcome, settle } from "../support/tasks.js";
 
 describe("openChannel", () => {
   test("capacity must be an integer ≥ 0 or Infinity, and the message shows the value", () => {

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BrokenResourceError, moveOnAfter, openChannel, run, sleep, withTaskGroup, type ReceiveChannel } from "../../src/index.js";
-import { assertNoTimersLeft } from "./support.js";
+import { assertNoTimersLeft } from "../support/tasks.js";
 
 /** A few event-loop turns: plain promises are nothing trellis can see blocked, so we just let them run. */
 async function eventLoopTurns(): Promise<void> {

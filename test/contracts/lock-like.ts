@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CancelScope, checkpoint, isCancelled, run, withTaskGroup, WouldBlock } from "../../src/index.js";
-import { assertNoTimersLeft, settle } from "../sync/support.js";
+import { assertNoTimersLeft, settle } from "../support/tasks.js";
 
 /** What the contract needs: acquire/release/tryAcquire, and a way to say "idle, nobody waiting". */
 export interface LockLike {

@@ -22,16 +22,7 @@ import {
   withTaskGroup,
 } from "../../src/index.js";
 import { MockClock, trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
-
-/** Runs `fn` and returns what it threw; fails if it did not throw. */
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 /** Awaits `fn()` and asserts it raised `Cancelled`; returns the error. */
 async function expectCancelled(fn: () => unknown): Promise<Cancelled> {

@@ -24,15 +24,7 @@ import {
   type TaskInfo,
 } from "../../src/index.js";
 import { MockClock } from "../../src/testing/index.js";
-
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 /** Ref'd Timeout/Immediate handles of the process: what would keep it alive. */
 function timers(): string[] {

@@ -15,15 +15,7 @@ import {
   type Task,
 } from "../../src/index.js";
 import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
-
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 describe("Task", () => {
   test("a task has a unique numeric id and a name", async () => {

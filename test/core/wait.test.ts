@@ -16,15 +16,7 @@ import {
 } from "../../src/index.js";
 import { trellisTest, waitAllTasksBlocked } from "../../src/testing/index.js";
 import { currentTaskImpl, park, wake } from "../../src/core/index.js";
-
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 /** A promise with its settle functions. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {

@@ -4,7 +4,7 @@ import { inspect } from "node:util";
 import { CancelScope, CapacityLimiter, run, RuntimeError, wait, withTaskGroup, WouldBlock } from "../../src/index.js";
 import { currentTaskImpl } from "../../src/core/index.js";
 import { lockLikeContract } from "../contracts/lock-like.js";
-import { assertNoTimersLeft, settle } from "./support.js";
+import { assertNoTimersLeft, settle } from "../support/tasks.js";
 
 lockLikeContract("CapacityLimiter(1)", () => new CapacityLimiter(1));
 

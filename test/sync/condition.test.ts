@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { CancelScope, Condition, Lock, run, RuntimeError, withTaskGroup } from "../../src/index.js";
 import { lockLikeContract } from "../contracts/lock-like.js";
-import { assertNoTimersLeft, settle } from "./support.js";
+import { assertNoTimersLeft, settle } from "../support/tasks.js";
 
 lockLikeContract("Condition's lock", () => new Condition());
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { CancelScope, Event, isCancelled, run, withTaskGroup } from "../../src/index.js";
-import { assertNoTimersLeft, settle } from "./support.js";
+import { assertNoTimersLeft, settle } from "../support/tasks.js";
 
 test("wait() blocks until set() and then every waiter resumes", async () => {
   const event = new Event();

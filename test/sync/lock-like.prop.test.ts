@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CancelScope, CapacityLimiter, currentTask, Lock, run, Semaphore, wait, withTaskGroup, WouldBlock, type TaskInfo } from "../../src/index.js";
-import { settle } from "./support.js";
+import { settle } from "../support/tasks.js";
 
 const SEED = 42;
 const WORKERS = 4;

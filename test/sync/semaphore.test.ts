@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { run, RuntimeError, Semaphore, withTaskGroup, WouldBlock } from "../../src/index.js";
 import { lockLikeContract } from "../contracts/lock-like.js";
-import { settle } from "./support.js";
+import { settle } from "../support/tasks.js";
 
 lockLikeContract("Semaphore(1)", () => new Semaphore(1));
 

@@ -14,12 +14,13 @@ import {
 } from "../../src/index.js";
 import { Runtime, type ClockHost, type TimerEntry } from "../../src/core/index.js";
 import { MockClock, waitAllTasksBlocked } from "../../src/testing/index.js";
+import { assertNoTimersLeft } from "../support/tasks.js";
 
-/** After run() has returned, none of its Timeout/Immediate handles may be left. */
-async function assertNoHandlesLeft(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  const left = process.getActiveResourcesInfo().filter((kind) => kind === "Timeout" || kind === "Immediate");
-  assert.deepEqual(left, [], "run() left timers behind");
+/** Runs `fn` in a run on `clock`; afterwards none of its Timeout/Immediate handles may be left. */
+async function runOn<T>(clock: MockClock, fn: () => Promise<T>): Promise<T> {
+  const result = await run(fn, { clock });
+  await assertNoTimersLeft();
+  return result;
 }
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -109,272 +110,220 @@ describe("MockClock in a run", () => {
   test("autojump: sleep(3_600_000) finishes in well under a second of real time", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
     const realStart = performance.now();
-    await run(
-      async () => {
-        let virtualStart = currentTime();
-        for (let i = 0; i < 10; i++) {
-          await sleep(10_000 * i);
-          assert.equal(currentTime(), virtualStart + 10_000 * i);
-          virtualStart = currentTime();
-        }
-        await sleep(3_600_000);
-        assert.equal(currentTime(), 450_000 + 3_600_000);
-      },
-      { clock },
-    );
+    await runOn(clock, async () => {
+      let virtualStart = currentTime();
+      for (let i = 0; i < 10; i++) {
+        await sleep(10_000 * i);
+        assert.equal(currentTime(), virtualStart + 10_000 * i);
+        virtualStart = currentTime();
+      }
+      await sleep(3_600_000);
+      assert.equal(currentTime(), 450_000 + 3_600_000);
+    });
     assert.ok(performance.now() - realStart < 1_000, "virtual sleeps took real time");
-    await assertNoHandlesLeft();
   });
 
   test("with rate 0, time stands still until jump(), whatever real time does", async () => {
     const clock = new MockClock();
     const record: string[] = [];
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          tg.spawn(async () => {
-            await sleep(100);
-            record.push(`woke at ${currentTime()}`);
-          });
-          await waitAllTasksBlocked();
-          // 15 real ms pass; the virtual clock does not move.
-          await wait(new Promise((resolve) => setTimeout(resolve, 15)));
-          assert.equal(currentTime(), 0);
-          clock.jump(99);
-          await waitAllTasksBlocked();
-          assert.deepEqual(record, []);
-          clock.jump(1);
-          await waitAllTasksBlocked();
-          assert.deepEqual(record, ["woke at 100"]);
-        }),
-      { clock },
-    );
-    await assertNoHandlesLeft();
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await sleep(100);
+          record.push(`woke at ${currentTime()}`);
+        });
+        await waitAllTasksBlocked();
+        // 15 real ms pass; the virtual clock does not move.
+        await wait(new Promise((resolve) => setTimeout(resolve, 15)));
+        assert.equal(currentTime(), 0);
+        clock.jump(99);
+        await waitAllTasksBlocked();
+        assert.deepEqual(record, []);
+        clock.jump(1);
+        await waitAllTasksBlocked();
+        assert.deepEqual(record, ["woke at 100"]);
+      }));
   });
 
   test("a jump fires the sleeps it passes in deadline order, ties in the order they began", async () => {
     const clock = new MockClock();
     const record: string[] = [];
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          for (const [name, ms] of [["c", 30], ["a", 10], ["b", 20], ["b2", 20], ["late", 1_000]] as const) {
-            tg.spawn(async () => {
-              await sleep(ms);
-              record.push(`${name}@${currentTime()}`);
-            });
-          }
-          await waitAllTasksBlocked();
-          clock.jump(100);
-          await waitAllTasksBlocked();
-          assert.deepEqual(record, ["a@100", "b@100", "b2@100", "c@100"]);
-          clock.jump(900);
-        }),
-      { clock },
-    );
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        for (const [name, ms] of [["c", 30], ["a", 10], ["b", 20], ["b2", 20], ["late", 1_000]] as const) {
+          tg.spawn(async () => {
+            await sleep(ms);
+            record.push(`${name}@${currentTime()}`);
+          });
+        }
+        await waitAllTasksBlocked();
+        clock.jump(100);
+        await waitAllTasksBlocked();
+        assert.deepEqual(record, ["a@100", "b@100", "b2@100", "c@100"]);
+        clock.jump(900);
+      }));
     assert.deepEqual(record.at(-1), "late@1000");
-    await assertNoHandlesLeft();
   });
 
   test("failAfter and moveOnAfter follow virtual time", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
-    await run(
-      async () => {
-        await assert.rejects(
-          failAfter(1_000, () => sleep(2_000)),
-          TimeoutError,
-        );
-        assert.equal(currentTime(), 1_000);
-        const result = await moveOnAfter(500, () => sleepForever());
-        assert.equal(result, undefined);
-        assert.equal(currentTime(), 1_500);
-        assert.equal(await failAfter(1_000, async () => (await sleep(999), "in time")), "in time");
-        assert.equal(currentTime(), 2_499);
-      },
-      { clock },
-    );
-    await assertNoHandlesLeft();
+    await runOn(clock, async () => {
+      await assert.rejects(
+        failAfter(1_000, () => sleep(2_000)),
+        TimeoutError,
+      );
+      assert.equal(currentTime(), 1_000);
+      const result = await moveOnAfter(500, () => sleepForever());
+      assert.equal(result, undefined);
+      assert.equal(currentTime(), 1_500);
+      assert.equal(await failAfter(1_000, async () => (await sleep(999), "in time")), "in time");
+      assert.equal(currentTime(), 2_499);
+    });
   });
 
   test("a deadline does not pass while time stands still, however long the body takes in real time", async () => {
     const clock = new MockClock();
-    await run(
-      async () => {
-        const result = await moveOnAfter(5, () => wait(new Promise((resolve) => setTimeout(() => resolve("done"), 20))));
-        assert.equal(result, "done");
-      },
-      { clock },
-    );
-    await assertNoHandlesLeft();
+    await runOn(clock, async () => {
+      const result = await moveOnAfter(5, () => wait(new Promise((resolve) => setTimeout(() => resolve("done"), 20))));
+      assert.equal(result, "done");
+    });
   });
 
   test("a supervisor's restart backoff follows virtual time", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
     const starts: number[] = [];
-    await run(
-      () =>
-        withSupervisor(
-          async (sup) => {
-            sup.spawn(
-              async () => {
-                starts.push(currentTime());
-                if (starts.length < 4) throw new Error("flaky");
-              },
-              { restart: "on-failure", maxRestarts: 5, backoffMs: 60_000, restartWindowMs: 3_600_000 },
-            );
-          },
-          { onError: () => {} },
-        ),
-      { clock },
-    );
+    await runOn(clock, () =>
+      withSupervisor(
+        async (sup) => {
+          sup.spawn(
+            async () => {
+              starts.push(currentTime());
+              if (starts.length < 4) throw new Error("flaky");
+            },
+            { restart: "on-failure", maxRestarts: 5, backoffMs: 60_000, restartWindowMs: 3_600_000 },
+          );
+        },
+        { onError: () => {} },
+      ));
     assert.deepEqual(starts, [0, 60_000, 180_000, 420_000]);
-    await assertNoHandlesLeft();
   });
 
   test("with rate > 0, virtual time advances with real time and sleeps wake by themselves", async () => {
     const clock = new MockClock({ rate: 1_000 });
     const realStart = performance.now();
-    await run(
-      async () => {
-        const start = currentTime();
-        await sleep(5_000); // 5 real ms
-        assert.ok(currentTime() >= start + 5_000);
-      },
-      { clock },
-    );
+    await runOn(clock, async () => {
+      const start = currentTime();
+      await sleep(5_000); // 5 real ms
+      assert.ok(currentTime() >= start + 5_000);
+    });
     assert.ok(performance.now() - realStart < 1_000);
-    await assertNoHandlesLeft();
   });
 
   test("setting the rate during a run re-arms the run's timer: a stopped sleep starts running", async () => {
     const clock = new MockClock();
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          const sleeper = tg.spawn(async () => {
-            await sleep(2_000);
-            return currentTime();
-          });
-          await waitAllTasksBlocked();
-          assert.equal(sleeper.state, "running");
-          clock.rate = 1_000; // 2 real ms to go
-          const wokeAt = await sleeper.result();
-          assert.ok(wokeAt >= 2_000);
-          clock.rate = 0;
-        }),
-      { clock },
-    );
-    await assertNoHandlesLeft();
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        const sleeper = tg.spawn(async () => {
+          await sleep(2_000);
+          return currentTime();
+        });
+        await waitAllTasksBlocked();
+        assert.equal(sleeper.state, "running");
+        clock.rate = 1_000; // 2 real ms to go
+        const wokeAt = await sleeper.result();
+        assert.ok(wokeAt >= 2_000);
+        clock.rate = 0;
+      }));
   });
 
   test("the autojump threshold can be set before the run and changed during it", async () => {
     const clock = new MockClock({ autojumpThreshold: 100 });
     clock.autojumpThreshold = 0; // picked up when the run attaches the clock
     const realStart = performance.now();
-    await run(
-      async () => {
-        await sleep(10_000);
-        clock.autojumpThreshold = 20;
-        const t = currentTime();
-        // These wake before the autojump threshold triggers, so time does not change.
-        await waitAllTasksBlocked();
-        assert.equal(currentTime(), t);
-        await waitAllTasksBlocked(10);
-        assert.equal(currentTime(), t);
-        // A watcher that would wait a long time must be replaced at once by the new threshold.
-        clock.autojumpThreshold = 100_000;
-        await waitAllTasksBlocked();
-        clock.autojumpThreshold = 0;
-        await sleep(100_000);
-        clock.autojumpThreshold = Infinity;
-        clock.autojumpThreshold = 0;
-        await sleep(1);
-      },
-      { clock },
-    );
+    await runOn(clock, async () => {
+      await sleep(10_000);
+      clock.autojumpThreshold = 20;
+      const t = currentTime();
+      // These wake before the autojump threshold triggers, so time does not change.
+      await waitAllTasksBlocked();
+      assert.equal(currentTime(), t);
+      await waitAllTasksBlocked(10);
+      assert.equal(currentTime(), t);
+      // A watcher that would wait a long time must be replaced at once by the new threshold.
+      clock.autojumpThreshold = 100_000;
+      await waitAllTasksBlocked();
+      clock.autojumpThreshold = 0;
+      await sleep(100_000);
+      clock.autojumpThreshold = Infinity;
+      clock.autojumpThreshold = 0;
+      await sleep(1);
+    });
     assert.ok(performance.now() - realStart < 1_000);
-    await assertNoHandlesLeft();
   });
 
   test("a clock that no run uses does not autojump anything", async () => {
     const clock = new MockClock({ autojumpThreshold: 20 });
     const other = new MockClock();
     other.autojumpThreshold = 1; // not installed in the run: no effect
-    await run(
-      async () => {
-        // If the other clock's threshold of 1 ms applied, the run would autojump first.
-        await waitAllTasksBlocked(10);
-        await sleep(100_000);
-      },
-      { clock },
-    );
+    await runOn(clock, async () => {
+      // If the other clock's threshold of 1 ms applied, the run would autojump first.
+      await waitAllTasksBlocked(10);
+      await sleep(100_000);
+    });
     assert.equal(other.now(), 0);
-    await assertNoHandlesLeft();
   });
 
   test("autojump waits for a pending waitAllTasksBlocked() with cushion 0", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
     const record: string[] = [];
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          tg.spawn(async () => {
-            await sleep(100);
-            record.push("yawn");
-          });
-          tg.spawn(async () => {
-            await waitAllTasksBlocked();
-            record.push("waiter woke");
-            await sleep(1_000);
-            record.push("waiter done");
-          });
-        }),
-      { clock },
-    );
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await sleep(100);
+          record.push("yawn");
+        });
+        tg.spawn(async () => {
+          await waitAllTasksBlocked();
+          record.push("waiter woke");
+          await sleep(1_000);
+          record.push("waiter done");
+        });
+      }));
     assert.deepEqual(record, ["waiter woke", "yawn", "waiter done"]);
-    await assertNoHandlesLeft();
   });
 
   test("autojump waits for a pending waitAllTasksBlocked() with a cushion longer than its threshold", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
     const record: string[] = [];
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          tg.spawn(async () => {
-            await sleep(100);
-            record.push("yawn");
-          });
-          tg.spawn(async () => {
-            await waitAllTasksBlocked(20);
-            record.push("waiter done");
-          });
-        }),
-      { clock },
-    );
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await sleep(100);
+          record.push("yawn");
+        });
+        tg.spawn(async () => {
+          await waitAllTasksBlocked(20);
+          record.push("waiter done");
+        });
+      }));
     assert.deepEqual(record, ["waiter done", "yawn"]);
-    await assertNoHandlesLeft();
   });
 
   test("a task awaiting a foreign promise is not blocked, so autojump waits for it", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
     const record: string[] = [];
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          tg.spawn(async () => {
-            await new Promise((resolve) => setTimeout(resolve, 15));
-            record.push(`foreign done at ${currentTime()}`);
-          });
-          tg.spawn(async () => {
-            await sleep(1_000);
-            record.push(`sleeper woke at ${currentTime()}`);
-          });
-        }),
-      { clock },
-    );
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          record.push(`foreign done at ${currentTime()}`);
+        });
+        tg.spawn(async () => {
+          await sleep(1_000);
+          record.push(`sleeper woke at ${currentTime()}`);
+        });
+      }));
     assert.deepEqual(record, ["foreign done at 0", "sleeper woke at 1000"]);
-    await assertNoHandlesLeft();
   });
 
   test("with nothing to jump to, autojump stays dormant until a deadline appears", async () => {
@@ -390,17 +339,13 @@ describe("MockClock in a run", () => {
       }
     }
     const clock = new CountingClock({ autojumpThreshold: 0 });
-    await run(
-      async () => {
-        // Every task blocked, no deadline: nothing to jump to for 30 real ms.
-        await wait(new Promise((resolve) => setTimeout(resolve, 30)));
-        await sleep(1_000); // a deadline again: autojump takes us there
-        assert.equal(currentTime(), 1_000);
-      },
-      { clock },
-    );
+    await runOn(clock, async () => {
+      // Every task blocked, no deadline: nothing to jump to for 30 real ms.
+      await wait(new Promise((resolve) => setTimeout(resolve, 30)));
+      await sleep(1_000); // a deadline again: autojump takes us there
+      assert.equal(currentTime(), 1_000);
+    });
     assert.ok(firings <= 2, `autojump fired ${firings} times`);
-    await assertNoHandlesLeft();
   });
 
   test("the runtime keeps a low-priority watcher dormant while it has no deadline (core)", async () => {
@@ -415,28 +360,24 @@ describe("MockClock in a run", () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(fired, 1);
     runtime.close();
-    await assertNoHandlesLeft();
+    await assertNoTimersLeft();
   });
 
   test("a task that ended with a trellis wait left floating no longer counts as blocked (core)", async () => {
     const clock = new MockClock({ autojumpThreshold: 0 });
-    await run(
-      async () => {
-        await withTaskGroup(async (tg) => {
-          tg.spawn(async () => {
-            // The race leaves the sleep parked after the task has ended.
-            await Promise.race([sleep(1_000), Promise.resolve()]);
-          });
+    await runOn(clock, async () => {
+      await withTaskGroup(async (tg) => {
+        tg.spawn(async () => {
+          // The race leaves the sleep parked after the task has ended.
+          await Promise.race([sleep(1_000), Promise.resolve()]);
         });
-        // Main awaits a foreign promise: not blocked, so autojump must not move time.
-        await new Promise((resolve) => setTimeout(resolve, 15));
-        assert.equal(currentTime(), 0);
-        await sleep(2_000); // blocked now: autojump fires the floating sleep, then this one
-        assert.equal(currentTime(), 2_000);
-      },
-      { clock },
-    );
-    await assertNoHandlesLeft();
+      });
+      // Main awaits a foreign promise: not blocked, so autojump must not move time.
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      assert.equal(currentTime(), 0);
+      await sleep(2_000); // blocked now: autojump fires the floating sleep, then this one
+      assert.equal(currentTime(), 2_000);
+    });
   });
 
   test("attach and detach register one autojump watcher per run and withdraw it", () => {
@@ -461,16 +402,12 @@ describe("MockClock in a run", () => {
 
   test("a run with a mock clock leaves no timer behind, also when its sleeps were cut short", async () => {
     const clock = new MockClock({ rate: 1 });
-    await run(
-      () =>
-        withTaskGroup(async (tg) => {
-          tg.spawn(() => sleep(60_000));
-          tg.spawn(() => sleepForever());
-          await waitAllTasksBlocked();
-          tg.cancel();
-        }),
-      { clock },
-    );
-    await assertNoHandlesLeft();
+    await runOn(clock, () =>
+      withTaskGroup(async (tg) => {
+        tg.spawn(() => sleep(60_000));
+        tg.spawn(() => sleepForever());
+        await waitAllTasksBlocked();
+        tg.cancel();
+      }));
   });
 });

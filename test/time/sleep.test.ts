@@ -17,15 +17,7 @@ import {
   withTaskGroup,
 } from "../../src/index.js";
 import { trellisTest } from "../../src/testing/index.js";
-
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 /** Small deterministic PRNG (mulberry32) for varied durations. */
 function prng(seed: number): () => number {

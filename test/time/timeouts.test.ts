@@ -24,15 +24,7 @@ import {
   withTaskGroup,
 } from "../../src/index.js";
 import { trellisTest } from "../../src/testing/index.js";
-
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail("expected the call to throw");
-}
+import { thrown } from "../support/thrown.js";
 
 describe("moveOnAfter and moveOnAt", () => {
   test("moveOnAfter returns fn's result when it finishes in time", async () => {

@@ -1,4 +1,4 @@
-// Helpers shared by the sync tests.
+// Helpers shared by the sync and channel tests.
 import assert from "node:assert/strict";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
 
@@ -17,4 +17,14 @@ export async function assertNoTimersLeft(): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   const left = process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate");
   assert.deepEqual(left, [], "a timer or immediate was left armed");
+}
+
+/** The name of the error `promise` rejects with, or "ok" if it fulfils. */
+export async function outcome(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "ok";
+  } catch (err) {
+    return err instanceof Error ? err.name : String(err);
+  }
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { currentScope, requireOptionalString, requireOptions, show } from "../core/index.js";
+import { currentScope, requireCount, requireOptionalString, requireOptions } from "../core/index.js";
 import { ChannelState } from "./channel-state.js";
 import { ReceiveChannel } from "./receive-channel.js";
 import { SendChannel } from "./send-channel.js";
@@ -49,9 +49,7 @@ export interface OpenChannelOptions {
  * ```
  */
 export function openChannel<T>(capacity: number = 0, options?: OpenChannelOptions): [SendChannel<T>, ReceiveChannel<T>] {
-  if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
-    throw new RangeError(`openChannel(): \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
-  }
+  requireCount("openChannel()", "capacity", capacity, 0, true);
   requireOptions("openChannel()", options);
   const name = requireOptionalString("openChannel()", "options.name", options?.name);
   const state = new ChannelState<T>(capacity, name);

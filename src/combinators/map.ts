@@ -14,6 +14,7 @@ import {
   TaskGroupImpl,
   WaitQueue,
   requireFunction,
+  requireCount,
   requireOptions,
   type TaskGroup,
   type TaskImpl,
@@ -183,11 +184,7 @@ function requireIterable<T>(items: Iterable<T> | AsyncIterable<T>): () => Source
 }
 
 function requireConcurrency(value: unknown): number {
-  if (value == null || value === Infinity) return Infinity;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`map(): \`options.concurrency\` must be an integer ≥ 1 or Infinity, got ${show(value)}`);
-  }
-  return value;
+  return value == null ? Infinity : requireCount("map()", "options.concurrency", value, 1, true);
 }
 
 /**

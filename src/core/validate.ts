@@ -83,6 +83,18 @@ export function requireOptions(where: string, value: unknown): void {
   }
 }
 
+/**
+ * @internal The one check of a count (permits, tokens, capacity, concurrency, restarts): returns
+ * `value` if it is an integer ≥ `min`, or `Infinity` when `allowInfinity`; otherwise a
+ * `TypeError` (not a number) or `RangeError` naming the function and the argument.
+ */
+export function requireCount(where: string, name: string, value: unknown, min: number, allowInfinity: boolean): number {
+  if (typeof value === "number" && (value === Infinity ? allowInfinity : Number.isInteger(value) && value >= min)) return value;
+  const expected = `an integer ≥ ${min}${allowInfinity ? " or Infinity" : ""}`;
+  const Err = typeof value === "number" ? RangeError : TypeError;
+  throw new Err(`${where}: \`${name}\` must be ${expected}, got ${show(value)}`);
+}
+
 /** @internal One of a fixed set of strings, e.g. a group's `errors` mode. */
 export function requireOneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { requireOptionalString, show, type SpawnOptions } from "../core/index.js";
+import { requireCount, requireOptionalString, show, type SpawnOptions } from "../core/index.js";
 
 /**
  * When a supervised child is restarted:
@@ -88,13 +88,7 @@ export function restartPolicy(where: string, options: SupervisedSpawnOptions | u
 }
 
 function count(where: string, name: string, value: unknown, fallback: number, infinityAllowed: boolean): number {
-  if (value == null) return fallback;
-  if (infinityAllowed && value === Infinity) return value;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    const expected = infinityAllowed ? "an integer ≥ 0 or Infinity" : "an integer ≥ 0";
-    throw new RangeError(`${where}: \`${name}\` must be ${expected}, got ${show(value)}`);
-  }
-  return value;
+  return value == null ? fallback : requireCount(where, name, value, 0, infinityAllowed);
 }
 
 /** With no limit on restarts, keep this many timestamps: enough for the backoff exponent. */

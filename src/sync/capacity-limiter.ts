@@ -23,10 +23,10 @@ import {
   TaskImpl,
   WaitQueue,
   WouldBlock,
+  requireCount,
 } from "../core/index.js";
 import { currentHolder, describeHolder, OUTSIDE_ANY_TASK } from "./holder.js";
 import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
-import { requireCount } from "./require-count.js";
 
 /**
  * What {@link CapacityLimiter.statistics} reports.

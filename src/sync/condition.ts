@@ -10,11 +10,10 @@
  *
  * @module
  */
-import { CancelScope, RuntimeError, show, WaitQueue, type AnyParked } from "../core/index.js";
+import { CancelScope, RuntimeError, show, WaitQueue, requireCount, type AnyParked } from "../core/index.js";
 import { currentHolder, describeHolder } from "./holder.js";
 import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
 import { Lock, type LockStatistics } from "./lock.js";
-import { requireCount } from "./require-count.js";
 
 /**
  * What {@link Condition.statistics} reports.

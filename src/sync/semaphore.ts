@@ -14,9 +14,9 @@ import {
   completeCheckpoint,
   WaitQueue,
   WouldBlock,
+  requireCount,
 } from "../core/index.js";
 import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
-import { requireCount } from "./require-count.js";
 
 /**
  * Options of {@link Semaphore}.

@@ -254,7 +254,7 @@ describe("map()", () => {
   test("bad arguments name themselves", async () => {
     for (const concurrency of [0, -1, 1.5, NaN, "4", -Infinity]) {
       await assert.rejects(map([1], (x) => x, { concurrency: concurrency as number }), {
-        name: "RangeError",
+        name: typeof concurrency === "number" ? "RangeError" : "TypeError",
         message: new RegExp("^map\\(\\): `options.concurrency` must be an integer ≥ 1 or Infinity, got "),
       });
     }

@@ -667,7 +667,7 @@ describe("withSupervisor(): bad arguments", () => {
     for (const name of ["maxRestarts", "restartWindowMs", "backoffMs", "maxBackoffMs"]) {
       for (const value of [-1, 1.5, NaN, "3"]) {
         await assert.rejects(spawnWith({ [name]: value }), {
-          name: "RangeError",
+          name: typeof value === "number" ? "RangeError" : "TypeError",
           message: new RegExp(`^sup\\.spawn\\(\\): \`options\\.${name}\` must be an integer ≥ 0`),
         });
       }

@@ -17,7 +17,7 @@ export { systemClock, type Clock, type ClockHost } from "./core/index.js";
 export type { Instrument } from "./core/index.js";
 export type { TaskOutcome } from "./core/index.js";
 export type { TaskInfo } from "./core/index.js";
-export { CancelScope, withCancelScope, type CancelScopeOptions } from "./core/index.js";
+export { CancelScope, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./core/index.js";
 export { checkpoint, checkpointIfCancelled } from "./core/index.js";
 export type { Task, TaskState } from "./core/index.js";
 export { withTaskGroup, type TaskGroup, type TaskGroupOptions, type SpawnOptions, type TaskStatus } from "./core/index.js";

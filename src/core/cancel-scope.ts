@@ -34,36 +34,28 @@ export interface CancelScopeOptions {
 type ScopeState = "new" | "running" | "exited";
 
 /**
- * A region of code that can be cancelled as a unit, by `cancel()`, by a deadline, or by an outer
- * scope (unless shielded). Cancellation is level-triggered: while the scope is cancelled,
- * every checkpoint inside raises `Cancelled`, and the scope absorbs that `Cancelled` when it
- * propagates out of `run`. Entering never raises `Cancelled`; the first checkpoint inside does.
- *
- * @example
- * ```ts
- * import { CancelScope, currentTime, sleep } from "trellis";
- * const scope = new CancelScope({ deadline: currentTime() + 1_000 });
- * await scope.run(async () => { await sleep(5_000); });
- * console.log(scope.cancelledCaught); // true: the deadline ended the sleep
- * ```
+ * @internal The engine of a cancel scope: a node of the cancellation tree. A task's root scope is
+ * one (a task *is* its root node, one object per task), and so is every user's `CancelScope`,
+ * whose runtime class {@link UserScope} adds what only a user's scope may do (`run`, setting
+ * `shield` and `deadline`). The public type {@link CancelScope} shows none of the members below.
  */
-export class CancelScope {
+export class ScopeNode {
   /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */ phase: ScopeState = "new";
-  private _shield = false;
-  private _cancelCalled = false;
+  /** @internal */ _shield = false;
+  /** @internal */ _cancelCalled = false;
   /** The name given in the options, shown in `Cancelled` messages. */
   readonly name: string | undefined;
   /** Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need none. */
   private details: ScopeDetails | undefined = undefined;
 
   /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
-  cause: CancelScope | null = null;
-  /** @internal The enclosing scope (for a task's root scope: its group's scope). */ outer: CancelScope | undefined = undefined;
+  cause: ScopeNode | null = null;
+  /** @internal The enclosing scope (for a task's root scope: its group's scope). */ outer: ScopeNode | undefined = undefined;
   /** @internal */ task: TaskImpl<unknown> | undefined = undefined;
   /** @internal */ runtime: Runtime = getDefaultRuntime();
-  /** @internal */ firstChild: CancelScope | undefined = undefined;
-  /** @internal */ prevSibling: CancelScope | undefined = undefined;
-  /** @internal */ nextSibling: CancelScope | undefined = undefined;
+  /** @internal */ firstChild: ScopeNode | undefined = undefined;
+  /** @internal */ prevSibling: ScopeNode | undefined = undefined;
+  /** @internal */ nextSibling: ScopeNode | undefined = undefined;
   /** @internal Waits parked in this scope (the debug task tree reads them). */ firstParked: AnyParked | undefined = undefined;
 
   constructor(options?: CancelScopeOptions) {
@@ -73,31 +65,6 @@ export class CancelScope {
     if (options.shield != null) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
     const name = requireOptionalString("new CancelScope()", "name", options.name);
     this.name = name;
-  }
-
-  /**
-   * Runs `fn(scope)` inside this scope. Not a checkpoint: entering never raises `Cancelled`.
-   *
-   * @returns `fn`'s result, or `undefined` if this scope's own cancellation ended it.
-   * @throws {RuntimeError} If the scope has been run before: a scope is used once.
-   * @throws Whatever `fn` throws, including `Cancelled` of an outer scope.
-   */
-  async run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {
-    requireFunction("CancelScope.run()", "fn", fn);
-    if (this.phase !== "new") {
-      throw new RuntimeError(
-        "CancelScope.run(): this scope has already been run, and a scope can be run only once; create a new CancelScope for each run",
-      );
-    }
-    this.enter(currentScope());
-    try {
-      return await scopeStorage.run(this, fn, this);
-    } catch (err) {
-      if (this.absorbs(err)) return undefined;
-      throw err;
-    } finally {
-      this.exit();
-    }
   }
 
   /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
@@ -139,7 +106,7 @@ export class CancelScope {
   }
 
 
-  private get more(): ScopeDetails {
+  protected get more(): ScopeDetails {
     return (this.details ??= new ScopeDetails());
   }
 
@@ -148,7 +115,8 @@ export class CancelScope {
     return this.details?.deadline ?? Infinity;
   }
 
-  set deadline(value: number) {
+  /** @internal Moves the deadline (a user's scope: `scope.deadline = …`; a request task's timeout). */
+  setDeadline(value: number): void {
     this.more.deadline = requireDeadline("CancelScope.deadline", "deadline", value);
     if (this.phase === "running") this.applyDeadline();
   }
@@ -158,7 +126,8 @@ export class CancelScope {
     return this._shield;
   }
 
-  set shield(value: boolean) {
+  /** @internal Shields or unshields the scope (only a user's scope can: see UserScope). */
+  setShield(value: boolean): void {
     this._shield = requireBoolean("CancelScope.shield", "shield", value);
     if (this.phase === "running") recalculate(this);
   }
@@ -260,7 +229,7 @@ export class CancelScope {
     if (!(err instanceof Cancelled)) return false;
     if (this.cause !== null) return true;
     const origin = cancelledOrigin.get(err);
-    for (let scope: CancelScope | undefined = this; scope !== undefined; scope = scope.outer) if (scope === origin) return true;
+    for (let scope: ScopeNode | undefined = this; scope !== undefined; scope = scope.outer) if (scope === origin) return true;
     return false;
   }
 
@@ -279,7 +248,7 @@ export class CancelScope {
   // ---- tree ------------------------------------------------------------------------------
 
   /** @internal Links the scope under `parent` and starts its deadline. */
-  enter(parent: CancelScope | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
+  enter(parent: ScopeNode | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
     this.phase = "running";
     this.task = task;
     if (parent !== undefined) {
@@ -301,7 +270,7 @@ export class CancelScope {
   }
 
   /** @internal Moves a running scope under a new parent (a task started with `tg.start`). */
-  reparent(parent: CancelScope): void {
+  reparent(parent: ScopeNode): void {
     this.unlink();
     this.linkUnder(parent);
     recalculate(this);
@@ -312,7 +281,7 @@ export class CancelScope {
     this.runtime = runtime;
   }
 
-  private linkUnder(parent: CancelScope): void {
+  private linkUnder(parent: ScopeNode): void {
     this.outer = parent;
     const first = parent.firstChild;
     this.nextSibling = first;
@@ -403,7 +372,7 @@ export class CancelScope {
 }
 
 /** The scope whose cancellation each `Cancelled` reports (see `ownsCancelled`). */
-const cancelledOrigin = new WeakMap<Cancelled, CancelScope>();
+const cancelledOrigin = new WeakMap<Cancelled, ScopeNode>();
 
 /** The state of a scope that most scopes never need. */
 class ScopeDetails {
@@ -417,7 +386,7 @@ class ScopeDetails {
   bulkError: Cancelled | undefined = undefined;
 }
 
-function computeCause(scope: CancelScope): CancelScope | null {
+function computeCause(scope: ScopeNode): ScopeNode | null {
   const parent = scope.outer;
   if (!scope.shield && parent !== undefined && parent.cause !== null) return parent.cause;
   return scope.cancelCalled ? scope : null;
@@ -427,8 +396,8 @@ function computeCause(scope: CancelScope): CancelScope | null {
  * Recomputes `cause` from `root` downward (an explicit stack: trees can be deep), stopping at
  * subtrees whose cause did not change; every scope that becomes cancelled withdraws its waits.
  */
-function recalculate(root: CancelScope): void {
-  const stack: CancelScope[] = [root];
+function recalculate(root: ScopeNode): void {
+  const stack: ScopeNode[] = [root];
   for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
     const cause = computeCause(scope);
     if (cause === scope.cause && scope !== root) continue;
@@ -437,6 +406,119 @@ function recalculate(root: CancelScope): void {
     if (cause !== null && !wasCancelled) scope.deliver();
     for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) stack.push(child);
   }
+}
+
+/**
+ * A region of code that can be cancelled as a unit, by `cancel()`, by a deadline, or by an outer
+ * scope (unless shielded). Cancellation is level-triggered: while the scope is cancelled,
+ * every checkpoint inside raises `Cancelled`, and the scope absorbs that `Cancelled` when it
+ * propagates out of `run`. Entering never raises `Cancelled`; the first checkpoint inside does.
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, currentTime, sleep } from "trellis";
+ * const scope = new CancelScope({ deadline: currentTime() + 1_000 });
+ * await scope.run(async () => { await sleep(5_000); });
+ * console.log(scope.cancelledCaught); // true: the deadline ended the sleep
+ * ```
+ */
+export interface CancelScope {
+  /** The name given in the options, shown in `Cancelled` messages. */
+  readonly name: string | undefined;
+  /**
+   * Runs `fn(scope)` inside this scope. Not a checkpoint: entering never raises `Cancelled`.
+   *
+   * @returns `fn`'s result, or `undefined` if this scope's own cancellation ended it.
+   * @throws {RuntimeError} If the scope has been run before: a scope is used once.
+   * @throws Whatever `fn` throws, including `Cancelled` of an outer scope.
+   */
+  run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined>;
+  /**
+   * Cancels everything inside the scope, including tasks of groups opened inside it. Idempotent;
+   * the first reason wins. Callable before `run`, from any task, or outside any task. Never waits.
+   */
+  cancel(reason?: unknown): void;
+  /** Absolute deadline on the run's clock; `Infinity` for none. Moving it takes effect at once. */
+  deadline: number;
+  /** While true, cancellation of outer scopes does not reach code inside this scope. */
+  shield: boolean;
+  /**
+   * True once `cancel()` was called or the deadline passed, also for a scope not yet entered
+   * (Trio's `cancel_called`). Once true it stays true.
+   */
+  readonly cancelCalled: boolean;
+  /** True once this scope absorbed a `Cancelled` (its own cancellation ended `fn`). */
+  readonly cancelledCaught: boolean;
+  /** The reason given to the first `cancel()`, if any. */
+  readonly reason: unknown;
+  /**
+   * An `AbortSignal` aborted when code inside the scope becomes cancelled (shields respected),
+   * for APIs that take one (`fetch`, `fs`, `timers/promises`). Made on first use.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** The constructor of {@link CancelScope}: `new CancelScope(options?)`. */
+export interface CancelScopeConstructor {
+  new (options?: CancelScopeOptions): CancelScope;
+  readonly prototype: CancelScope;
+}
+
+/**
+ * @internal The runtime class of a user's {@link CancelScope}: the engine node plus what only a
+ * user's scope may do. A task's root node is not one, so a task cannot be shielded, moved or run
+ * from the outside.
+ */
+export class UserScope extends ScopeNode {
+  /**
+   * Runs `fn(scope)` inside this scope. Not a checkpoint: entering never raises `Cancelled`.
+   *
+   * @returns `fn`'s result, or `undefined` if this scope's own cancellation ended it.
+   * @throws {RuntimeError} If the scope has been run before: a scope is used once.
+   * @throws Whatever `fn` throws, including `Cancelled` of an outer scope.
+   */
+  async run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {
+    requireFunction("CancelScope.run()", "fn", fn);
+    if (this.phase !== "new") {
+      throw new RuntimeError(
+        "CancelScope.run(): this scope has already been run, and a scope can be run only once; create a new CancelScope for each run",
+      );
+    }
+    this.enter(currentScope());
+    try {
+      return await scopeStorage.run(this, fn, this);
+    } catch (err) {
+      if (this.absorbs(err)) return undefined;
+      throw err;
+    } finally {
+      this.exit();
+    }
+  }
+
+  override get deadline(): number {
+    return super.deadline;
+  }
+
+  override set deadline(value: number) {
+    this.setDeadline(value);
+  }
+
+  override get shield(): boolean {
+    return this._shield;
+  }
+
+  override set shield(value: boolean) {
+    this.setShield(value);
+  }
+}
+
+// The public CancelScope is UserScope seen through the CancelScope interface: no wrapper object,
+// so a scope costs what it did, and `instanceof CancelScope` holds for every user's scope.
+export const CancelScope: CancelScopeConstructor = UserScope;
+
+/** @internal The engine behind a public scope (the same object, seen with its internals). */
+export function scopeEngine(scope: CancelScope): UserScope {
+  return scope as unknown as UserScope;
 }
 
 /**
@@ -452,9 +534,9 @@ export function withCancelScope<T>(
   fn: (scope: CancelScope) => T | PromiseLike<T>,
   options?: CancelScopeOptions,
 ): Promise<T | undefined> {
-  let scope: CancelScope;
+  let scope: UserScope;
   try {
-    scope = new CancelScope(options);
+    scope = new UserScope(options);
   } catch (err) {
     return Promise.reject(err); // a promise-returning API rejects, never throws
   }

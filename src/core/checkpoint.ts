@@ -4,7 +4,7 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { CancelScope } from "./cancel-scope.js";
+import type { ScopeNode } from "./cancel-scope.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 
 /** Checkpoints passed by code outside any task (which has no task to count them on). */
@@ -19,7 +19,7 @@ let checkpointsOutsideTasks = 0;
  * counts before its own schedule point), and every `Cancelled` raised at a checkpoint
  * (`scope.cancelledError(true)`). A checkpoint may count twice; tests only compare.
  */
-export function countCheckpoint(scope: CancelScope | undefined): void {
+export function countCheckpoint(scope: ScopeNode | undefined): void {
   const task = scope?.task;
   if (task !== undefined) task.checkpoints++;
   else checkpointsOutsideTasks++;
@@ -89,7 +89,7 @@ export function schedulePoint(): Promise<void> {
  * check and this schedule point together make one checkpoint, which is counted here. Unlike
  * a {@link checkpoint}, nothing cancels after the yield: the operation has happened.
  */
-export function completeCheckpoint(scope: CancelScope | undefined): Promise<void> {
+export function completeCheckpoint(scope: ScopeNode | undefined): Promise<void> {
   countCheckpoint(scope);
   return sliceExpired() ? yieldToEventLoop() : resolved;
 }

@@ -6,13 +6,13 @@
  * @module
  */
 import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
-import type { CancelScope } from "./cancel-scope.js";
+import type { ScopeNode } from "./cancel-scope.js";
 
 /** @internal */
-export const scopeStorage = new AsyncLocalStorage<CancelScope | undefined>();
+export const scopeStorage = new AsyncLocalStorage<ScopeNode | undefined>();
 
 /** @internal The innermost scope of the calling code, `undefined` outside every scope and task. */
-export function currentScope(): CancelScope | undefined {
+export function currentScope(): ScopeNode | undefined {
   return scopeStorage.getStore();
 }
 

@@ -27,7 +27,7 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { CancelScope } from "./cancel-scope.js";
+import type { ScopeNode } from "./cancel-scope.js";
 import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
@@ -99,7 +99,7 @@ export class Parked<T = unknown> {
   reject!: (error: unknown) => void;
 
   constructor(
-    readonly scope: CancelScope | undefined,
+    readonly scope: ScopeNode | undefined,
     readonly label: WaitLabel,
   ) {}
 
@@ -137,7 +137,7 @@ export function park<T>(
   label: WaitLabel,
   register: (parked: Parked<T>) => void,
   cancellable = true,
-  scope: CancelScope | undefined = currentScope(),
+  scope: ScopeNode | undefined = currentScope(),
 ): Promise<T> {
   if (cancellable) {
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CancelScope } from "./cancel-scope.js";
+import { UserScope, type CancelScope } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
 import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
 import { park, wake, wakeWithError, type Parked, type WaitDescriber } from "./park.js";
@@ -70,7 +70,7 @@ export interface TaskGroup {
 
 /** @internal */
 export class TaskGroupImpl implements TaskGroup, OpenGroup {
-  readonly cancelScope: CancelScope;
+  readonly cancelScope: UserScope;
   /** The failures of the body and the children, in order (any value: `throw undefined` counts). */
   readonly errors: unknown[] = [];
   /** The promise of `withTaskGroup`/`withSupervisor`: what the opening task waits for if nobody awaits it. */
@@ -90,7 +90,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     readonly name: string | undefined,
     readonly errorMode: "first" | "aggregate",
   ) {
-    this.cancelScope = new CancelScope(name === undefined ? undefined : { name });
+    this.cancelScope = new UserScope(name === undefined ? undefined : { name });
   }
 
   spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>> {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { CancelScope } from "./cancel-scope.js";
+import type { ScopeNode } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
 import { describeWait, type AnyParked } from "./park.js";
 import { TaskImpl } from "./task.js";
@@ -87,8 +87,8 @@ export function taskTree(): TaskTree {
 }
 
 /** @internal The root task of the run a scope belongs to. */
-export function rootTaskOf(scope: CancelScope): TaskImpl<unknown> | undefined {
-  let top: CancelScope = scope;
+export function rootTaskOf(scope: ScopeNode): TaskImpl<unknown> | undefined {
+  let top: ScopeNode = scope;
   while (top.outer !== undefined) top = top.outer;
   return top instanceof TaskImpl ? top : top.task;
 }
@@ -105,7 +105,7 @@ export function snapshotRun(root: TaskImpl<unknown> | undefined): TaskTree {
 interface Walk {
   count: number;
   /** The scope of the code taking the snapshot: where its own task is. */
-  readonly current: CancelScope | undefined;
+  readonly current: ScopeNode | undefined;
 }
 
 function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
@@ -113,7 +113,7 @@ function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
   const waits: AnyParked[] = [];
   const children: TaskSnapshot[] = [];
   // The task's own scopes (nested scopes, groups it opened), down to the root scopes of other tasks.
-  const stack: CancelScope[] = [task];
+  const stack: ScopeNode[] = [task];
   for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
     for (let p = scope.firstParked; p !== undefined; p = p.nextInScope) if (!p.settled && p.task === task) waits.push(p);
     for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) {
@@ -141,9 +141,9 @@ function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
 }
 
 /** The scopes from `inner` outward, skipping task roots, up to the root of the task that spawned `task`. */
-function enclosingScopes(inner: CancelScope, task: TaskImpl<unknown>): ScopeSnapshot[] {
+function enclosingScopes(inner: ScopeNode, task: TaskImpl<unknown>): ScopeSnapshot[] {
   const out: ScopeSnapshot[] = [];
-  for (let scope: CancelScope | undefined = inner; scope !== undefined; scope = scope.outer) {
+  for (let scope: ScopeNode | undefined = inner; scope !== undefined; scope = scope.outer) {
     if (scope instanceof TaskImpl) {
       if (scope !== task) break;
       continue;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CancelScope } from "./cancel-scope.js";
+import { ScopeNode } from "./cancel-scope.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked, type WaitDescriber } from "./park.js";
@@ -66,7 +66,7 @@ let nextTaskId = 1;
  * thousand tasks are a hundred thousand fewer objects for the garbage collector). Its `outer`
  * scope is its group's; `task.cancel()` cancels this task alone.
  */
-export class TaskImpl<R> extends CancelScope implements Task<R> {
+export class TaskImpl<R> extends ScopeNode implements Task<R> {
   readonly id = nextTaskId++;
   declare readonly name: string;
   state: TaskState = "running";
@@ -91,12 +91,12 @@ export class TaskImpl<R> extends CancelScope implements Task<R> {
   }
 
   /** The task's root scope: the task itself. */
-  get scope(): CancelScope {
+  get scope(): ScopeNode {
     return this;
   }
 
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
-  start(fn: () => R | PromiseLike<R>, parentScope: CancelScope | undefined, runtimeScope = parentScope): void {
+  start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined, runtimeScope = parentScope): void {
     this.enter(parentScope, this as TaskImpl<unknown>);
     if (parentScope === undefined && runtimeScope !== undefined) this.setRuntime(runtimeScope.runtime);
     this.runtime.taskSpawned(this);

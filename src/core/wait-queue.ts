@@ -8,7 +8,7 @@
  */
 import { Parked, parkPrepared, wake, wakeWithError, type AnyParked, type WaitAborter, type WaitLabel } from "./park.js";
 import { currentScope } from "./context.js";
-import type { CancelScope } from "./cancel-scope.js";
+import type { ScopeNode } from "./cancel-scope.js";
 
 /** @internal */
 export class WaitQueue implements WaitAborter {
@@ -26,7 +26,7 @@ export class WaitQueue implements WaitAborter {
    * passes itself as `aborter` instead, and its `abortWait` must then remove the wait too.
    * No closure per wait: queues can be long.
    */
-  park<T>(label: WaitLabel, data?: unknown, scope: CancelScope | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
+  park<T>(label: WaitLabel, data?: unknown, scope: ScopeNode | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const parked = new Parked<T>(scope, label);
     const promise = parked.makePromise();

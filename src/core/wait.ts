@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CancelScope } from "./cancel-scope.js";
+import { UserScope, type CancelScope } from "./cancel-scope.js";
 import { park, wake, wakeWithError } from "./park.js";
 import { currentScope } from "./context.js";
 import { requireFunction, show } from "./validate.js";
@@ -92,7 +92,7 @@ export async function cancelOnAbort<T>(signal: AbortSignal, fn: (scope: CancelSc
     throw new TypeError(`cancelOnAbort(): \`signal\` must be an AbortSignal, got ${show(signal)}`);
   }
   requireFunction("cancelOnAbort()", "fn", fn);
-  const scope = new CancelScope();
+  const scope = new UserScope();
   const onAbort = () => scope.cancelWith(signal.reason, "abort");
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });

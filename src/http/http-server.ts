@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import {
   CancelScope,
+  UserScope,
   currentScope,
   currentTaskImpl,
   currentTime,
@@ -57,7 +58,7 @@ export class HttpServer {
   private readonly onError: HttpErrorHandler | undefined;
   private readonly secure: boolean;
   /** The scope of every request task: shielded from the caller, cancelled after the grace. */
-  private readonly requests = new CancelScope({ shield: true, name: "http requests" });
+  private readonly requests = new UserScope({ shield: true, name: "http requests" });
   /** The task that called serveHttp: the parent of every request task in error reports. */
   private readonly parentTask: TaskImpl<unknown> | undefined;
   private firstLive: RequestTask | undefined = undefined;
@@ -172,7 +173,7 @@ export class HttpServer {
     if (url.length > 120) url = `${url.slice(0, 117)}...`;
     const task = new RequestTask(`${req.method} ${url}`, this.parentTask, this.requestExited, this, req, res);
     if (this.draining && !res.headersSent) res.setHeader("Connection", "close");
-    if (this.requestTimeoutMs !== Infinity) task.deadline = this.requests.runtime.now() + this.requestTimeoutMs;
+    if (this.requestTimeoutMs !== Infinity) task.setDeadline(this.requests.runtime.now() + this.requestTimeoutMs);
     const first = this.firstLive;
     task.nextLive = first;
     if (first !== undefined) first.prevLive = task;

@@ -13,7 +13,7 @@ import {
   wake,
   Parked,
   parkPrepared,
-  type CancelScope,
+  type ScopeNode,
   type Runtime,
   type TimerEntry,
   type WaitAborter,
@@ -37,7 +37,7 @@ class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
   seq = 0;
   queued = false;
   constructor(
-    scope: CancelScope | undefined,
+    scope: ScopeNode | undefined,
     public deadline: number,
   ) {
     super(scope, sleepLabel);
@@ -56,7 +56,7 @@ class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
   }
 }
 
-function sleepUntilDeadline(scope: CancelScope | undefined, runtime: Runtime, deadline: number, label: string): Promise<void> {
+function sleepUntilDeadline(scope: ScopeNode | undefined, runtime: Runtime, deadline: number, label: string): Promise<void> {
   // `label` names the waits without a deadline (sleepForever); timed ones say `sleep until t`.
   if (deadline <= runtime.now()) return checkpoint();
   if (deadline === Infinity) {

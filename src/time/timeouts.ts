@@ -5,7 +5,8 @@
  * @module
  */
 import {
-  CancelScope,
+  UserScope,
+  type CancelScope,
   checkpointIfCancelled,
   currentTime,
   requireBoolean,
@@ -25,12 +26,12 @@ export interface TimeoutOptions {
   readonly name?: string;
 }
 
-function deadlineScope(where: string, deadline: number, fn: unknown, options: TimeoutOptions | undefined): CancelScope {
+function deadlineScope(where: string, deadline: number, fn: unknown, options: TimeoutOptions | undefined): UserScope {
   requireFunction(where, "fn", fn);
   requireOptions(where, options);
   const shield = options?.shield == null ? false : requireBoolean(where, "options.shield", options.shield);
   const name = requireOptionalString(where, "options.name", options?.name);
-  return new CancelScope(name === undefined ? { deadline, shield } : { deadline, shield, name });
+  return new UserScope(name === undefined ? { deadline, shield } : { deadline, shield, name });
 }
 
 /**
@@ -105,7 +106,7 @@ export async function failAt<T>(deadline: number, fn: (scope: CancelScope) => T 
   return failIfCaught(scope, await scope.run(fn), "failAt()", `by the deadline ${deadline}`);
 }
 
-function failIfCaught<T>(scope: CancelScope, result: T | undefined, where: string, limit: string): T {
+function failIfCaught<T>(scope: UserScope, result: T | undefined, where: string, limit: string): T {
   if (!scope.cancelledCaught) return result as T;
   // A cancellation of the caller that arrived at the same time as the timeout (after it fired,
   // before we got here) must win over our TimeoutError, or an enclosing moveOn scope would see

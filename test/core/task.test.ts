@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   CancelScope,
   checkpoint,
+  currentTask,
   isCancelled,
   sleep,
   sleepForever,
@@ -223,4 +224,29 @@ describe("Task", () => {
       (err) => err === boom,
     );
   });
+});
+
+describe("a task is not a public CancelScope (issue 10)", () => {
+  test("currentTask() is no CancelScope, and plain JS cannot shield it from its group's cancellation", trellisTest(async () => {
+    const reached: string[] = [];
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => {
+        const task = currentTask()! as unknown as Record<string, unknown>;
+        assert.ok(!(task instanceof CancelScope));
+        assert.equal(typeof task["run"], "undefined");
+        // What plain JavaScript could try: an ES module is strict, so assigning a getter-only
+        // property throws; either way the task is not shielded.
+        assert.throws(() => {
+          task["shield"] = true;
+        }, TypeError);
+        await sleepForever().catch((err: unknown) => {
+          reached.push(isCancelled(err) ? "cancelled" : "other");
+          throw err;
+        });
+      });
+      await waitAllTasksBlocked();
+      tg.cancel();
+    });
+    assert.deepEqual(reached, ["cancelled"]);
+  }));
 });

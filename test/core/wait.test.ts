@@ -239,7 +239,7 @@ describe("cancelOnAbort", () => {
 
 describe("issue 9: a wait is registered before anything can wake it (park.ts, the registration rule)", () => {
   /** The waits still linked to `scope` (white box: what cancellation of the scope would walk). */
-  function linkedWaits(scope: CancelScope): number {
+  function linkedWaits(scope: object): number {
     let count = 0;
     for (let p = Reflect.get(scope, "firstParked") as { nextInScope: unknown } | undefined; p !== undefined; p = p.nextInScope as typeof p) count++;
     return count;

@@ -5,8 +5,8 @@
  */
 import { currentScope, requireCount, requireOptionalString, requireOptions } from "../core/index.js";
 import { ChannelState } from "./channel-state.js";
-import { ReceiveChannel } from "./receive-channel.js";
-import { SendChannel } from "./send-channel.js";
+import { openReceiveChannel, type ReceiveChannel } from "./receive-channel.js";
+import { openSendChannel, type SendChannel } from "./send-channel.js";
 
 /** Options of {@link openChannel}. */
 export interface OpenChannelOptions {
@@ -55,5 +55,5 @@ export function openChannel<T>(capacity: number = 0, options?: OpenChannelOption
   const state = new ChannelState<T>(capacity, name);
   const runtime = currentScope()?.runtime;
   if (runtime?.debug) state.debugRuntime = runtime;
-  return [new SendChannel(state), new ReceiveChannel(state)];
+  return [openSendChannel(state), openReceiveChannel(state)];
 }

@@ -17,6 +17,9 @@ import {
   type ChannelStatistics,
 } from "./channel-state.js";
 
+let stepOf: <T>(channel: ReceiveChannel<T>) => Promise<IteratorResult<T, undefined>>;
+let makeReceive: (state: ChannelState<unknown>) => ReceiveChannel<unknown>;
+
 /**
  * The receiving end of a channel made by {@link openChannel}. Several handles may share one
  * channel ({@link ReceiveChannel.clone}); each value goes to exactly one receiver, waiting
@@ -40,16 +43,16 @@ import {
  * ```
  */
 export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
-  /** @internal */
-  readonly state: ChannelState<T>;
+  /** The channel's shared state (the engine; this handle is a facade over it). */
+  readonly #state: ChannelState<T>;
   private closed = false;
 
-  /** @internal Handles come from {@link openChannel} and {@link ReceiveChannel.clone}; `new ReceiveChannel(…)` in user code throws a TypeError saying so. */
-  constructor(state: ChannelState<T>) {
+  // Handles come from openChannel() and clone(); `new ReceiveChannel(…)` in plain JS throws a TypeError saying so.
+  private constructor(state: ChannelState<T>) {
     if (!(state instanceof ChannelState)) {
       throw new TypeError(`ReceiveChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);
     }
-    this.state = state;
+    this.#state = state;
     state.openReceiveChannels++;
     if (state.debugRuntime !== undefined) {
       watchForLeak(state.debugRuntime, this, "receive handle", `of ${state.describe()}`, () => state.closeReceive(ORPHAN));
@@ -89,16 +92,16 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
       countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
       return settledSoon(value);
     }
-    const waiters = this.state.receiveWaiters;
+    const waiters = this.#state.receiveWaiters;
     return waiters.park<T>(waiters, this, scope);
   }
 
-  /** @internal One step of `for await`: `receive()`, with the end of the stream as `done`. */
-  step(): Promise<IteratorResult<T, undefined>> {
+  /** One step of `for await`: `receive()`, with the end of the stream as `done`. */
+  #step(): Promise<IteratorResult<T, undefined>> {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
-    const state = this.state;
+    const state = this.#state;
     const value = state.take();
     if (value !== NOTHING || state.openSendChannels === 0) {
       countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
@@ -135,7 +138,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   /** The non-blocking attempt shared by `receive`, `tryReceive` and the iterator. */
   private take(where: string): T | typeof NOTHING {
     if (this.closed) throw closedHandle(where, "receive");
-    const state = this.state;
+    const state = this.#state;
     const value = state.take();
     if (value === NOTHING && state.openSendChannels === 0) throw endOfChannel(where);
     return value;
@@ -166,7 +169,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
    */
   clone(): ReceiveChannel<T> {
     if (this.closed) throw closedHandle("ReceiveChannel.clone()", "receive");
-    return new ReceiveChannel(this.state);
+    return new ReceiveChannel(this.#state);
   }
 
   /**
@@ -187,8 +190,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.state.debugRuntime !== undefined) forgetLeak(this);
-    this.state.closeReceive(this);
+    if (this.#state.debugRuntime !== undefined) forgetLeak(this);
+    this.#state.closeReceive(this);
   }
 
   /**
@@ -240,13 +243,26 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
    * ```
    */
   statistics(): ChannelStatistics {
-    return this.state.statistics();
+    return this.#state.statistics();
   }
 
-  /** @internal `util.inspect` shows whether this handle is open and the channel's live state. */
-  [inspect.custom](depth: number, options: InspectOptions): string {
-    return this.state.inspect("ReceiveChannel", this.closed, depth, options);
+  static {
+    makeReceive = (state) => new ReceiveChannel(state);
+    stepOf = (channel) => channel.#step();
+    // `util.inspect` shows whether this handle is open and the channel's live state.
+    Object.defineProperty(ReceiveChannel.prototype, inspect.custom, {
+      value(this: ReceiveChannel<unknown>, depth: number, options: InspectOptions): string {
+        return this.#state.inspect("ReceiveChannel", this.closed, depth, options);
+      },
+      writable: true,
+      configurable: true,
+    });
   }
+}
+
+/** @internal A new handle on `state` (openChannel's; user code cannot call the constructor). */
+export function openReceiveChannel<T>(state: ChannelState<T>): ReceiveChannel<T> {
+  return makeReceive(state) as ReceiveChannel<T>;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -274,7 +290,7 @@ class ChannelIterator<T> implements AsyncIterableIterator<T> {
   constructor(private readonly channel: ReceiveChannel<T>) {}
 
   next(): Promise<IteratorResult<T, undefined>> {
-    return this.channel.step();
+    return stepOf(this.channel);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

@@ -17,6 +17,8 @@ import {
   type ChannelStatistics,
 } from "./channel-state.js";
 
+let makeSend: (state: ChannelState<unknown>) => SendChannel<unknown>;
+
 /**
  * The sending end of a channel made by {@link openChannel}. Several handles may share one
  * channel ({@link SendChannel.clone}); each is closed on its own, and receivers see the end of
@@ -41,16 +43,16 @@ import {
  * ```
  */
 export class SendChannel<T> implements Disposable {
-  /** @internal */
-  readonly state: ChannelState<T>;
+  /** The channel's shared state (the engine; this handle is a facade over it). */
+  readonly #state: ChannelState<T>;
   private closed = false;
 
-  /** @internal Handles come from {@link openChannel} and {@link SendChannel.clone}; `new SendChannel(…)` in user code throws a TypeError saying so. */
-  constructor(state: ChannelState<T>) {
+  // Handles come from openChannel() and clone(); `new SendChannel(…)` in plain JS throws a TypeError saying so.
+  private constructor(state: ChannelState<T>) {
     if (!(state instanceof ChannelState)) {
       throw new TypeError(`SendChannel cannot be constructed directly; use openChannel() (or clone() of a handle you have)`);
     }
-    this.state = state;
+    this.#state = state;
     state.openSendChannels++;
     if (state.debugRuntime !== undefined) {
       watchForLeak(state.debugRuntime, this, "send handle", `of ${state.describe()}`, () => state.closeSend(ORPHAN));
@@ -86,7 +88,7 @@ export class SendChannel<T> implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const waiters = this.state.sendWaiters;
+    const waiters = this.#state.sendWaiters;
     return waiters.park<void>(waiters, new SendWait(value, this), scope);
   }
 
@@ -108,13 +110,13 @@ export class SendChannel<T> implements Disposable {
    * ```
    */
   trySend(value: T): void {
-    if (!this.offer("SendChannel.trySend()", value)) throw sendWouldBlock(this.state.capacity);
+    if (!this.offer("SendChannel.trySend()", value)) throw sendWouldBlock(this.#state.capacity);
   }
 
   /** The non-blocking attempt shared by `send` and `trySend`. */
   private offer(where: string, value: T): boolean {
     if (this.closed) throw closedHandle(where, "send");
-    const state = this.state;
+    const state = this.#state;
     if (state.openReceiveChannels === 0) throw brokenChannel(where);
     return state.offer(value);
   }
@@ -142,7 +144,7 @@ export class SendChannel<T> implements Disposable {
    */
   clone(): SendChannel<T> {
     if (this.closed) throw closedHandle("SendChannel.clone()", "send");
-    return new SendChannel(this.state);
+    return new SendChannel(this.#state);
   }
 
   /**
@@ -163,8 +165,8 @@ export class SendChannel<T> implements Disposable {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.state.debugRuntime !== undefined) forgetLeak(this);
-    this.state.closeSend(this);
+    if (this.#state.debugRuntime !== undefined) forgetLeak(this);
+    this.#state.closeSend(this);
   }
 
   /**
@@ -195,11 +197,23 @@ export class SendChannel<T> implements Disposable {
    * ```
    */
   statistics(): ChannelStatistics {
-    return this.state.statistics();
+    return this.#state.statistics();
   }
 
-  /** @internal `util.inspect` shows whether this handle is open and the channel's live state. */
-  [inspect.custom](depth: number, options: InspectOptions): string {
-    return this.state.inspect("SendChannel", this.closed, depth, options);
+  static {
+    makeSend = (state) => new SendChannel(state);
+    // `util.inspect` shows whether this handle is open and the channel's live state.
+    Object.defineProperty(SendChannel.prototype, inspect.custom, {
+      value(this: SendChannel<unknown>, depth: number, options: InspectOptions): string {
+        return this.#state.inspect("SendChannel", this.closed, depth, options);
+      },
+      writable: true,
+      configurable: true,
+    });
   }
+}
+
+/** @internal A new handle on `state` (openChannel's; user code cannot call the constructor). */
+export function openSendChannel<T>(state: ChannelState<T>): SendChannel<T> {
+  return makeSend(state) as SendChannel<T>;
 }

@@ -11,6 +11,9 @@ export type CancelSource = "explicit" | "deadline" | "abort" | "sibling" | "sign
 
 const internal = Symbol("trellis.internal");
 
+/** The private constructor of Cancelled, for makeCancelled. */
+let construct: (reason: unknown, source: CancelSource, message: string) => Cancelled;
+
 /**
  * Raised at checkpoints inside a cancelled scope. Level-triggered: while the scope stays
  * cancelled, **every** checkpoint inside it raises `Cancelled` again, also in `finally` blocks
@@ -31,8 +34,9 @@ export class Cancelled extends Error {
   /** What cancelled it: an explicit `cancel()`, a deadline, an AbortSignal, a failing sibling, an OS signal. */
   readonly source: CancelSource;
 
-  /** @internal Trio gives Cancelled no public constructor either: cancel a scope instead. */
-  constructor(token: symbol, reason: unknown, source: CancelSource, message: string) {
+  // Trio gives Cancelled no public constructor either: cancel a scope instead. Private, so the
+  // published type shows none; makeCancelled (below) is the one maker.
+  private constructor(token: symbol, reason: unknown, source: CancelSource, message: string) {
     if (token !== internal) {
       throw new TypeError(
         "Cancelled cannot be constructed by user code; cancel a scope instead (scope.cancel(), tg.cancel(), task.cancel())",
@@ -41,6 +45,10 @@ export class Cancelled extends Error {
     super(message);
     this.reason = reason;
     this.source = source;
+  }
+
+  static {
+    construct = (reason, source, message) => new Cancelled(internal, reason, source, message);
   }
 }
 Object.defineProperty(Cancelled.prototype, "name", { value: "Cancelled" });
@@ -66,11 +74,11 @@ export function makeCancelled(reason: unknown, source: CancelSource, scopeName: 
   const where = scopeName === undefined ? "" : ` (scope "${scopeName}")`;
   const why = reason === undefined ? "" : `: ${describeReason(reason)}`;
   const message = `cancelled by ${source}${where}${why}`;
-  if (withStack) return new Cancelled(internal, reason, source, message);
+  if (withStack) return construct(reason, source, message);
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new Cancelled(internal, reason, source, message);
+    return construct(reason, source, message);
   } finally {
     Error.stackTraceLimit = limit;
   }

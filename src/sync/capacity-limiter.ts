@@ -26,7 +26,7 @@ import {
   requireCount,
 } from "../core/index.js";
 import { currentHolder, describeHolder, OUTSIDE_ANY_TASK } from "./holder.js";
-import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
+import { formatState, defineInspect } from "./inspect.js";
 
 /**
  * What {@link CapacityLimiter.statistics} reports.
@@ -69,7 +69,7 @@ export interface CapacityLimiterStatistics {
  * });
  * ```
  */
-export class CapacityLimiter implements WaitAborter {
+export class CapacityLimiter {
   private total: number;
   private readonly borrowers = new Set<unknown>();
   private readonly pending = new Set<unknown>();
@@ -299,10 +299,12 @@ export class CapacityLimiter implements WaitAborter {
     };
   }
 
-  /** @internal Shows `CapacityLimiter { borrowedTokens: 2, totalTokens: 2, tasksWaiting: 3 }` in `console.log`. */
-  [inspectCustom](_depth: number, options: object, inspect?: InspectFn): string {
-    const state = { borrowedTokens: this.borrowedTokens, totalTokens: this.total, tasksWaiting: this.waiters.length };
-    return formatState("CapacityLimiter", state, options, inspect);
+  static {
+    // Shows `CapacityLimiter { borrowedTokens: 2, totalTokens: 2, tasksWaiting: 3 }` in `console.log`.
+    defineInspect(CapacityLimiter, function (_depth, options, inspect) {
+      const state = { borrowedTokens: this.borrowedTokens, totalTokens: this.total, tasksWaiting: this.waiters.length };
+      return formatState("CapacityLimiter", state, options, inspect);
+    });
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -323,18 +325,20 @@ export class CapacityLimiter implements WaitAborter {
     } catch (err) {
       return Promise.reject(err);
     }
-    // The limiter is the wait's aborter: a cancelled waiter also stops counting as pending.
-    const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, scope, this);
+    // The limiter's aborter is the wait's: a cancelled waiter also stops counting as pending.
+    const waiting = this.waiters.park<void>("CapacityLimiter.acquire", borrower, scope, this.#aborter);
     if (queuedByAnother(borrower, scope?.task)) this.pending.add(borrower);
     return waiting;
   }
 
-  /** @internal Abort of a waiting acquire: leave the line and forget that the borrower waits. */
-  abortWait(parked: AnyParked): boolean {
-    this.waiters.remove(parked);
-    this.forgetPending(parked);
-    return true;
-  }
+  /** Abort of a waiting acquire: leave the line and forget that the borrower waits (one per limiter, none per wait). */
+  readonly #aborter: WaitAborter = {
+    abortWait: (parked: AnyParked): boolean => {
+      this.waiters.remove(parked);
+      this.forgetPending(parked);
+      return true;
+    },
+  };
 
   private tryFor(borrower: unknown, where: string): void {
     if (!this.take(borrower, where)) {

@@ -12,8 +12,8 @@
  */
 import { CancelScope, RuntimeError, show, WaitQueue, requireCount, type AnyParked } from "../core/index.js";
 import { currentHolder, describeHolder } from "./holder.js";
-import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
-import { Lock, type LockStatistics } from "./lock.js";
+import { formatState, defineInspect } from "./inspect.js";
+import { Lock, lockInternals, type LockStatistics } from "./lock.js";
 
 /**
  * What {@link Condition.statistics} reports.
@@ -230,9 +230,11 @@ export class Condition {
     return { tasksWaiting: this.waiters.length, lockStatistics: this.lock.statistics() };
   }
 
-  /** @internal Shows `Condition { tasksWaiting: 2, lockStatistics: { … } }` in `console.log`. */
-  [inspectCustom](_depth: number, options: object, inspect?: InspectFn): string {
-    return formatState("Condition", this.statistics(), options, inspect);
+  static {
+    // Shows `Condition { tasksWaiting: 2, lockStatistics: { … } }` in `console.log`.
+    defineInspect(Condition, function (_depth, options, inspect) {
+      return formatState("Condition", this.statistics(), options, inspect);
+    });
   }
 
   /**
@@ -240,7 +242,7 @@ export class Condition {
    * it is cancelled there, it leaves that queue and the notification moves on to the next one.
    */
   private moveFirstToLock(): boolean {
-    const lockQueue = this.lock.waiters;
+    const lockQueue = lockInternals.waiters(this.lock);
     const parked: AnyParked | undefined = this.waiters.moveFirstTo(lockQueue);
     if (parked === undefined) return false;
     parked.abort = () => {
@@ -248,13 +250,13 @@ export class Condition {
       this.moveFirstToLock();
       return true;
     };
-    this.lock.watchOwner();
+    lockInternals.watchOwner(this.lock);
     return true;
   }
 
   private requireHolder(me: unknown, where: string): void {
-    if (this.lock.holder === me) return;
-    const holder = this.lock.holder;
+    if (lockInternals.holder(this.lock) === me) return;
+    const holder = lockInternals.holder(this.lock);
     const who = holder === undefined ? "nobody holds it" : `it is held by ${describeHolder(holder)}`;
     throw new RuntimeError(
       `${where}: ${describeHolder(me)} does not hold the condition's lock (${who}); acquire it first, e.g. cond.withLock(async () => { … })`,

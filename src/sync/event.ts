@@ -4,7 +4,7 @@
  * @module
  */
 import { checkpoint, WaitQueue } from "../core/index.js";
-import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
+import { formatState, defineInspect } from "./inspect.js";
 
 /**
  * What {@link Event.statistics} reports.
@@ -103,8 +103,10 @@ export class Event {
     return { tasksWaiting: this.waiters.length };
   }
 
-  /** @internal Shows `Event { set: false, tasksWaiting: 2 }` in `console.log`. */
-  [inspectCustom](_depth: number, options: object, inspect?: InspectFn): string {
-    return formatState("Event", { set: this.flag, tasksWaiting: this.waiters.length }, options, inspect);
+  static {
+    // Shows `Event { set: false, tasksWaiting: 2 }` in `console.log`.
+    defineInspect(Event, function (_depth, options, inspect) {
+      return formatState("Event", { set: this.flag, tasksWaiting: this.waiters.length }, options, inspect);
+    });
   }
 }

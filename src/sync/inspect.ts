@@ -15,3 +15,12 @@ export type InspectFn = (value: unknown, options?: object) => string;
 export function formatState(name: string, state: object, options: object | undefined, inspect: InspectFn | undefined): string {
   return `${name} ${inspect !== undefined ? inspect(state, options) : JSON.stringify(state)}`;
 }
+
+/**
+ * Installs `fn` as the custom inspector of `cls`'s instances, on the prototype rather than as a
+ * class member, so the published type does not show it. Call it in a `static {}` block of the
+ * class (where private members are in reach). @internal
+ */
+export function defineInspect<T>(cls: { prototype: T }, fn: (this: T, depth: number, options: object, inspect?: InspectFn) => string): void {
+  Object.defineProperty(cls.prototype, inspectCustom, { value: fn, writable: true, configurable: true });
+}

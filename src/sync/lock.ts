@@ -23,7 +23,7 @@ import {
   type WaitDescriber,
 } from "../core/index.js";
 import { currentHolder, describeHolder, hasEnded, holderName, OUTSIDE_ANY_TASK, type Holder } from "./holder.js";
-import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
+import { formatState, defineInspect } from "./inspect.js";
 
 /**
  * What {@link Lock.statistics} reports.
@@ -42,6 +42,16 @@ export interface LockStatistics {
   /** How many tasks are waiting in {@link Lock.acquire} (including woken `Condition` waiters). */
   readonly tasksWaiting: number;
 }
+
+/** @internal What a Condition (and the lock's own queue) need of a lock: the engine's view of it. */
+export interface LockInternals {
+  holder(lock: Lock): Holder | undefined;
+  waiters(lock: Lock): WaitQueue;
+  watchOwner(lock: Lock): void;
+}
+
+/** @internal Set by Lock's static block (where its private members are in reach). */
+export let lockInternals: LockInternals;
 
 /**
  * A mutual-exclusion lock: one holder at a time, granted in the order tasks asked (FIFO). Only
@@ -63,15 +73,15 @@ export interface LockStatistics {
  * ```
  */
 export class Lock {
-  /** @internal The current holder, or undefined when free. */
-  holder: Holder | undefined = undefined;
-  /** @internal Parked acquirers; each parked wait's `data` is the holder it will become. */
-  readonly waiters: WaitQueue = new LockQueue(this);
+  /** The current holder, or undefined when free. */
+  #holder: Holder | undefined = undefined;
+  /** Parked acquirers; each parked wait's `data` is the holder it will become. */
+  readonly #waiters: WaitQueue = new LockQueue(this);
   /** The owner task whose exit hook we registered, if any. */
   private watched: TaskImpl<unknown> | undefined = undefined;
   private readonly ownerExited = (): void => {
     this.watched = undefined;
-    if (hasEnded(this.holder)) this.waiters.breakAll(() => this.brokenError("Lock.acquire()"));
+    if (hasEnded(this.#holder)) this.#waiters.breakAll(() => this.brokenError("Lock.acquire()"));
   };
 
   /**
@@ -85,7 +95,7 @@ export class Lock {
    * ```
    */
   locked(): boolean {
-    return this.holder !== undefined;
+    return this.#holder !== undefined;
   }
 
   /**
@@ -102,9 +112,9 @@ export class Lock {
    * ```
    */
   tryAcquire(): void {
-    if (!this.take(currentHolder(), "Lock.tryAcquire()")) {
+    if (!this.#take(currentHolder(), "Lock.tryAcquire()")) {
       throw new WouldBlock(
-        `Lock.tryAcquire(): the lock is held by ${describeHolder(this.holder)}; use acquire() to wait for it`,
+        `Lock.tryAcquire(): the lock is held by ${describeHolder(this.#holder)}; use acquire() to wait for it`,
       );
     }
   }
@@ -128,12 +138,12 @@ export class Lock {
   async acquire(): Promise<void> {
     checkpointIfCancelled();
     const me = currentHolder();
-    if (this.take(me, "Lock.acquire()")) {
+    if (this.#take(me, "Lock.acquire()")) {
       await completeCheckpoint(currentScope()); // with checkpointIfCancelled() above, one checkpoint
       return;
     }
-    this.watchOwner();
-    await this.waiters.park<void>(this.waiters as LockQueue, me);
+    this.#watchOwner();
+    await this.#waiters.park<void>(this.#waiters as LockQueue, me);
   }
 
   /**
@@ -150,13 +160,13 @@ export class Lock {
    */
   release(): void {
     const me = currentHolder();
-    if (this.holder !== me) {
-      const who = this.holder === undefined ? "nobody holds it" : `it is held by ${describeHolder(this.holder)}`;
+    if (this.#holder !== me) {
+      const who = this.#holder === undefined ? "nobody holds it" : `it is held by ${describeHolder(this.#holder)}`;
       throw new RuntimeError(
         `Lock.release(): ${describeHolder(me)} does not hold this lock (${who}); only the task that acquired a lock may release it`,
       );
     }
-    this.handOff();
+    this.#handOff();
   }
 
   /**
@@ -193,23 +203,30 @@ export class Lock {
    * ```
    */
   statistics(): LockStatistics {
-    return { locked: this.holder !== undefined, owner: holderName(this.holder), tasksWaiting: this.waiters.length };
+    return { locked: this.#holder !== undefined, owner: holderName(this.#holder), tasksWaiting: this.#waiters.length };
   }
 
-  /** @internal Shows `Lock { locked: true, owner: 'worker', tasksWaiting: 1 }` in `console.log`. */
-  [inspectCustom](_depth: number, options: object, inspect?: InspectFn): string {
-    const broken = hasEnded(this.holder) ? { broken: true } : {};
-    return formatState("Lock", { ...this.statistics(), ...broken }, options, inspect);
+  static {
+    lockInternals = {
+      holder: (lock) => lock.#holder,
+      waiters: (lock) => lock.#waiters,
+      watchOwner: (lock) => lock.#watchOwner(),
+    };
+    // Shows `Lock { locked: true, owner: 'worker', tasksWaiting: 1 }` in `console.log`.
+    defineInspect(Lock, function (_depth, options, inspect) {
+      const broken = hasEnded(this.#holder) ? { broken: true } : {};
+      return formatState("Lock", { ...this.statistics(), ...broken }, options, inspect);
+    });
   }
 
   /**
-   * @internal Takes the lock for `me` if it is free; false if `me` must wait. The lock is never
+   * Takes the lock for `me` if it is free; false if `me` must wait. The lock is never
    * free while tasks wait (release hands it over), so "free" needs no look at the queue.
    */
-  take(me: Holder, where: string): boolean {
-    const holder = this.holder;
+  #take(me: Holder, where: string): boolean {
+    const holder = this.#holder;
     if (holder === undefined) {
-      this.holder = me;
+      this.#holder = me;
       return true;
     }
     if (holder === me && me !== OUTSIDE_ANY_TASK) {
@@ -221,22 +238,22 @@ export class Lock {
     return false;
   }
 
-  /** @internal Gives the lock to the first waiter, or frees it. */
-  handOff(): void {
+  /** Gives the lock to the first waiter, or frees it. */
+  #handOff(): void {
     this.unwatch();
-    const next = this.waiters.first();
+    const next = this.#waiters.first();
     if (next === undefined) {
-      this.holder = undefined;
+      this.#holder = undefined;
       return;
     }
-    this.holder = next.data as Holder;
-    this.waiters.wakeFirst(undefined);
-    if (this.waiters.length > 0) this.watchOwner();
+    this.#holder = next.data as Holder;
+    this.#waiters.wakeFirst(undefined);
+    if (this.#waiters.length > 0) this.#watchOwner();
   }
 
-  /** @internal Called whenever a wait joins the queue: be told if the current owner ends. */
-  watchOwner(): void {
-    const owner = this.holder;
+  /** Called whenever a wait joins the queue: be told if the current owner ends. */
+  #watchOwner(): void {
+    const owner = this.#holder;
     if (!(owner instanceof TaskImpl) || this.watched === owner) return;
     this.unwatch();
     (owner.exitHooks ??= new Set()).add(this.ownerExited);
@@ -250,7 +267,7 @@ export class Lock {
 
   private brokenError(where: string): BrokenResourceError {
     return new BrokenResourceError(
-      `${where}: ${describeHolder(this.holder)} ended while holding this lock, so it can never be released and the state it guards may be half-updated; the lock stays broken. Release locks with withLock() or try/finally`,
+      `${where}: ${describeHolder(this.#holder)} ended while holding this lock, so it can never be released and the state it guards may be half-updated; the lock stays broken. Release locks with withLock() or try/finally`,
     );
   }
 }
@@ -262,7 +279,7 @@ class LockQueue extends WaitQueue implements WaitDescriber {
   }
 
   describeWait(): string {
-    const holder = this.lock.holder;
+    const holder = lockInternals.holder(this.lock);
     if (holder === undefined) return "Lock.acquire";
     if (holder instanceof TaskImpl) return `Lock.acquire (held by task ${JSON.stringify(holder.name)} #${holder.id})`;
     return `Lock.acquire (held by ${describeHolder(holder)})`;

@@ -16,7 +16,7 @@ import {
   WouldBlock,
   requireCount,
 } from "../core/index.js";
-import { formatState, inspectCustom, type InspectFn } from "./inspect.js";
+import { formatState, defineInspect } from "./inspect.js";
 
 /**
  * Options of {@link Semaphore}.
@@ -217,8 +217,10 @@ export class Semaphore {
     return { value: this._value, max: this._max, tasksWaiting: this.waiters.length };
   }
 
-  /** @internal Shows `Semaphore { value: 0, max: undefined, tasksWaiting: 2 }` in `console.log`. */
-  [inspectCustom](_depth: number, options: object, inspect?: InspectFn): string {
-    return formatState("Semaphore", this.statistics(), options, inspect);
+  static {
+    // Shows `Semaphore { value: 0, max: undefined, tasksWaiting: 2 }` in `console.log`.
+    defineInspect(Semaphore, function (_depth, options, inspect) {
+      return formatState("Semaphore", this.statistics(), options, inspect);
+    });
   }
 }

@@ -153,14 +153,14 @@ export class MockClock implements Clock {
     this.advanceTo(this.now() + ms);
   }
 
-  /** @internal Called by `run()` when it starts using the clock. */
+  /** Called by `run()` when it starts using the clock (see `Clock.attach`). */
   attach(host: ClockHost): void {
     if (this.hosts.has(host)) return;
     this.hosts.set(host, undefined);
     this.armAutojump(host);
   }
 
-  /** @internal Called by `run()` when it has finished with the clock: nothing of the run is kept. */
+  /** Called by `run()` when it has finished with the clock: nothing of the run is kept (see `Clock.detach`). */
   detach(host: ClockHost): void {
     if (!this.hosts.has(host)) return;
     this.hosts.get(host)?.();

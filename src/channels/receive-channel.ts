@@ -4,7 +4,7 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { EndOfChannel, countCheckpoint, currentScope, forgetLeak, sliceExpired, watchForLeak, yieldToEventLoop } from "../core/index.js";
+import { EndOfChannel, countCheckpoint, currentScope, forgetLeak, rejectIfCancelled, sliceExpired, watchForLeak, yieldToEventLoop } from "../core/index.js";
 
 /** Stands for a handle collected while open: no wait can belong to it. */
 const ORPHAN = {};
@@ -81,7 +81,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   receive(): Promise<T> {
     // Not an `async` function, for the same reason as `SendChannel.send`.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
+    const cancelled = rejectIfCancelled(scope);
+    if (cancelled !== undefined) return cancelled;
     let value: T | typeof NOTHING;
     try {
       value = this.take("ReceiveChannel.receive()");
@@ -99,7 +100,8 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
   /** One step of `for await`: `receive()`, with the end of the stream as `done`. */
   #step(): Promise<IteratorResult<T, undefined>> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
+    const cancelled = rejectIfCancelled(scope);
+    if (cancelled !== undefined) return cancelled;
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
     const state = this.#state;
     const value = state.take();

@@ -4,7 +4,7 @@
  * @module
  */
 import { inspect, type InspectOptions } from "node:util";
-import { completeCheckpoint, currentScope, forgetLeak, watchForLeak } from "../core/index.js";
+import { completeCheckpoint, currentScope, forgetLeak, rejectIfCancelled, watchForLeak } from "../core/index.js";
 
 /** Stands for a handle collected while open: no wait can belong to it. */
 const ORPHAN = {};
@@ -82,7 +82,8 @@ export class SendChannel<T> implements Disposable {
     // Not an `async` function: on the common path (room, or a receiver waiting) it returns a
     // settled promise and allocates nothing, and errors still arrive as rejections.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
+    const cancelled = rejectIfCancelled(scope);
+    if (cancelled !== undefined) return cancelled;
     try {
       if (this.offer("SendChannel.send()", value)) return completeCheckpoint(scope);
     } catch (err) {

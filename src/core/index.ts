@@ -7,7 +7,21 @@ export { callInstruments, type Instrument, type TaskOutcome } from "./instrument
 export type { TimerEntry } from "./timer-heap.js";
 export type { TaskInfo } from "./task-info.js";
 export { currentScope } from "./context.js";
-export { park, parkPrepared, wake, wakeWithError, Parked, describeWait, type AnyParked, type WaitAborter, type WaitDescriber, type WaitLabel } from "./park.js";
+export {
+  park,
+  parkWait,
+  rejectIfCancelled,
+  wake,
+  wakeWithError,
+  Parked,
+  describeWait,
+  type AnyParked,
+  type Register,
+  type WaitAborter,
+  type WaitDescriber,
+  type WaitLabel,
+  type WaitRegistrar,
+} from "./park.js";
 export { RingBuffer } from "./ring-buffer.js";
 export { WaitQueue } from "./wait-queue.js";
 export { CancelScope, ScopeNode, UserScope, scopeEngine, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./cancel-scope.js";

@@ -21,8 +21,8 @@
  * has a value): a wake that came first would be undone by the registration that followed, and
  * the settled wait would stay linked to its scope for the scope's whole life (issue 9: a
  * thousand such `wait()` calls left a thousand links). {@link park} therefore links the wait,
- * then runs `register`; {@link parkPrepared} is only for waits handed to something that cannot
- * wake them before it returns (a timer heap, a queue's tail).
+ * then runs `register` — for every wait: {@link park}, `WaitQueue.park` and a sleep all go
+ * through {@link parkWait}.
  *
  * @module
  */
@@ -123,10 +123,35 @@ export class Parked<T = unknown> {
 }
 
 /**
- * Suspends the calling code until {@link wake} or a cancellation. The wait is linked into its
- * scope first; then `register(p)` runs, synchronously: it puts `p` where a waker will find it
- * and sets `p.abort`. It may wake `p` at once (see the registration rule above); if it throws,
- * the wait ends with that error (the promise rejects; `park` never throws).
+ * @internal What puts a wait where its waker will find it, as an object (a queue, a sleep that is
+ * its own timer entry) so that parking allocates no closure; or a function for one-off waits.
+ */
+export interface WaitRegistrar<T> {
+  registerWait(parked: Parked<T>): void;
+}
+
+/** @internal The `register` argument of {@link park} and {@link parkWait}. */
+export type Register<T> = ((parked: Parked<T>) => void) | WaitRegistrar<T>;
+
+/**
+ * @internal The one "already cancelled?" check of a checkpoint-to-be: the rejection to return
+ * when code in `scope` is cancelled, or `undefined` to go on.
+ *
+ * @example
+ * ```ts
+ * const cancelled = rejectIfCancelled(scope);
+ * if (cancelled !== undefined) return cancelled;
+ * ```
+ */
+export function rejectIfCancelled(scope: ScopeNode | undefined): Promise<never> | undefined {
+  return scope !== undefined && scope.cause !== null ? scope.rejectCancelled() : undefined;
+}
+
+/**
+ * Suspends the calling code until {@link wake} or a cancellation: `park(label, register)`. The
+ * wait is linked into its scope first; then `register(p)` runs, synchronously: it puts `p` where
+ * a waker will find it and sets `p.abort`. It may wake `p` at once (see the registration rule
+ * above); if it throws, the wait ends with that error (the promise rejects; `park` never throws).
  * Raises `Cancelled` at once, before `register`, if the calling context is already cancelled
  * (unless `cancellable` is false: a wait that cancellation must not interrupt). A caller that
  * has just read the current scope passes it as `scope`, sparing a second context lookup.
@@ -135,37 +160,37 @@ export class Parked<T = unknown> {
  */
 export function park<T>(
   label: WaitLabel,
-  register: (parked: Parked<T>) => void,
+  register: Register<T>,
   cancellable = true,
   scope: ScopeNode | undefined = currentScope(),
 ): Promise<T> {
+  return parkWait(new Parked<T>(scope, label), register, cancellable);
+}
+
+/**
+ * The one place a wait suspends, for a wait object made by the caller: a {@link Parked}, or a
+ * subclass that is also, say, its own timer entry (one object per wait instead of two), with
+ * `data` and `abort` set as the caller needs (`register` may set `abort` too). {@link park} and
+ * `WaitQueue.park` are this with the wait made for you.
+ *
+ * @internal
+ */
+export function parkWait<T>(parked: Parked<T>, register: Register<T> | undefined, cancellable = true): Promise<T> {
+  const scope = parked.scope;
   if (cancellable) {
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     countCheckpoint(scope); // a wait that cancellation cannot interrupt is no checkpoint
   }
-  const parked = new Parked<T>(scope, label);
   const promise = parked.makePromise(); // before register: it may hand over a value at once
   suspend(parked); // before register: a wake inside register must find the wait linked
-  try {
-    register(parked);
-  } catch (err) {
-    wakeWithError(parked, err);
+  if (register !== undefined) {
+    try {
+      if (typeof register === "function") register(parked);
+      else register.registerWait(parked);
+    } catch (err) {
+      wakeWithError(parked, err);
+    }
   }
-  return promise;
-}
-
-/**
- * As {@link park}, for a wait object made by the caller (a subclass of Parked that is also,
- * say, a timer entry: one object per wait instead of two). The caller has checked for
- * cancellation, made the promise with `parked.makePromise()` and registered the wait, where
- * nothing can wake it before this call links it (precondition: a timer heap, a queue's tail;
- * a waker that may call back synchronously goes through {@link park}'s `register`).
- *
- * @internal
- */
-export function parkPrepared<T>(parked: Parked<T>, promise: Promise<T>): Promise<T> {
-  countCheckpoint(parked.scope);
-  suspend(parked);
   return promise;
 }
 

@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { Parked, parkPrepared, wake, wakeWithError, type AnyParked, type WaitAborter, type WaitLabel } from "./park.js";
+import { Parked, parkWait, wake, wakeWithError, type AnyParked, type WaitAborter, type WaitLabel, type WaitRegistrar } from "./park.js";
 import { currentScope } from "./context.js";
 import type { ScopeNode } from "./cancel-scope.js";
 
 /** @internal */
-export class WaitQueue implements WaitAborter {
+export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
   private head: AnyParked | undefined = undefined;
   private tail: AnyParked | undefined = undefined;
   private count = 0;
@@ -27,13 +27,17 @@ export class WaitQueue implements WaitAborter {
    * No closure per wait: queues can be long.
    */
   park<T>(label: WaitLabel, data?: unknown, scope: ScopeNode | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
-    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const parked = new Parked<T>(scope, label);
-    const promise = parked.makePromise();
     parked.data = data;
+    parked.abort = aborter; // registerWait keeps it; by default the queue itself aborts
+    return parkWait(parked, this);
+  }
+
+  /** @internal Joins the queue at the back (the park of {@link WaitQueue.park}). */
+  registerWait(parked: AnyParked): void {
+    const aborter = parked.abort;
     this.append(parked);
     if (aborter !== undefined) parked.abort = aborter;
-    return parkPrepared(parked, promise);
   }
 
   /** The first waiter, still queued. */

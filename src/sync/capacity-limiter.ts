@@ -24,6 +24,7 @@ import {
   WaitQueue,
   WouldBlock,
   requireCount,
+  rejectIfCancelled,
 } from "../core/index.js";
 import { currentHolder, describeHolder, OUTSIDE_ANY_TASK } from "./holder.js";
 import { formatState, defineInspect } from "./inspect.js";
@@ -319,7 +320,8 @@ export class CapacityLimiter {
    */
   private acquireFor(borrower: unknown, where: string): Promise<void> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
+    const cancelled = rejectIfCancelled(scope);
+    if (cancelled !== undefined) return cancelled;
     try {
       if (this.take(borrower, where)) return completeCheckpoint(scope);
     } catch (err) {

@@ -15,6 +15,7 @@ import {
   WaitQueue,
   WouldBlock,
   requireCount,
+  rejectIfCancelled,
 } from "../core/index.js";
 import { formatState, defineInspect } from "./inspect.js";
 
@@ -151,7 +152,8 @@ export class Semaphore {
   acquire(): Promise<void> {
     // Not an async function: a long line of waiters would each keep a suspended frame.
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
+    const cancelled = rejectIfCancelled(scope);
+    if (cancelled !== undefined) return cancelled;
     if (this._value > 0) {
       this._value--;
       return completeCheckpoint(scope);

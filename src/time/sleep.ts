@@ -12,7 +12,8 @@ import {
   requireDuration,
   wake,
   Parked,
-  parkPrepared,
+  parkWait,
+  type WaitRegistrar,
   type ScopeNode,
   type Runtime,
   type TimerEntry,
@@ -33,7 +34,7 @@ function formatTime(t: number): string {
  * A sleeping wait that is also its own entry in the run's deadline queue and its own abort
  * handler: one object per sleep.
  */
-class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
+class SleepWait extends Parked<void> implements TimerEntry, WaitAborter, WaitRegistrar<void> {
   seq = 0;
   queued = false;
   constructor(
@@ -49,6 +50,10 @@ class SleepWait extends Parked<void> implements TimerEntry, WaitAborter {
   }
   fire(): void {
     wake(this, undefined);
+  }
+  /** The park: into the run's deadline queue. */
+  registerWait(): void {
+    this.runtime.addTimer(this);
   }
   abortWait(): boolean {
     this.runtime.removeTimer(this);
@@ -70,11 +75,8 @@ function sleepUntilDeadline(scope: ScopeNode | undefined, runtime: Runtime, dead
       scope,
     );
   }
-  if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
   const wait = new SleepWait(scope, deadline);
-  const promise = wait.makePromise();
-  runtime.addTimer(wait);
-  return parkPrepared(wait, promise);
+  return parkWait(wait, wait);
 }
 
 /**

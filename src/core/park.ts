@@ -125,6 +125,7 @@ export class Parked<T = unknown> {
 /**
  * @internal What puts a wait where its waker will find it, as an object (a queue, a sleep that is
  * its own timer entry) so that parking allocates no closure; or a function for one-off waits.
+ * Precondition of an object registrar: `registerWait` does not throw (see parkWait).
  */
 export interface WaitRegistrar<T> {
   registerWait(parked: Parked<T>): void;
@@ -183,13 +184,16 @@ export function parkWait<T>(parked: Parked<T>, register: Register<T> | undefined
   }
   const promise = parked.makePromise(); // before register: it may hand over a value at once
   suspend(parked); // before register: a wake inside register must find the wait linked
-  if (register !== undefined) {
+  if (typeof register === "function") {
     try {
-      if (typeof register === "function") register(parked);
-      else register.registerWait(parked);
+      register(parked);
     } catch (err) {
       wakeWithError(parked, err);
     }
+  } else if (register !== undefined) {
+    // Precondition: an object registrar (a WaitQueue, a SleepWait) never throws and never
+    // wakes the wait from inside `registerWait`; the hot paths skip the try/catch for it.
+    register.registerWait(parked);
   }
   return promise;
 }

@@ -19,7 +19,13 @@ export class RingBuffer<T> {
   /** How many values are stored. */
   length = 0;
 
-  constructor() {
+  /**
+   * @param shrinkAbove - An empty ring with more slots than this gives its memory back. The
+   *   default suits a channel's buffer (a burst into an unbounded channel is returned); a queue
+   *   that sees the same bursts again and again (the core's start queue) passes a larger bound so
+   *   it does not free and regrow its slots on every burst.
+   */
+  constructor(private readonly shrinkAbove: number = SHRINK_ABOVE) {
     this.slots = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
     this.mask = INITIAL_SLOTS - 1;
   }
@@ -37,7 +43,7 @@ export class RingBuffer<T> {
     const value = this.slots[head] as T;
     this.slots[head] = undefined; // let the value be collected
     this.head = (head + 1) & this.mask;
-    if (--this.length === 0 && this.slots.length > SHRINK_ABOVE) this.clear();
+    if (--this.length === 0 && this.slots.length > this.shrinkAbove) this.clear();
     return value;
   }
 

@@ -294,11 +294,19 @@ const resultLabel: WaitDescriber = {
 };
 
 /**
+ * Slots the start queue keeps when it empties: bursts of spawns repeat (a server's accept loop,
+ * a fan-out per request), and freeing and regrowing the ring on each burst costs more than the
+ * memory (precondition: one start queue per process, so this is at most 8 × 2^17 B = 1 MiB
+ * kept, and only after a burst that large). Property-tested in test/core/ring-buffer.prop.test.ts.
+ */
+const START_QUEUE_KEEPS = 1 << 17;
+
+/**
  * Tasks whose body is about to start, in spawn order. Each spawn queues one reaction on a
  * settled promise, and reactions run in the order they were queued, so the n-th reaction
  * starts the n-th task: no closure per task, and no context to look the task up in.
  */
-const startQueue = new RingBuffer<TaskImpl<unknown>>();
+const startQueue = new RingBuffer<TaskImpl<unknown>>(START_QUEUE_KEEPS);
 
 /** Where contexts live on async resources: queues the start inside `run(task, …)`'s context. */
 function queueStart(): void {

@@ -20,6 +20,7 @@ import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
  * ```
  */
 export function checkpoint(): Promise<void> {
+  if (cancellationPoll !== undefined) cancellationPoll();
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
   // Other tasks run while we yield and may cancel us (a sibling fails, someone calls cancel()),
@@ -33,6 +34,20 @@ export function checkpoint(): Promise<void> {
 const resolved = Promise.resolve();
 
 /**
+ * A cancellation that arrives from outside the event loop: in a worker thread of
+ * `trellis/threads`, the caller's cancellation is a flag in shared memory, which a synchronous
+ * loop must see while the worker's event loop is blocked (DESIGN.md choice 10). The poll reads
+ * the flag and cancels the call's scope; checkpoints run it before looking at their scope.
+ * Unset (and one comparison) everywhere else.
+ */
+let cancellationPoll: (() => void) | undefined;
+
+/** @internal Installs the poll of the worker side of `trellis/threads` (see above). */
+export function setCancellationPoll(poll: (() => void) | undefined): void {
+  cancellationPoll = poll;
+}
+
+/**
  * A cancellation point that never yields: throws `Cancelled` if the calling context is
  * cancelled, and returns at once otherwise. Synchronous, so it can sit in a hot loop.
  *
@@ -44,6 +59,7 @@ const resolved = Promise.resolve();
  * ```
  */
 export function checkpointIfCancelled(): void {
+  if (cancellationPoll !== undefined) cancellationPoll();
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
 }

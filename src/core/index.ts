@@ -9,7 +9,7 @@ export { currentScope } from "./context.js";
 export { park, parkPrepared, wake, wakeWithError, Parked, type AnyParked, type WaitAborter } from "./park.js";
 export { WaitQueue, type WaitQueueStatistics } from "./wait-queue.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./cancel-scope.js";
-export { checkpoint, checkpointIfCancelled, schedulePoint } from "./checkpoint.js";
+export { checkpoint, checkpointIfCancelled, schedulePoint, setCancellationPoll } from "./checkpoint.js";
 export { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 export { captureSpawnSite } from "./spawn-site.js";
 export { currentTaskImpl, TaskImpl, annotateTaskChain, type Task, type TaskState, type TaskOwner } from "./task.js";

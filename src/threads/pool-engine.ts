@@ -1,0 +1,447 @@
+/**
+ * The machinery behind `WorkerPool`: starts workers lazily up to `size`, hands each call to an
+ * idle worker or queues it (FIFO), routes the workers' messages to their calls, replaces
+ * workers that crash or are terminated, retires idle ones, and closes everything.
+ *
+ * Invariants: a worker runs at most one call (`handle.call`), also an abandoned one; a call is
+ * in the queue (`queued`) or on a worker or done; `live` counts workers that take calls.
+ *
+ * @module
+ */
+import type { ResourceLimits, TransferListItem } from "node:worker_threads";
+import {
+  BrokenResourceError,
+  ClosedResourceError,
+  park,
+  schedulePoint,
+  trackResource,
+  wake,
+  type AnyParked,
+  type TrackedResource,
+} from "../core/index.js";
+import { fromWire, toWire, type WireError } from "./error-transfer.js";
+import { Outcome, PoolCall, awaitCall, type CallHost, type CancelMode } from "./pool-call.js";
+import {
+  CALL,
+  CALL_MAIN,
+  CANCEL,
+  CANCEL_MAIN,
+  CANCELLED,
+  CLOSE,
+  ERROR,
+  LOAD_ERROR,
+  REPLY,
+  RESULT,
+  SLOT_CANCEL_ID,
+  SLOT_CANCEL_SOURCE,
+  SLOT_SYNC,
+} from "./protocol.js";
+import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
+
+/** @internal The validated options of a pool. */
+export interface PoolSettings {
+  readonly moduleUrl: string;
+  readonly size: number;
+  readonly handlers: Readonly<Record<string, (...args: never[]) => unknown>>;
+  readonly idleTimeoutMs: number;
+  readonly graceMs: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly name: string | undefined;
+}
+
+/** @internal */
+export interface PoolCounts {
+  size: number;
+  workers: number;
+  busy: number;
+  idle: number;
+  waiting: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  replaced: number;
+}
+
+/** @internal */
+export class PoolEngine implements CallHost, WorkerEvents {
+  readonly workers = new Set<WorkerHandle>();
+  readonly handlers: Readonly<Record<string, (...args: never[]) => unknown>>;
+  readonly poolLabel: string;
+  /** Workers that take calls (not retiring, not terminated). */
+  live = 0;
+  busy = 0;
+  /** Idle workers, most recently used last (reused first; the oldest retire first). */
+  idle: WorkerHandle[] = [];
+  head: PoolCall | undefined = undefined;
+  tail: PoolCall | undefined = undefined;
+  waiting = 0;
+  completed = 0;
+  failed = 0;
+  cancelled = 0;
+  replaced = 0;
+  closed = false;
+  closers: AnyParked[] = [];
+  idleTimer: NodeJS.Timeout | undefined = undefined;
+  record: TrackedResource | undefined;
+  readonly labels = new Map<string, string>();
+
+  constructor(
+    owner: object,
+    readonly settings: PoolSettings,
+  ) {
+    this.handlers = settings.handlers;
+    this.poolLabel = settings.name === undefined ? settings.moduleUrl : `"${settings.name}" (${settings.moduleUrl})`;
+    this.record = trackResource(owner, "worker pool", settings.name ?? settings.moduleUrl, forceCloser(this));
+  }
+
+  /** `pool.run()` once its arguments are checked. */
+  run(name: string, args: readonly unknown[], transfer: readonly TransferListItem[] | undefined, mode: CancelMode, graceMs: number): Promise<unknown> {
+    let label = this.labels.get(name);
+    if (label === undefined) {
+      label = `pool.run(${JSON.stringify(name)})`;
+      if (this.labels.size < 1000) this.labels.set(name, label);
+    }
+    return awaitCall(new PoolCall(this, name, args, transfer, mode, graceMs, label), this.submit);
+  }
+
+  readonly submit = (call: PoolCall): void => {
+    if (this.closed) {
+      throw new ClosedResourceError(`${call.label}: the pool ${this.poolLabel} is closed; open a new WorkerPool, or close it only after its last call`);
+    }
+    const worker = this.idle.pop() ?? (this.live < this.settings.size ? this.startWorker() : undefined);
+    if (worker === undefined) this.enqueue(call);
+    else this.assign(worker, call);
+  };
+
+  // ---- queue ----------------------------------------------------------------------------
+
+  private enqueue(call: PoolCall): void {
+    call.queued = true;
+    call.prev = this.tail;
+    if (this.tail === undefined) this.head = call;
+    else this.tail.next = call;
+    this.tail = call;
+    this.waiting++;
+  }
+
+  /** Takes `call` out of the queue (it was cancelled while waiting). */
+  dequeue(call: PoolCall): void {
+    if (!call.queued) return;
+    call.queued = false;
+    if (call.prev === undefined) this.head = call.next;
+    else call.prev.next = call.next;
+    if (call.next === undefined) this.tail = call.prev;
+    else call.next.prev = call.prev;
+    call.prev = call.next = undefined;
+    this.waiting--;
+    this.cancelled++;
+  }
+
+  private shift(): PoolCall | undefined {
+    const call = this.head;
+    if (call === undefined) return undefined;
+    this.head = call.next;
+    if (this.head === undefined) this.tail = undefined;
+    else this.head.prev = undefined;
+    call.next = undefined;
+    call.queued = false;
+    this.waiting--;
+    return call;
+  }
+
+  // ---- workers --------------------------------------------------------------------------
+
+  private startWorker(): WorkerHandle {
+    const s = this.settings;
+    const worker = new WorkerHandle(this, s.moduleUrl, s.resourceLimits, s.name);
+    this.workers.add(worker);
+    this.live++;
+    return worker;
+  }
+
+  /** Gives `worker` the call, or the next queued one that can be sent; idles it if none. */
+  private assign(worker: WorkerHandle, first: PoolCall | undefined): void {
+    for (let call = first; call !== undefined; call = this.shift()) {
+      const id = worker.nextId++;
+      try {
+        worker.worker.postMessage([CALL, id, call.name, call.args], call.transfer);
+      } catch (err) {
+        call.finish(Outcome.Error, badArguments(call.label, err));
+        this.failed++;
+        continue;
+      }
+      if (worker.idle) {
+        worker.idle = false;
+        worker.worker.ref();
+      }
+      call.id = id;
+      call.worker = worker;
+      worker.call = call;
+      this.busy++;
+      return;
+    }
+    this.makeIdle(worker);
+  }
+
+  private makeIdle(worker: WorkerHandle): void {
+    if (this.closed) return this.retire(worker);
+    worker.idle = true;
+    worker.idleSince = performance.now();
+    worker.worker.unref();
+    this.idle.push(worker);
+    if (this.idleTimer === undefined && this.settings.idleTimeoutMs !== Infinity) {
+      this.idleTimer = setTimeout(this.retireIdle, this.settings.idleTimeoutMs).unref();
+    }
+  }
+
+  private removeIdle(worker: WorkerHandle): void {
+    if (!worker.idle) return;
+    worker.idle = false;
+    const i = this.idle.indexOf(worker);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  private readonly retireIdle = (): void => {
+    this.idleTimer = undefined;
+    const limit = this.settings.idleTimeoutMs;
+    const now = performance.now();
+    let next = Infinity;
+    for (const worker of [...this.idle]) {
+      const left = worker.idleSince + limit - now;
+      if (left <= 1) this.retire(worker);
+      else next = Math.min(next, left);
+    }
+    if (next !== Infinity) this.idleTimer = setTimeout(this.retireIdle, next).unref();
+  };
+
+  /** Asks an idle worker to exit; terminates it if it has not after the grace period. */
+  private retire(worker: WorkerHandle): void {
+    if (!worker.live) return;
+    this.removeIdle(worker);
+    worker.live = false;
+    this.live--;
+    worker.worker.postMessage([CLOSE]);
+    this.armExitTimer(worker, this.settings.graceMs);
+  }
+
+  private armExitTimer(worker: WorkerHandle, ms: number): void {
+    if (ms === Infinity || worker.exitTimer !== undefined) return;
+    worker.exitTimer = setTimeout(() => worker.terminate(), ms).unref();
+  }
+
+  private terminate(worker: WorkerHandle): void {
+    if (worker.live) {
+      this.removeIdle(worker);
+      this.live--;
+    }
+    worker.terminate();
+    this.refill();
+  }
+
+  /** Starts workers for queued calls while there is room (after a worker went away). */
+  private refill(): void {
+    while (this.head !== undefined && !this.closed && this.live < this.settings.size) this.assign(this.startWorker(), this.shift());
+  }
+
+  // ---- cancellation (CallHost) ----------------------------------------------------------
+
+  abandon(call: PoolCall): void {
+    call.abandoned = true;
+    call.finish(Outcome.Cancelled, undefined);
+    this.cancelled++;
+  }
+
+  requestCancel(call: PoolCall, source: number): void {
+    const worker = call.worker!;
+    Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
+    Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
+    worker.worker.postMessage([CANCEL, call.id, source]);
+    if (call.graceMs === 0) return this.terminateFor(call);
+    if (call.graceMs !== Infinity && call.graceTimer === undefined) {
+      call.graceTimer = setTimeout(() => {
+        if (worker.call === call) this.terminate(worker);
+      }, call.graceMs).unref();
+    }
+  }
+
+  terminateFor(call: PoolCall): void {
+    const worker = call.worker;
+    if (worker !== undefined && worker.call === call) this.terminate(worker);
+  }
+
+  reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void {
+    if (!this.workers.has(worker)) return;
+    try {
+      worker.worker.postMessage([REPLY, requestId, kind, payload]);
+    } catch (err) {
+      worker.worker.postMessage([REPLY, requestId, 1, toWire(new TypeError(`callMain(): the handler's result cannot be sent to the worker thread: ${(err as Error).message}`, { cause: err }))]);
+    }
+    if (sync) {
+      Atomics.store(worker.control, SLOT_SYNC, 1);
+      Atomics.notify(worker.control, SLOT_SYNC);
+    }
+  }
+
+  // ---- worker events (WorkerEvents) -----------------------------------------------------
+
+  onMessage(worker: WorkerHandle, message: readonly unknown[]): void {
+    const tag = message[0];
+    const call = worker.call;
+    if (tag === RESULT || tag === ERROR || tag === CANCELLED) {
+      if (call === undefined || call.id !== message[1]) return;
+      worker.call = undefined;
+      this.busy--;
+      if (!call.abandoned) {
+        if (tag === RESULT) {
+          this.completed++;
+          call.finish(Outcome.Value, message[2]);
+        } else if (tag === ERROR) {
+          this.failed++;
+          call.finish(Outcome.Error, fromWire(message[2] as WireError));
+        } else {
+          this.cancelled++;
+          call.finish(call.closing && !call.cancelling ? Outcome.Closed : Outcome.Cancelled, undefined);
+        }
+      } else if (call.graceTimer !== undefined) clearTimeout(call.graceTimer);
+      if (worker.live) this.assign(worker, this.shift());
+    } else if (tag === CALL_MAIN) {
+      if (call !== undefined && call.id === message[1] && !call.done) call.request(message);
+      else {
+        const err = new BrokenResourceError(
+          `callMain(${JSON.stringify(message[3])}): the task that called pool.run() no longer waits for this call (it was cancelled with cancel: "abandon", or the pool is closing); nothing in the main thread runs for it`,
+        );
+        this.reply(worker, message[2] as number, 1, toWire(err), message[5] === true);
+      }
+    } else if (tag === CANCEL_MAIN) {
+      if (call !== undefined && call.id === message[1]) call.handlers?.get(message[2] as number)?.cancel("cancelled in the worker");
+    } else if (tag === LOAD_ERROR) {
+      const cause = fromWire(message[1] as WireError);
+      worker.loadError = new Error(
+        `WorkerPool: the module ${this.settings.moduleUrl} could not be loaded in a worker thread: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
+      this.terminate(worker);
+    }
+  }
+
+  onExit(worker: WorkerHandle, code: number): void {
+    this.workers.delete(worker);
+    if (worker.live) {
+      worker.live = false;
+      this.removeIdle(worker);
+      this.live--;
+    }
+    if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
+    const call = worker.call;
+    worker.call = undefined;
+    if (call !== undefined) {
+      this.busy--;
+      this.replaced++;
+      if (call.graceTimer !== undefined) clearTimeout(call.graceTimer);
+      if (!call.done) {
+        if (call.cancelling) {
+          this.cancelled++;
+          call.finish(Outcome.Cancelled, undefined);
+        } else if (call.closing) {
+          this.cancelled++;
+          call.finish(Outcome.Closed, undefined);
+        } else {
+          this.failed++;
+          call.finish(Outcome.Error, worker.loadError ?? crashError(call.label, code, worker.lastError));
+        }
+      }
+    }
+    this.refill();
+    if (this.workers.size === 0 && this.closed) {
+      for (const closer of this.closers.splice(0)) wake(closer, undefined);
+    }
+  }
+
+  // ---- close ----------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+      for (let call = this.shift(); call !== undefined; call = this.shift()) {
+        this.cancelled++;
+        call.finish(Outcome.Closed, undefined);
+      }
+      for (const worker of this.workers) {
+        const call = worker.call;
+        if (call === undefined) this.retire(worker);
+        else if (!call.cancelling) {
+          call.closing = true;
+          if (call.mode === "terminate") this.terminate(worker);
+          else this.requestCancel(call, 0);
+        }
+      }
+    }
+    if (this.workers.size > 0) {
+      await park<void>(
+        "WorkerPool.close",
+        (parked) => {
+          this.closers.push(parked);
+          // Cancelled while closing: no more grace, terminate what is left (and still wait for it).
+          parked.abort = () => {
+            for (const worker of this.workers) this.terminate(worker);
+            return false;
+          };
+        },
+        false,
+      );
+    } else await schedulePoint();
+    this.record?.untrack();
+    this.record = undefined;
+  }
+
+  /** Statistics of the pool, as `pool.statistics()` returns them. */
+  counts(): PoolCounts {
+    return {
+      size: this.settings.size,
+      workers: this.workers.size,
+      busy: this.busy,
+      idle: this.idle.length,
+      waiting: this.waiting,
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      replaced: this.replaced,
+    };
+  }
+}
+
+/** run() ended with the pool open (or its owner was collected): terminate every worker now. */
+function forceCloser(engine: PoolEngine): () => void {
+  return () => {
+    engine.closed = true;
+    if (engine.idleTimer !== undefined) clearTimeout(engine.idleTimer);
+    for (const worker of engine.workers) {
+      if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
+      if (worker.call?.graceTimer !== undefined) clearTimeout(worker.call.graceTimer);
+      worker.terminate();
+    }
+  };
+}
+
+function badArguments(label: string, err: unknown): TypeError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new TypeError(
+    `${label}: \`args\` cannot be sent to a worker thread (${message}); pass structured-clonable values (plain data, typed arrays, Map, Set, Date…), not functions, symbols or objects with private state`,
+    { cause: err },
+  );
+}
+
+function crashError(label: string, code: number, lastError: unknown): BrokenResourceError {
+  const outOfMemory = (lastError as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY";
+  const what = outOfMemory
+    ? "ran out of memory (its resourceLimits were exceeded)"
+    : lastError !== undefined
+      ? `threw an uncaught error (${lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError)})`
+      : `exited with code ${code}`;
+  const err = new BrokenResourceError(`${label}: the worker thread running this call ${what}; the pool replaces the worker and other calls go on`, {
+    cause: lastError,
+  });
+  Object.defineProperty(err, "exitCode", { value: code, enumerable: true, writable: true, configurable: true });
+  return err;
+}

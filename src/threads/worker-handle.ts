@@ -1,0 +1,61 @@
+/**
+ * The main thread's side of one pool worker: the `Worker`, its shared control block, the call
+ * it runs, and one listener per event that forwards to the pool (never a listener per call).
+ *
+ * @module
+ */
+import { Worker, type ResourceLimits } from "node:worker_threads";
+import type { PoolCall } from "./pool-call.js";
+import { CONTROL_SLOTS, type WorkerBoot } from "./protocol.js";
+
+const ENTRY = new URL("./worker-entry.js", import.meta.url);
+
+/** @internal What a worker reports to its pool. */
+export interface WorkerEvents {
+  onMessage(handle: WorkerHandle, message: readonly unknown[]): void;
+  onExit(handle: WorkerHandle, code: number): void;
+}
+
+/** @internal */
+export class WorkerHandle {
+  readonly worker: Worker;
+  readonly control: Int32Array;
+  /** The call it runs (also an abandoned one: the worker stays busy until it ends). */
+  call: PoolCall | undefined = undefined;
+  nextId = 1;
+  /** False once it is being retired or terminated: it takes no more calls. */
+  live = true;
+  /** True while it sits in the pool's idle list. */
+  idle = false;
+  idleSince = 0;
+  /** The last uncaught error the worker reported (its `error` event), for the exit report. */
+  lastError: unknown = undefined;
+  /** Set when the user's module failed to load in this worker. */
+  loadError: unknown = undefined;
+  /** Terminates the worker if a graceful exit takes longer than the grace period. */
+  exitTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(events: WorkerEvents, moduleUrl: string, resourceLimits: ResourceLimits | undefined, name: string | undefined) {
+    const control = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
+    this.control = new Int32Array(control);
+    const boot: WorkerBoot = { moduleUrl, control };
+    this.worker = new Worker(ENTRY, {
+      workerData: boot,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+      ...(name === undefined ? {} : { name }),
+    });
+    this.worker.on("message", (message: readonly unknown[]) => events.onMessage(this, message));
+    this.worker.on("error", (err: unknown) => {
+      this.lastError = err;
+    });
+    this.worker.on("exit", (code: number) => events.onExit(this, code));
+  }
+
+  /** Terminates the thread now (the `exit` event follows). Idempotent. */
+  terminate(): void {
+    this.live = false;
+    this.worker.terminate().catch(ignore);
+  }
+}
+
+function ignore(): void {}

@@ -369,6 +369,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       }
       for (const worker of this.workers) {
         const call = worker.call;
+        worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
         if (call === undefined) this.retire(worker);
         else if (!call.cancelling) {
           call.closing = true;

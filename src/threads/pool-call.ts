@@ -38,6 +38,8 @@ export interface CallHost {
   readonly poolLabel: string;
   /** The call left the queue or its worker: update the counts, free or stop the worker. */
   dequeue(call: PoolCall): void;
+  /** Takes back a call its worker has not started; true if done (counted as cancelled). */
+  cancelUnstarted(call: PoolCall): boolean;
   abandon(call: PoolCall): void;
   requestCancel(call: PoolCall, source: number): void;
   terminateFor(call: PoolCall): void;
@@ -105,6 +107,11 @@ export class PoolCall implements WaitAborter {
     if (this.done) return false; // only handlers are left, and they are cancelled with us
     if (this.queued) {
       this.host.dequeue(this);
+      this.done = true;
+      this.parked = undefined;
+      return true;
+    }
+    if (this.host.cancelUnstarted(this)) {
       this.done = true;
       this.parked = undefined;
       return true;

@@ -34,6 +34,8 @@ import {
   RESULT,
   SLOT_CANCEL_ID,
   SLOT_CANCEL_SOURCE,
+  CALL_SLOTS,
+  SLOT_CALLS,
   SLOT_SYNC,
 } from "./protocol.js";
 import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
@@ -75,6 +77,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
   head: PoolCall | undefined = undefined;
   tail: PoolCall | undefined = undefined;
   waiting = 0;
+  /** Calls sent ahead to a worker, not started yet (counted as waiting). */
+  prefetched = 0;
   completed = 0;
   failed = 0;
   cancelled = 0;
@@ -109,18 +113,26 @@ export class PoolEngine implements CallHost, WorkerEvents {
       throw new ClosedResourceError(`${call.label}: the pool ${this.poolLabel} is closed; open a new WorkerPool, or close it only after its last call`);
     }
     const worker = this.idle.pop() ?? (this.live < this.settings.size ? this.startWorker() : undefined);
-    if (worker === undefined) this.enqueue(call);
-    else this.assign(worker, call);
+    if (worker !== undefined) return this.assign(worker, call);
+    this.enqueue(call, false);
+    this.prefetch();
   };
 
   // ---- queue ----------------------------------------------------------------------------
 
-  private enqueue(call: PoolCall): void {
+  private enqueue(call: PoolCall, atFront: boolean): void {
     call.queued = true;
-    call.prev = this.tail;
-    if (this.tail === undefined) this.head = call;
-    else this.tail.next = call;
-    this.tail = call;
+    if (atFront) {
+      call.next = this.head;
+      if (this.head === undefined) this.tail = call;
+      else this.head.prev = call;
+      this.head = call;
+    } else {
+      call.prev = this.tail;
+      if (this.tail === undefined) this.head = call;
+      else this.tail.next = call;
+      this.tail = call;
+    }
     this.waiting++;
   }
 
@@ -159,28 +171,100 @@ export class PoolEngine implements CallHost, WorkerEvents {
     return worker;
   }
 
-  /** Gives `worker` the call, or the next queued one that can be sent; idles it if none. */
+  /** Posts `call` to `worker`; on a clone error fails the call and returns false. */
+  private post(worker: WorkerHandle, call: PoolCall): boolean {
+    const id = worker.nextId++;
+    Atomics.store(worker.control, SLOT_CALLS + (id % CALL_SLOTS), id);
+    try {
+      worker.worker.postMessage([CALL, id, call.name, call.args], call.transfer);
+    } catch (err) {
+      this.failed++;
+      call.finish(Outcome.Error, badArguments(call.label, err));
+      return false;
+    }
+    call.id = id;
+    call.worker = worker;
+    return true;
+  }
+
+  /** Gives a free `worker` the call, or the next queued one that can be sent; else frees it. */
   private assign(worker: WorkerHandle, first: PoolCall | undefined): void {
     for (let call = first; call !== undefined; call = this.shift()) {
-      const id = worker.nextId++;
-      try {
-        worker.worker.postMessage([CALL, id, call.name, call.args], call.transfer);
-      } catch (err) {
-        call.finish(Outcome.Error, badArguments(call.label, err));
-        this.failed++;
-        continue;
-      }
+      if (!this.post(worker, call)) continue;
       if (worker.idle) {
         worker.idle = false;
         worker.worker.ref();
       }
-      call.id = id;
-      call.worker = worker;
       worker.call = call;
       this.busy++;
+      this.fill(worker);
       return;
     }
+    this.free(worker);
+  }
+
+  /** Sends `worker` its next call ahead of time, if it may take one. */
+  private fill(worker: WorkerHandle): void {
+    const current = worker.call;
+    if (current === undefined || worker.next !== undefined || !worker.live || this.closed) return;
+    if (current.abandoned || current.cancelling || worker.withdrawnInFlight >= CALL_SLOTS / 4) return;
+    for (let call = this.shift(); call !== undefined; call = this.shift()) {
+      if (!this.post(worker, call)) continue;
+      worker.next = call;
+      this.prefetched++;
+      return;
+    }
+  }
+
+  /** Sends queued calls ahead to every worker that may take one. */
+  private prefetch(): void {
+    for (const worker of this.workers) {
+      if (this.head === undefined) return;
+      this.fill(worker);
+    }
+  }
+
+  /** A worker has no call and the queue is empty: take a call sent ahead to a busier worker, or idle. */
+  private free(worker: WorkerHandle): void {
+    if (!this.closed) {
+      for (const other of this.workers) {
+        const ahead = other.next;
+        if (ahead !== undefined && this.withdraw(ahead)) return this.assign(worker, ahead);
+      }
+    }
     this.makeIdle(worker);
+  }
+
+  /**
+   * Takes back a call sent to a worker that has not started it (protocol.ts): true if it was
+   * withdrawn (the worker will skip it), false if it has started.
+   */
+  withdraw(call: PoolCall): boolean {
+    const worker = call.worker;
+    if (worker === undefined || (worker.call !== call && worker.next !== call) || !takeBack(worker, call)) return false;
+    call.worker = undefined;
+    if (worker.next === call) {
+      worker.next = undefined;
+      this.prefetched--;
+      return true;
+    }
+    // It was the current call: the one sent after it (if any) becomes current, or goes back to
+    // the queue's front if it can be taken back too.
+    const next = worker.next;
+    worker.next = undefined;
+    worker.call = undefined;
+    if (next !== undefined) {
+      this.prefetched--;
+      if (takeBack(worker, next)) {
+        next.worker = undefined;
+        this.enqueue(next, true);
+      } else worker.call = next;
+    }
+    if (worker.call === undefined) {
+      this.busy--;
+      if (worker.live) this.assign(worker, this.shift());
+    }
+    return true;
   }
 
   private makeIdle(worker: WorkerHandle): void {
@@ -235,12 +319,15 @@ export class PoolEngine implements CallHost, WorkerEvents {
       this.live--;
     }
     worker.terminate();
-    this.refill();
+    this.pump();
   }
 
-  /** Starts workers for queued calls while there is room (after a worker went away). */
-  private refill(): void {
-    while (this.head !== undefined && !this.closed && this.live < this.settings.size) this.assign(this.startWorker(), this.shift());
+  /** Starts queued calls on idle or new workers while there is room, then sends calls ahead. */
+  private pump(): void {
+    while (this.head !== undefined && !this.closed && (this.idle.length > 0 || this.live < this.settings.size)) {
+      this.assign(this.idle.pop() ?? this.startWorker(), this.shift());
+    }
+    if (this.head !== undefined) this.prefetch();
   }
 
   // ---- cancellation (CallHost) ----------------------------------------------------------
@@ -249,6 +336,18 @@ export class PoolEngine implements CallHost, WorkerEvents {
     call.abandoned = true;
     call.finish(Outcome.Cancelled, undefined);
     this.cancelled++;
+    // The call sent after it would wait for the abandoned one: give it to another worker.
+    const ahead = call.worker?.next;
+    if (ahead !== undefined && this.withdraw(ahead)) {
+      this.enqueue(ahead, true);
+      this.pump();
+    }
+  }
+
+  cancelUnstarted(call: PoolCall): boolean {
+    if (!this.withdraw(call)) return false;
+    this.cancelled++;
+    return true;
   }
 
   requestCancel(call: PoolCall, source: number): void {
@@ -259,14 +358,14 @@ export class PoolEngine implements CallHost, WorkerEvents {
     if (call.graceMs === 0) return this.terminateFor(call);
     if (call.graceMs !== Infinity && call.graceTimer === undefined) {
       call.graceTimer = setTimeout(() => {
-        if (worker.call === call) this.terminate(worker);
+        if (worker.call === call || worker.next === call) this.terminate(worker);
       }, call.graceMs).unref();
     }
   }
 
   terminateFor(call: PoolCall): void {
     const worker = call.worker;
-    if (worker !== undefined && worker.call === call) this.terminate(worker);
+    if (worker !== undefined && (worker.call === call || worker.next === call)) this.terminate(worker);
   }
 
   reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void {
@@ -286,11 +385,16 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   onMessage(worker: WorkerHandle, message: readonly unknown[]): void {
     const tag = message[0];
-    const call = worker.call;
     if (tag === RESULT || tag === ERROR || tag === CANCELLED) {
-      if (call === undefined || call.id !== message[1]) return;
-      worker.call = undefined;
-      this.busy--;
+      const call = worker.call;
+      if (call === undefined || call.id !== message[1]) {
+        if (tag === CANCELLED) worker.withdrawnInFlight--; // a withdrawn call, skipped
+        return;
+      }
+      worker.call = worker.next;
+      worker.next = undefined;
+      if (worker.call !== undefined) this.prefetched--;
+      else this.busy--;
       if (!call.abandoned) {
         if (tag === RESULT) {
           this.completed++;
@@ -303,9 +407,14 @@ export class PoolEngine implements CallHost, WorkerEvents {
           call.finish(call.closing && !call.cancelling ? Outcome.Closed : Outcome.Cancelled, undefined);
         }
       } else if (call.graceTimer !== undefined) clearTimeout(call.graceTimer);
-      if (worker.live) this.assign(worker, this.shift());
-    } else if (tag === CALL_MAIN) {
-      if (call !== undefined && call.id === message[1] && !call.done) call.request(message);
+      if (!worker.live) return;
+      if (worker.call !== undefined) this.fill(worker);
+      else this.assign(worker, this.shift());
+      return;
+    }
+    const call = worker.call?.id === message[1] ? worker.call : worker.next?.id === message[1] ? worker.next : undefined;
+    if (tag === CALL_MAIN) {
+      if (call !== undefined && !call.done) call.request(message);
       else {
         const err = new BrokenResourceError(
           `callMain(${JSON.stringify(message[3])}): the task that called pool.run() no longer waits for this call (it was cancelled with cancel: "abandon", or the pool is closing); nothing in the main thread runs for it`,
@@ -313,7 +422,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
         this.reply(worker, message[2] as number, 1, toWire(err), message[5] === true);
       }
     } else if (tag === CANCEL_MAIN) {
-      if (call !== undefined && call.id === message[1]) call.handlers?.get(message[2] as number)?.cancel("cancelled in the worker");
+      call?.handlers?.get(message[2] as number)?.cancel("cancelled in the worker");
     } else if (tag === LOAD_ERROR) {
       const cause = fromWire(message[1] as WireError);
       worker.loadError = new Error(
@@ -332,26 +441,40 @@ export class PoolEngine implements CallHost, WorkerEvents {
       this.live--;
     }
     if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
-    const call = worker.call;
-    worker.call = undefined;
-    if (call !== undefined) {
-      this.busy--;
+    const { call, next } = worker;
+    worker.call = worker.next = undefined;
+    if (next !== undefined) this.prefetched--;
+    if (call !== undefined) this.busy--;
+    // A call the worker never started goes back to the front of the queue (after the one before it).
+    for (const c of [next, call]) {
+      if (c === undefined || c.done) continue;
+      // (Except the first call of a worker whose module did not load: that is its error.)
+      if (takeBack(worker, c) && !(c === call && worker.loadError !== undefined)) {
+        c.worker = undefined;
+        this.enqueue(c, true);
+        continue;
+      }
       this.replaced++;
-      if (call.graceTimer !== undefined) clearTimeout(call.graceTimer);
-      if (!call.done) {
-        if (call.cancelling) {
-          this.cancelled++;
-          call.finish(Outcome.Cancelled, undefined);
-        } else if (call.closing) {
-          this.cancelled++;
-          call.finish(Outcome.Closed, undefined);
-        } else {
-          this.failed++;
-          call.finish(Outcome.Error, worker.loadError ?? crashError(call.label, code, worker.lastError));
-        }
+      if (c.graceTimer !== undefined) clearTimeout(c.graceTimer);
+      if (c.cancelling) {
+        this.cancelled++;
+        c.finish(Outcome.Cancelled, undefined);
+      } else if (c.closing) {
+        this.cancelled++;
+        c.finish(Outcome.Closed, undefined);
+      } else {
+        this.failed++;
+        c.finish(Outcome.Error, worker.loadError ?? crashError(c.label, code, worker.lastError));
       }
     }
-    this.refill();
+    if (call?.abandoned === true) this.replaced++;
+    if (this.closed) {
+      for (let c = this.shift(); c !== undefined; c = this.shift()) {
+        this.cancelled++;
+        c.finish(Outcome.Closed, undefined);
+      }
+    }
+    this.pump();
     if (this.workers.size === 0 && this.closed) {
       for (const closer of this.closers.splice(0)) wake(closer, undefined);
     }
@@ -367,9 +490,15 @@ export class PoolEngine implements CallHost, WorkerEvents {
         this.cancelled++;
         call.finish(Outcome.Closed, undefined);
       }
-      for (const worker of this.workers) {
-        const call = worker.call;
+      for (const worker of [...this.workers]) {
         worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
+        for (const call of [worker.next, worker.call]) {
+          if (call !== undefined && !call.done && this.withdraw(call)) {
+            this.cancelled++;
+            call.finish(Outcome.Closed, undefined);
+          }
+        }
+        const call = worker.call;
         if (call === undefined) this.retire(worker);
         else if (!call.cancelling) {
           call.closing = true;
@@ -403,7 +532,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       workers: this.workers.size,
       busy: this.busy,
       idle: this.idle.length,
-      waiting: this.waiting,
+      waiting: this.waiting + this.prefetched,
       completed: this.completed,
       failed: this.failed,
       cancelled: this.cancelled,
@@ -418,11 +547,20 @@ function forceCloser(engine: PoolEngine): () => void {
     engine.closed = true;
     if (engine.idleTimer !== undefined) clearTimeout(engine.idleTimer);
     for (const worker of engine.workers) {
+      worker.worker.ref();
       if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
       if (worker.call?.graceTimer !== undefined) clearTimeout(worker.call.graceTimer);
       worker.terminate();
     }
   };
+}
+
+/** Withdraws `call` if `worker` has not started it (protocol.ts); true if it was withdrawn. */
+function takeBack(worker: WorkerHandle, call: PoolCall): boolean {
+  const slot = SLOT_CALLS + (call.id % CALL_SLOTS);
+  if (Atomics.compareExchange(worker.control, slot, call.id, 0) !== call.id) return false;
+  worker.withdrawnInFlight++;
+  return true;
 }
 
 function badArguments(label: string, err: unknown): TypeError {

@@ -34,7 +34,18 @@ export const SLOT_CANCEL_ID = 0;
 export const SLOT_CANCEL_SOURCE = 1;
 /** Set to 1 by the main thread once the reply to a `callMainSync` has been posted. */
 export const SLOT_SYNC = 2;
-export const CONTROL_SLOTS = 4;
+/**
+ * Call states. The pool sends a worker its next call before the current one ends (so the worker
+ * never waits for the main thread between calls), and takes it back if it is cancelled or
+ * another worker gets free first. Slot `CALLS + id % CALL_SLOTS` holds `id` once the call is
+ * sent; the worker turns it into `-id` when it starts the call, the pool into 0 when it
+ * withdraws it, each with a compare-and-exchange, so exactly one of them wins. A worker skips
+ * a withdrawn call and reports it `CANCELLED`. The pool keeps fewer than `CALL_SLOTS / 2` calls
+ * in flight per worker, so a slot is never reused before the worker has read it.
+ */
+export const SLOT_CALLS = 3;
+export const CALL_SLOTS = 128;
+export const CONTROL_SLOTS = SLOT_CALLS + CALL_SLOTS;
 
 export const CANCEL_SOURCES = ["explicit", "deadline", "abort", "sibling", "signal"] as const;
 

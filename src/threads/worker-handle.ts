@@ -20,8 +20,12 @@ export interface WorkerEvents {
 export class WorkerHandle {
   readonly worker: Worker;
   readonly control: Int32Array;
-  /** The call it runs (also an abandoned one: the worker stays busy until it ends). */
+  /** The call it runs or runs next (also an abandoned one: the worker stays busy until it ends). */
   call: PoolCall | undefined = undefined;
+  /** The call sent ahead, to start as soon as `call` ends (see "withdrawn" in protocol.ts). */
+  next: PoolCall | undefined = undefined;
+  /** Calls withdrawn whose skipping the worker has not reported yet. */
+  withdrawnInFlight = 0;
   nextId = 1;
   /** False once it is being retired or terminated: it takes no more calls. */
   live = true;

@@ -6,28 +6,52 @@
  *
  * @module
  */
+import { AsyncResource } from "node:async_hooks";
 import type { MessagePort } from "node:worker_threads";
 import { CancelScope, run, withTaskGroup, type TaskGroup } from "../core/index.js";
 import { Event } from "../sync/index.js";
 import { notCloneable, toWire } from "./error-transfer.js";
-import { CALL, CANCELLED, CLOSE, ERROR, LOAD_ERROR, RESULT, type WorkerBoot } from "./protocol.js";
+import { CALL, CANCELLED, CLOSE, ERROR, LOAD_ERROR, RESULT, CALL_SLOTS, SLOT_CALLS, type WorkerBoot } from "./protocol.js";
 import { handleWorkerMessage, installWorker, pollCancellation, setRunningCall } from "./worker-side.js";
 
 /** @internal Runs in the worker thread (worker-entry.ts). */
 export async function serveCalls(boot: WorkerBoot, port: MessagePort): Promise<void> {
+  const control = new Int32Array(boot.control);
   let group: TaskGroup | undefined;
-  const pending: (readonly unknown[])[] = [];
+  /** CALL messages not started yet: the pool may send the next call before this one ends. */
+  const calls: (readonly unknown[])[] = [];
+  let running = false;
   const closed = new Event();
   let module: Record<string, unknown>;
 
+  /** Starts the next call that has not been withdrawn (see protocol.ts). */
+  const startNext = (): void => {
+    while (!running && group !== undefined && calls.length > 0) {
+      const message = calls.shift()!;
+      const id = message[1] as number;
+      if (Atomics.compareExchange(control, SLOT_CALLS + (id % CALL_SLOTS), id, -id) !== id) {
+        port.postMessage([CANCELLED, id]);
+        continue;
+      }
+      running = true;
+      const name = message[2] as string;
+      group.spawn(() => runCall(module, id, name, message[3] as unknown[], port).finally(callEnded), { name });
+    }
+  };
+  // Bound to this (task-less) context: the next call's task must not become a child of the
+  // previous call's task (a chain of parents that would never be collected).
+  const callEnded = AsyncResource.bind((): void => {
+    running = false;
+    startNext();
+  });
   const onMessage = (message: readonly unknown[]): void => {
     if (message[0] === CALL) {
-      if (group === undefined) pending.push(message);
-      else startCall(group, module, message, port);
+      calls.push(message);
+      startNext();
     } else if (message[0] === CLOSE) closed.set();
     else handleWorkerMessage(message);
   };
-  installWorker(port, new Int32Array(boot.control), onMessage);
+  installWorker(port, control, onMessage);
   port.on("message", onMessage);
   try {
     module = (await import(boot.moduleUrl)) as Record<string, unknown>;
@@ -40,19 +64,12 @@ export async function serveCalls(boot: WorkerBoot, port: MessagePort): Promise<v
     () =>
       withTaskGroup(async (tg) => {
         group = tg;
-        for (const message of pending.splice(0)) startCall(tg, module, message, port);
+        startNext();
         await closed.wait();
       }),
     { handleSignals: false },
   );
   port.close();
-}
-
-function startCall(tg: TaskGroup, module: Record<string, unknown>, message: readonly unknown[], port: MessagePort): void {
-  const id = message[1] as number;
-  const name = message[2] as string;
-  const args = message[3] as unknown[];
-  tg.spawn(() => runCall(module, id, name, args, port), { name });
 }
 
 async function runCall(module: Record<string, unknown>, id: number, name: string, args: unknown[], port: MessagePort): Promise<void> {
@@ -63,8 +80,11 @@ async function runCall(module: Record<string, unknown>, id: number, name: string
   try {
     const fn = module[name];
     if (typeof fn !== "function") throw missingExport(module, name);
-    const value = await scope.run(() => (fn as (...a: unknown[]) => unknown)(...args));
-    reply = scope.cancelledCaught ? [CANCELLED, id] : [RESULT, id, value];
+    if (scope.cancelCalled) reply = [CANCELLED, id];
+    else {
+      const value = await scope.run(() => (fn as (...a: unknown[]) => unknown)(...args));
+      reply = scope.cancelledCaught ? [CANCELLED, id] : [RESULT, id, value];
+    }
   } catch (err) {
     reply = [ERROR, id, toWire(err)];
   }

@@ -2,7 +2,7 @@
 // terminate, terminate, abandon; the call's scope in the worker; callMain inside the calling task.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { WorkerPool } from "trellis/threads";
+import { WorkerPool, type RunOptions } from "trellis/threads";
 import {
   CancelScope,
   currentEffectiveDeadline,
@@ -14,13 +14,13 @@ import {
   withCancelScope,
   currentTime,
   Event,
+  withTaskGroup,
 } from "trellis";
 import { fixture } from "./support.js";
 import { thrown } from "../support/thrown.js";
 
 const records: string[] = [];
 const handlerSeen: { taskId?: number; deadline?: number; cancelled?: boolean }[] = [];
-const gate = new Event();
 const pool = new WorkerPool(fixture(), {
   size: 2,
   handlers: {
@@ -40,7 +40,6 @@ const pool = new WorkerPool(fixture(), {
     failing: () => {
       throw new RangeError("from the main thread");
     },
-    opened: () => gate.set(),
     add: (a: number, b: number) => a + b,
   },
 });
@@ -82,7 +81,7 @@ test("the call runs as a trellis task in the worker: sleep() and checkpoint() ar
 test("a call that ignores cancellation is terminated after graceMs, and Cancelled comes once the worker is gone", async () => {
   await withSizeOne(async (one) => {
     const started = performance.now();
-    const result = await moveOnAfter(20, () => one.run("spinDeaf", [10_000], { graceMs: 30 }));
+    const result = await cancelOnceStarted(one, "spinDeaf", [10_000], { graceMs: 30 });
     assert.equal(result, undefined);
     assert.ok(performance.now() - started < 5_000);
     const s = one.statistics();
@@ -95,7 +94,7 @@ test("a call that ignores cancellation is terminated after graceMs, and Cancelle
 
 test('cancel: "terminate" terminates the worker at once', async () => {
   await withSizeOne(async (one) => {
-    assert.equal(await moveOnAfter(20, () => one.run("nap", [10_000], { cancel: "terminate" })), undefined);
+    assert.equal(await cancelOnceStarted(one, "nap", [10_000], { cancel: "terminate" }), undefined);
     assert.equal(one.statistics().workers, 0);
     assert.equal(one.statistics().replaced, 1);
   });
@@ -103,7 +102,7 @@ test('cancel: "terminate" terminates the worker at once', async () => {
 
 test('cancel: "abandon" raises Cancelled at once and lets the worker finish unobserved', async () => {
   await withSizeOne(async (one) => {
-    assert.equal(await moveOnAfter(20, () => one.run("spinDeaf", [150], { cancel: "abandon" })), undefined);
+    assert.equal(await cancelOnceStarted(one, "spinDeaf", [150], { cancel: "abandon" }), undefined);
     const s = one.statistics();
     assert.equal(s.busy, 1, "the worker still runs the abandoned call");
     assert.equal(s.replaced, 0);
@@ -188,12 +187,41 @@ test("callMain outside a pool worker is an error that says where it works", asyn
   assert.throws(() => callMainSync("x"), /not in a pool worker/);
 });
 
-async function withSizeOne(fn: (pool: WorkerPool) => Promise<void>): Promise<void> {
-  const one = new WorkerPool(fixture(), { size: 1 });
+test("a call sent to a worker that has not started it yet is withdrawn at once when cancelled", async () => {
+  await withSizeOne(async (one) => {
+    const first = one.run("startedThen", ["nap", 200]);
+    await one.started.wait();
+    // The second call is sent ahead to the busy worker; cancelling it takes it back.
+    assert.equal(await moveOnAfter(10, () => one.run("spinDeaf", [10_000])), undefined);
+    assert.equal(one.statistics().replaced, 0);
+    assert.equal(await first, "slept");
+    assert.equal(await one.run("add", [1, 2]), 3, "the withdrawn call never ran: the worker is free");
+  });
+});
+
+interface TestPool extends WorkerPool {
+  started: Event;
+}
+
+/** Runs `name(...args)` through startedThen and cancels it once the worker has started it. */
+function cancelOnceStarted(pool: TestPool, name: string, args: unknown[], options: RunOptions) {
+  return withCancelScope(async (scope) => {
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => {
+        await pool.started.wait();
+        scope.cancel();
+      });
+      await pool.run("startedThen", [name, ...args], options);
+    });
+  });
+}
+
+async function withSizeOne(fn: (pool: TestPool) => Promise<void>): Promise<void> {
+  const started = new Event();
+  const one = Object.assign(new WorkerPool(fixture(), { size: 1, handlers: { started: () => started.set() } }), { started });
   try {
     await fn(one);
   } finally {
     await one.close();
   }
 }
-void gate;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import { WorkerPool, withWorkerPool } from "trellis/threads";
-import { run } from "trellis";
+import { Event, run } from "trellis";
 import { eventually, fixture, threadHandles } from "./support.js";
 
 test("idle workers exit after idleTimeoutMs and the pool starts them again on demand", async () => {
@@ -64,9 +64,11 @@ test("withWorkerPool closes the pool also when fn throws", async () => {
 });
 
 test("close() gives a call that ignores cancellation graceMs, then terminates it", async () => {
-  const pool = new WorkerPool(fixture(), { size: 1, graceMs: 30 });
-  const call = pool.run("spinDeaf", [10_000]);
-  await delay(20);
+  const started = new Event();
+  const pool = new WorkerPool(fixture(), { size: 1, graceMs: 30, handlers: { started: () => started.set() } });
+  const call = pool.run("startedThen", ["spinDeaf", 10_000]);
+  call.catch(() => {});
+  await started.wait();
   await pool.close();
   assert.equal(pool.statistics().workers, 0);
   await assert.rejects(call, /was closed while this call was running/);

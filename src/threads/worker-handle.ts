@@ -45,6 +45,8 @@ export class WorkerHandle {
     const boot: WorkerBoot = { moduleUrl, control };
     this.worker = new Worker(ENTRY, {
       workerData: boot,
+      // The worker inherits the process's flags, except those that apply to a string entry.
+      execArgv: process.execArgv.filter((flag) => !flag.startsWith("--input-type")),
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
       ...(name === undefined ? {} : { name }),
     });

@@ -99,8 +99,10 @@ const MODES = ["cooperative", "terminate", "abandon"] as const;
  * @example
  * ```ts
  * import { WorkerPool } from "trellis/threads";
- * await using pool = new WorkerPool<typeof import("./hash-worker.js")>(new URL("./hash-worker.js", import.meta.url), { size: 2 });
- * const digest = await pool.run("hash", ["some text"]);
+ * // In your code: new WorkerPool<typeof import("./hash-worker.js")>(…), typed from the module.
+ * interface HashWorker { hash(text: string): string }
+ * await using pool = new WorkerPool<HashWorker>(new URL("./hash-worker.js", import.meta.url), { size: 2 });
+ * const digest: string = await pool.run("hash", ["some text"]);
  * ```
  */
 export class WorkerPool<M extends object = UntypedWorkerModule> {

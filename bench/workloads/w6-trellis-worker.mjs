@@ -4,12 +4,18 @@ import { checkpointIfCancelled } from "trellis/threads";
 export { work } from "./w6-work.mjs";
 import { work } from "./w6-work.mjs";
 
-export function spin(ms) {
+/** `seen` (optional): a SharedArrayBuffer where the time the worker saw its cancellation is written. */
+export function spin(ms, seen) {
   const end = performance.now() + ms;
   let h = 0;
-  while (performance.now() < end) {
-    checkpointIfCancelled();
-    h = work(h);
+  try {
+    while (performance.now() < end) {
+      checkpointIfCancelled();
+      h = work(h);
+    }
+  } catch (err) {
+    if (seen !== undefined) new Float64Array(seen)[0] = performance.timeOrigin + performance.now();
+    throw err;
   }
   return h;
 }

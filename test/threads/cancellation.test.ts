@@ -78,6 +78,12 @@ test("the call runs as a trellis task in the worker: sleep() and checkpoint() ar
   assert.equal(await pool.run("taskName"), "taskName", "each call is a task named after its export");
 });
 
+test("currentSignal() in the worker aborts when the caller is cancelled", async () => {
+  records.length = 0;
+  assert.equal(await moveOnAfter(30, () => pool.run("awaitSignal", [], { graceMs: 5_000 })), "aborted");
+  assert.deepEqual(records, ["signal aborted: Cancelled"]);
+});
+
 test("a call that ignores cancellation is terminated after graceMs, and Cancelled comes once the worker is gone", async () => {
   await withSizeOne(async (one) => {
     const started = performance.now();

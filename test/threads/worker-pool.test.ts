@@ -40,6 +40,19 @@ test("at most `size` calls run at once; the others wait in FIFO order", async ()
   });
 });
 
+test("a worker that gets free takes the call sent ahead to a busy one", async () => {
+  await withWorkerPool(fixture(), { size: 2 }, async (two) => {
+    const done: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => done.push(name));
+    const long = track("long", two.run("nap", [600])); // starts the first worker
+    const short = track("short", two.run("nap", [20])); // starts the second
+    const third = track("third", two.run("nap", [20])); // sent ahead to the first worker, behind "long"
+    await Promise.all([long, short, third]);
+    assert.deepEqual(done, ["short", "third", "long"], "the third call did not wait behind the long one");
+    assert.equal(two.statistics().completed, 3);
+  });
+});
+
 test("transfer moves an ArrayBuffer to the worker instead of copying it", async () => {
   const buffer = new ArrayBuffer(1024);
   assert.equal(await pool.run("byteLength", [buffer], { transfer: [buffer] }), 1024);

@@ -10,6 +10,15 @@ import { CONTROL_SLOTS, type WorkerBoot } from "./protocol.js";
 
 const ENTRY = new URL("./worker-entry.js", import.meta.url);
 
+/**
+ * A worker inherits the process's flags, but `--input-type` (set by `node --input-type=module
+ * -e …`) would make it refuse its file entry: then only, pass the flags without it. (Passing
+ * `execArgv` at all makes Node validate every flag, and reject some it would otherwise ignore.)
+ */
+const INHERITED_FLAGS = process.execArgv.some((flag) => flag.startsWith("--input-type"))
+  ? process.execArgv.filter((flag) => !flag.startsWith("--input-type"))
+  : undefined;
+
 /** @internal What a worker reports to its pool. */
 export interface WorkerEvents {
   onMessage(handle: WorkerHandle, message: readonly unknown[]): void;
@@ -45,8 +54,7 @@ export class WorkerHandle {
     const boot: WorkerBoot = { moduleUrl, control };
     this.worker = new Worker(ENTRY, {
       workerData: boot,
-      // The worker inherits the process's flags, except those that apply to a string entry.
-      execArgv: process.execArgv.filter((flag) => !flag.startsWith("--input-type")),
+      ...(INHERITED_FLAGS === undefined ? {} : { execArgv: INHERITED_FLAGS }),
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
       ...(name === undefined ? {} : { name }),
     });

@@ -20,6 +20,7 @@ import {
   type TrackedResource,
 } from "../core/index.js";
 import { fromWire, toWire, type WireError } from "./error-transfer.js";
+import { CallQueue } from "./call-queue.js";
 import { Outcome, PoolCall, awaitCall, type CallHost, type CancelMode } from "./pool-call.js";
 import {
   CALL,
@@ -74,9 +75,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
   busy = 0;
   /** Idle workers, most recently used last (reused first; the oldest retire first). */
   idle: WorkerHandle[] = [];
-  head: PoolCall | undefined = undefined;
-  tail: PoolCall | undefined = undefined;
-  waiting = 0;
+  readonly queue = new CallQueue();
   /** Calls sent ahead to a worker, not started yet (counted as waiting). */
   prefetched = 0;
   completed = 0;
@@ -114,51 +113,15 @@ export class PoolEngine implements CallHost, WorkerEvents {
     }
     const worker = this.idle.pop() ?? (this.live < this.settings.size ? this.startWorker() : undefined);
     if (worker !== undefined) return this.assign(worker, call);
-    this.enqueue(call, false);
+    this.queue.push(call);
     this.prefetch();
   };
 
   // ---- queue ----------------------------------------------------------------------------
 
-  private enqueue(call: PoolCall, atFront: boolean): void {
-    call.queued = true;
-    if (atFront) {
-      call.next = this.head;
-      if (this.head === undefined) this.tail = call;
-      else this.head.prev = call;
-      this.head = call;
-    } else {
-      call.prev = this.tail;
-      if (this.tail === undefined) this.head = call;
-      else this.tail.next = call;
-      this.tail = call;
-    }
-    this.waiting++;
-  }
-
   /** Takes `call` out of the queue (it was cancelled while waiting). */
   dequeue(call: PoolCall): void {
-    if (!call.queued) return;
-    call.queued = false;
-    if (call.prev === undefined) this.head = call.next;
-    else call.prev.next = call.next;
-    if (call.next === undefined) this.tail = call.prev;
-    else call.next.prev = call.prev;
-    call.prev = call.next = undefined;
-    this.waiting--;
-    this.cancelled++;
-  }
-
-  private shift(): PoolCall | undefined {
-    const call = this.head;
-    if (call === undefined) return undefined;
-    this.head = call.next;
-    if (this.head === undefined) this.tail = undefined;
-    else this.head.prev = undefined;
-    call.next = undefined;
-    call.queued = false;
-    this.waiting--;
-    return call;
+    if (this.queue.remove(call)) this.cancelled++;
   }
 
   // ---- workers --------------------------------------------------------------------------
@@ -189,7 +152,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   /** Gives a free `worker` the call, or the next queued one that can be sent; else frees it. */
   private assign(worker: WorkerHandle, first: PoolCall | undefined): void {
-    for (let call = first; call !== undefined; call = this.shift()) {
+    for (let call = first; call !== undefined; call = this.queue.shift()) {
       if (!this.post(worker, call)) continue;
       if (worker.idle) {
         worker.idle = false;
@@ -208,7 +171,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
     const current = worker.call;
     if (current === undefined || worker.next !== undefined || !worker.live || this.closed) return;
     if (current.abandoned || current.cancelling || worker.withdrawnInFlight >= CALL_SLOTS / 4) return;
-    for (let call = this.shift(); call !== undefined; call = this.shift()) {
+    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
       if (!this.post(worker, call)) continue;
       worker.next = call;
       this.prefetched++;
@@ -219,7 +182,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
   /** Sends queued calls ahead to every worker that may take one. */
   private prefetch(): void {
     for (const worker of this.workers) {
-      if (this.head === undefined) return;
+      if (this.queue.head === undefined) return;
       this.fill(worker);
     }
   }
@@ -257,12 +220,12 @@ export class PoolEngine implements CallHost, WorkerEvents {
       this.prefetched--;
       if (takeBack(worker, next)) {
         next.worker = undefined;
-        this.enqueue(next, true);
+        this.queue.push(next, true);
       } else worker.call = next;
     }
     if (worker.call === undefined) {
       this.busy--;
-      if (worker.live) this.assign(worker, this.shift());
+      if (worker.live) this.assign(worker, this.queue.shift());
     }
     return true;
   }
@@ -324,10 +287,10 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   /** Starts queued calls on idle or new workers while there is room, then sends calls ahead. */
   private pump(): void {
-    while (this.head !== undefined && !this.closed && (this.idle.length > 0 || this.live < this.settings.size)) {
-      this.assign(this.idle.pop() ?? this.startWorker(), this.shift());
+    while (this.queue.head !== undefined && !this.closed && (this.idle.length > 0 || this.live < this.settings.size)) {
+      this.assign(this.idle.pop() ?? this.startWorker(), this.queue.shift());
     }
-    if (this.head !== undefined) this.prefetch();
+    if (this.queue.head !== undefined) this.prefetch();
   }
 
   // ---- cancellation (CallHost) ----------------------------------------------------------
@@ -339,7 +302,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
     // The call sent after it would wait for the abandoned one: give it to another worker.
     const ahead = call.worker?.next;
     if (ahead !== undefined && this.withdraw(ahead)) {
-      this.enqueue(ahead, true);
+      this.queue.push(ahead, true);
       this.pump();
     }
   }
@@ -409,7 +372,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       } else if (call.graceTimer !== undefined) clearTimeout(call.graceTimer);
       if (!worker.live) return;
       if (worker.call !== undefined) this.fill(worker);
-      else this.assign(worker, this.shift());
+      else this.assign(worker, this.queue.shift());
       return;
     }
     const call = worker.call?.id === message[1] ? worker.call : worker.next?.id === message[1] ? worker.next : undefined;
@@ -451,7 +414,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       // (Except the first call of a worker whose module did not load: that is its error.)
       if (takeBack(worker, c) && !(c === call && worker.loadError !== undefined)) {
         c.worker = undefined;
-        this.enqueue(c, true);
+        this.queue.push(c, true);
         continue;
       }
       this.replaced++;
@@ -469,7 +432,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
     }
     if (call?.abandoned === true) this.replaced++;
     if (this.closed) {
-      for (let c = this.shift(); c !== undefined; c = this.shift()) {
+      for (let c = this.queue.shift(); c !== undefined; c = this.queue.shift()) {
         this.cancelled++;
         c.finish(Outcome.Closed, undefined);
       }
@@ -486,7 +449,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
     if (!this.closed) {
       this.closed = true;
       if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-      for (let call = this.shift(); call !== undefined; call = this.shift()) {
+      for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
         this.cancelled++;
         call.finish(Outcome.Closed, undefined);
       }
@@ -532,7 +495,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       workers: this.workers.size,
       busy: this.busy,
       idle: this.idle.length,
-      waiting: this.waiting + this.prefetched,
+      waiting: this.queue.length + this.prefetched,
       completed: this.completed,
       failed: this.failed,
       cancelled: this.cancelled,

@@ -36,6 +36,8 @@ export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 export interface CallHost {
   readonly handlers: Readonly<Record<string, (...args: never[]) => unknown>>;
   readonly poolLabel: string;
+  /** Calls ended by cancellation (statistics). */
+  cancelled: number;
   /** The call left the queue or its worker: update the counts, free or stop the worker. */
   dequeue(call: PoolCall): void;
   /** Takes back a call its worker has not started; true if done (counted as cancelled). */
@@ -144,7 +146,10 @@ function register(parked: Parked<void>): void {
  */
 export async function awaitCall(call: PoolCall, submit: (call: PoolCall) => void): Promise<unknown> {
   const scope = currentScope();
-  if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+  if (scope !== undefined && scope.cause !== null) {
+    call.host.cancelled++; // every call is counted once: completed, failed or cancelled
+    throw scope.cancelledError(true);
+  }
   submit(call);
   for (;;) {
     const inbox = call.inbox;

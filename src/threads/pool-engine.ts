@@ -109,6 +109,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   readonly submit = (call: PoolCall): void => {
     if (this.closed) {
+      this.failed++;
       throw new ClosedResourceError(`${call.label}: the pool ${this.poolLabel} is closed; open a new WorkerPool, or close it only after its last call`);
     }
     const worker = this.idle.pop() ?? (this.live < this.settings.size ? this.startWorker() : undefined);

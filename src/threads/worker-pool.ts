@@ -64,7 +64,10 @@ export interface RunOptions {
   readonly graceMs?: number | null;
 }
 
-/** What {@link WorkerPool.statistics} returns. */
+/**
+ * What {@link WorkerPool.statistics} returns. Every call whose arguments passed the checks is
+ * counted once, when it ends, in `completed`, `failed` or `cancelled`.
+ */
 export interface WorkerPoolStatistics {
   readonly size: number;
   /** Worker threads alive (also those exiting). */
@@ -76,9 +79,9 @@ export interface WorkerPoolStatistics {
   readonly waiting: number;
   /** Calls that returned a value. */
   readonly completed: number;
-  /** Calls that threw (their function's error, bad arguments, a crashed worker). */
+  /** Calls that threw (their function's error, arguments that cannot be cloned, a crashed worker, a closed pool). */
   readonly failed: number;
-  /** Calls ended by their caller's cancellation or by the pool's close. */
+  /** Calls ended by their caller's cancellation (also before they started) or by the pool's close. */
   readonly cancelled: number;
   /** Workers terminated or crashed in the middle of a call. */
   readonly replaced: number;

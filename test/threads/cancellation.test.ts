@@ -130,8 +130,11 @@ test("a queued call that is cancelled leaves the queue", async () => {
 test("run() in a cancelled scope raises Cancelled without starting the call", async () => {
   await withCancelScope(async (scope) => {
     scope.cancel();
+    const before = pool.statistics();
     const err = await thrown(() => pool.run("add", [1, 2]));
     assert.ok(isCancelled(err));
+    assert.equal(pool.statistics().cancelled, before.cancelled + 1, "counted once, as cancelled");
+    assert.equal(pool.statistics().completed, before.completed);
   });
 });
 

@@ -41,6 +41,15 @@ import {
 } from "./protocol.js";
 import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
 
+/**
+ * How many calls a busy worker may have waiting behind its current one. A worker that finishes
+ * a call starts the next without waiting for the main thread (whose event loop may be busy);
+ * a worker that gets free takes them back (see `free`), so a call does not wait behind a long one.
+ */
+const SEND_AHEAD = 8;
+/** Calls shorter than this on average (ms, from one result to the next on a worker) are "short". */
+const SHORT_CALL_MS = 1;
+
 /** @internal The validated options of a pool. */
 export interface PoolSettings {
   readonly moduleUrl: string;
@@ -76,6 +85,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
   /** Idle workers, most recently used last (reused first; the oldest retire first). */
   idle: WorkerHandle[] = [];
   readonly queue = new CallQueue();
+  /** Moving average of how long a call takes on a worker, in ms (from its start, or the previous result). */
+  averageMs = Infinity;
   /** Calls sent ahead to a worker, not started yet (counted as waiting). */
   prefetched = 0;
   completed = 0;
@@ -160,6 +171,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
         worker.worker.ref();
       }
       worker.call = call;
+      worker.lastEnd = performance.now();
       this.busy++;
       this.fill(worker);
       return;
@@ -167,24 +179,35 @@ export class PoolEngine implements CallHost, WorkerEvents {
     this.free(worker);
   }
 
-  /** Sends `worker` its next call ahead of time, if it may take one. */
+  /** Sends `worker` queued calls ahead of time, as many as it may take. */
   private fill(worker: WorkerHandle): void {
-    const current = worker.call;
-    if (current === undefined || worker.next !== undefined || !worker.live || this.closed) return;
-    if (current.abandoned || current.cancelling || worker.withdrawnInFlight >= CALL_SLOTS / 4) return;
-    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
-      if (!this.post(worker, call)) continue;
-      worker.next = call;
-      this.prefetched++;
-      return;
-    }
+    while (this.queue.head !== undefined && this.sendAhead(worker));
   }
 
-  /** Sends queued calls ahead to every worker that may take one. */
+  /** Sends `worker` one queued call ahead, if it may take one; false if not. */
+  private sendAhead(worker: WorkerHandle): boolean {
+    const current = worker.call;
+    if (current === undefined || !worker.live || this.closed) return false;
+    if (current.abandoned || current.cancelling || worker.withdrawnInFlight >= CALL_SLOTS / 4) return false;
+    // Short calls: keep a few ready in the worker. Long ones: one (message latency is nothing next to them).
+    if (worker.ahead.length >= (this.averageMs < SHORT_CALL_MS ? SEND_AHEAD : 1)) return false;
+    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
+      if (!this.post(worker, call)) continue;
+      worker.ahead.push(call);
+      this.prefetched++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Sends queued calls ahead to the workers that may take them, one each in turn (FIFO across workers). */
   private prefetch(): void {
-    for (const worker of this.workers) {
-      if (this.queue.head === undefined) return;
-      this.fill(worker);
+    for (let sent = true; sent; ) {
+      sent = false;
+      for (const worker of this.workers) {
+        if (this.queue.head === undefined) return;
+        if (this.sendAhead(worker)) sent = true;
+      }
     }
   }
 
@@ -192,7 +215,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
   private free(worker: WorkerHandle): void {
     if (!this.closed) {
       for (const other of this.workers) {
-        const ahead = other.next;
+        const ahead = other.ahead[0];
         if (ahead !== undefined && this.withdraw(ahead)) return this.assign(worker, ahead);
       }
     }
@@ -205,25 +228,30 @@ export class PoolEngine implements CallHost, WorkerEvents {
    */
   withdraw(call: PoolCall): boolean {
     const worker = call.worker;
-    if (worker === undefined || (worker.call !== call && worker.next !== call) || !takeBack(worker, call)) return false;
+    if (worker === undefined || !worker.holds(call) || !takeBack(worker, call)) return false;
     call.worker = undefined;
-    if (worker.next === call) {
-      worker.next = undefined;
+    if (worker.call !== call) {
+      worker.ahead.splice(worker.ahead.indexOf(call), 1);
       this.prefetched--;
       return true;
     }
-    // It was the current call: the one sent after it (if any) becomes current, or goes back to
-    // the queue's front if it can be taken back too.
-    const next = worker.next;
-    worker.next = undefined;
+    // It was the current call, not started: the calls sent after it go back to the queue's
+    // front, in order, except one the worker has started meanwhile, which becomes current.
+    const ahead = worker.ahead;
+    worker.ahead = [];
     worker.call = undefined;
-    if (next !== undefined) {
-      this.prefetched--;
-      if (takeBack(worker, next)) {
-        next.worker = undefined;
-        this.queue.push(next, true);
-      } else worker.call = next;
+    this.prefetched -= ahead.length;
+    const back: PoolCall[] = [];
+    for (const c of ahead) {
+      if (worker.call !== undefined) {
+        worker.ahead.push(c);
+        this.prefetched++;
+      } else if (takeBack(worker, c)) {
+        c.worker = undefined;
+        back.push(c);
+      } else worker.call = c;
     }
+    for (let i = back.length - 1; i >= 0; i--) this.queue.push(back[i]!, true);
     if (worker.call === undefined) {
       this.busy--;
       if (worker.live) this.assign(worker, this.queue.shift());
@@ -300,10 +328,11 @@ export class PoolEngine implements CallHost, WorkerEvents {
     call.abandoned = true;
     call.finish(Outcome.Cancelled, undefined);
     this.cancelled++;
-    // The call sent after it would wait for the abandoned one: give it to another worker.
-    const ahead = call.worker?.next;
-    if (ahead !== undefined && this.withdraw(ahead)) {
-      this.queue.push(ahead, true);
+    // The calls sent after it would wait for the abandoned one: give them to other workers.
+    const worker = call.worker;
+    if (worker !== undefined && worker.ahead.length > 0) {
+      const back = [...worker.ahead].filter((c) => this.withdraw(c));
+      for (let i = back.length - 1; i >= 0; i--) this.queue.push(back[i]!, true);
       this.pump();
     }
   }
@@ -322,14 +351,14 @@ export class PoolEngine implements CallHost, WorkerEvents {
     if (call.graceMs === 0) return this.terminateFor(call);
     if (call.graceMs !== Infinity && call.graceTimer === undefined) {
       call.graceTimer = setTimeout(() => {
-        if (worker.call === call || worker.next === call) this.terminate(worker);
+        if (worker.holds(call)) this.terminate(worker);
       }, call.graceMs).unref();
     }
   }
 
   terminateFor(call: PoolCall): void {
     const worker = call.worker;
-    if (worker !== undefined && (worker.call === call || worker.next === call)) this.terminate(worker);
+    if (worker !== undefined && worker.holds(call)) this.terminate(worker);
   }
 
   reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void {
@@ -355,8 +384,11 @@ export class PoolEngine implements CallHost, WorkerEvents {
         if (tag === CANCELLED) worker.withdrawnInFlight--; // a withdrawn call, skipped
         return;
       }
-      worker.call = worker.next;
-      worker.next = undefined;
+      const now = performance.now();
+      const took = now - worker.lastEnd;
+      worker.lastEnd = now;
+      this.averageMs = this.averageMs === Infinity ? took : this.averageMs * 0.9 + took * 0.1;
+      worker.call = worker.ahead.shift();
       if (worker.call !== undefined) this.prefetched--;
       else this.busy--;
       if (!call.abandoned) {
@@ -376,7 +408,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       else this.assign(worker, this.queue.shift());
       return;
     }
-    const call = worker.call?.id === message[1] ? worker.call : worker.next?.id === message[1] ? worker.next : undefined;
+    const call = worker.find(message[1]);
     if (tag === CALL_MAIN) {
       if (call !== undefined && !call.done) call.request(message);
       else {
@@ -405,12 +437,14 @@ export class PoolEngine implements CallHost, WorkerEvents {
       this.live--;
     }
     if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
-    const { call, next } = worker;
-    worker.call = worker.next = undefined;
-    if (next !== undefined) this.prefetched--;
+    const { call, ahead } = worker;
+    worker.call = undefined;
+    worker.ahead = [];
+    this.prefetched -= ahead.length;
     if (call !== undefined) this.busy--;
-    // A call the worker never started goes back to the front of the queue (after the one before it).
-    for (const c of [next, call]) {
+    // A call the worker never started goes back to the front of the queue, in order (so the
+    // latest sent goes back first).
+    for (const c of [...ahead.reverse(), call]) {
       if (c === undefined || c.done) continue;
       // (Except the first call of a worker whose module did not load: that is its error.)
       if (takeBack(worker, c) && !(c === call && worker.loadError !== undefined)) {
@@ -456,7 +490,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       }
       for (const worker of [...this.workers]) {
         worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
-        for (const call of [worker.next, worker.call]) {
+        for (const call of [...worker.ahead].reverse().concat(worker.call ?? [])) {
           if (call !== undefined && !call.done && this.withdraw(call)) {
             this.cancelled++;
             call.finish(Outcome.Closed, undefined);

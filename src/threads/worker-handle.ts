@@ -31,8 +31,20 @@ export class WorkerHandle {
   readonly control: Int32Array;
   /** The call it runs or runs next (also an abandoned one: the worker stays busy until it ends). */
   call: PoolCall | undefined = undefined;
-  /** The call sent ahead, to start as soon as `call` ends (see "withdrawn" in protocol.ts). */
-  next: PoolCall | undefined = undefined;
+  /** Calls sent ahead, oldest first, to start as soon as `call` ends (see "Call states" in protocol.ts). */
+  ahead: PoolCall[] = [];
+
+  /** True if `call` is this worker's current call or one sent ahead to it. */
+  holds(call: PoolCall): boolean {
+    return this.call === call || this.ahead.includes(call);
+  }
+
+  /** The current or sent-ahead call with this id. */
+  find(id: unknown): PoolCall | undefined {
+    if (this.call?.id === id) return this.call;
+    for (const call of this.ahead) if (call.id === id) return call;
+    return undefined;
+  }
   /** Calls withdrawn whose skipping the worker has not reported yet. */
   withdrawnInFlight = 0;
   nextId = 1;
@@ -41,6 +53,8 @@ export class WorkerHandle {
   /** True while it sits in the pool's idle list. */
   idle = false;
   idleSince = 0;
+  /** When its current call started, or its previous call ended (ms, performance.now()). */
+  lastEnd = 0;
   /** The last uncaught error the worker reported (its `error` event), for the exit report. */
   lastError: unknown = undefined;
   /** Set when the user's module failed to load in this worker. */

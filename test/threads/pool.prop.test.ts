@@ -91,3 +91,48 @@ for (const seed of [1, 2, 3]) {
     assert.ok(await eventually(() => threadHandles().length === 0), `left: ${threadHandles().join(", ")}`);
   });
 }
+
+test("bursts of short calls, sent ahead to workers, with cancellations and crashes: each settles once", async () => {
+  const random = prng(42);
+  const pool = new WorkerPool(fixture(), { size: 2, graceMs: 20 });
+  const results: { expect: string; got?: string; settled: number }[] = [];
+  await run(async () => {
+    await Promise.all(Array.from({ length: 60 }, (_, i) => pool.run("add", [i, 0]))); // calls are short: deep sending ahead
+    await withTaskGroup(async (tg) => {
+      for (let i = 0; i < 300; i++) {
+        const roll = random();
+        const entry: { expect: string; got?: string; settled: number } = { expect: "value", settled: 0 };
+        results.push(entry);
+        let body: () => Promise<unknown>;
+        if (roll < 0.75) body = () => pool.run("add", [i, 1]).then((v) => assert.equal(v, i + 1));
+        else if (roll < 0.97) {
+          entry.expect = "value-or-undefined";
+          const mode = (["cooperative", "terminate", "abandon"] as const)[i % 3];
+          body = () => moveOnAfter(random() * 3, () => pool.run("add", [i, 2], { cancel: mode }));
+        } else {
+          entry.expect = "broken";
+          body = () => pool.run("crash", ["exit"]);
+        }
+        tg.spawn(async () => {
+          try {
+            await body();
+            entry.got = "value";
+          } catch (err) {
+            entry.got = err instanceof BrokenResourceError ? "broken" : `unexpected ${String(err)}`;
+          }
+          entry.settled++;
+        });
+        if (random() < 0.05) await delay(1);
+      }
+    });
+    await pool.close();
+  });
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.settled, 1, `call ${i}`);
+    assert.equal(r.got, r.expect === "broken" ? "broken" : "value", `call ${i}: ${r.got}`);
+  }
+  const s = pool.statistics();
+  assert.equal(s.completed + s.failed + s.cancelled, 360, JSON.stringify(s));
+  assert.equal(s.workers + s.busy + s.waiting + s.idle, 0);
+  assert.ok(await eventually(() => threadHandles().length === 0));
+});

@@ -10,7 +10,7 @@ export { currentScope } from "./context.js";
 export { park, parkPrepared, wake, wakeWithError, Parked, describeWait, type AnyParked, type WaitAborter, type WaitDescriber, type WaitLabel } from "./park.js";
 export { WaitQueue, type WaitQueueStatistics } from "./wait-queue.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions } from "./cancel-scope.js";
-export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed } from "./checkpoint.js";
+export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed, setCancellationPoll } from "./checkpoint.js";
 export { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 export { captureSpawnSite } from "./spawn-site.js";
 export { currentTaskImpl, TaskImpl, annotateTaskChain, type Task, type TaskState, type TaskOwner } from "./task.js";

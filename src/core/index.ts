@@ -27,3 +27,4 @@ export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } fro
 export { wait, cancelOnAbort } from "./wait.js";
 export * from "./validate.js";
 export { trackResource, TrackedResource } from "./resources.js";
+export { takeOverSignal, signalTakenOver } from "./signal-takeover.js";

@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from "./clock.js";
 import { suppressedErrors } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
+import { signalTakenOver } from "./signal-takeover.js";
 import { TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
 
@@ -100,6 +101,7 @@ function listenForSignals(root: TaskImpl<unknown>): SignalListener {
     process.removeListener("SIGTERM", onSignal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalTakenOver(signal)) return; // a trellis/signals receiver handles it now
     if (received === undefined) {
       received = signal;
       root.scope.cancelWith(signal, "signal");

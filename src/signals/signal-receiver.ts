@@ -86,6 +86,8 @@ export interface SignalReceiver extends AsyncIterable<SignalName> {
 export class ReceiverEngine implements SignalSink {
   readonly pending: SignalName[] = [];
   waiter: Parked<SignalName> | undefined = undefined;
+  /** A waiting receive keeps the process alive, as a pending sleep does (signal handles do not). */
+  releaseHold: (() => void) | undefined = undefined;
   busy = false;
   closed = false;
   record: TrackedResource | undefined = undefined;
@@ -103,7 +105,7 @@ export class ReceiverEngine implements SignalSink {
   deliver(signal: SignalName): void {
     const waiter = this.waiter;
     if (waiter !== undefined) {
-      this.waiter = undefined;
+      this.endWait();
       wake(waiter, signal);
     } else if (!this.pending.includes(signal)) {
       this.pending.push(signal);
@@ -129,14 +131,21 @@ export class ReceiverEngine implements SignalSink {
       }
       return await park<SignalName>(this.label, (parked) => {
         this.waiter = parked;
+        this.releaseHold = parked.runtime.holdOpen();
         parked.abort = () => {
-          this.waiter = undefined;
+          this.endWait();
           return true;
         };
       });
     } finally {
       this.busy = false;
     }
+  }
+
+  private endWait(): void {
+    this.waiter = undefined;
+    this.releaseHold?.();
+    this.releaseHold = undefined;
   }
 
   /**
@@ -151,7 +160,7 @@ export class ReceiverEngine implements SignalSink {
     for (const signal of this.signals) detachSignal(signal, this);
     this.record?.untrack();
     const waiter = this.waiter;
-    this.waiter = undefined;
+    this.endWait();
     if (waiter !== undefined) {
       wakeWithError(waiter, new ClosedResourceError("SignalReceiver.receive(): the openSignalReceiver() call that made this receiver returned while it waited"));
     }

@@ -40,9 +40,22 @@ export interface OpenProcessOptions extends ProcessOptions {
 export interface RunProcessOptions extends ProcessOptions {
   /** Bytes or text written to the child's stdin, which is then closed. Default: an empty stdin. */
   readonly input?: string | Uint8Array | null;
-  /** With no `input`: `"ignore"` (default, the child reads an empty stdin) or `"inherit"` (ours). */
-  readonly stdin?: "ignore" | "inherit" | null;
-  /** Capture stdout and stderr (default true), or say which; what is not captured goes to ours. */
+  /**
+   * With no `input`: `"ignore"` (default, the child reads an empty stdin), `"inherit"` (ours),
+   * or `"pipe"` (with `status` only: write to `Process.stdin` yourself).
+   */
+  readonly stdin?: StdioMode | null;
+  /**
+   * Where stdout goes when it is not captured: `"inherit"` (ours, the default), `"ignore"`, or
+   * `"pipe"` (with `status` only: read `Process.stdout` yourself). Giving it turns off capture of stdout.
+   */
+  readonly stdout?: StdioMode | null;
+  /** As `stdout`, for stderr. */
+  readonly stderr?: StdioMode | null;
+  /**
+   * Capture stdout and stderr (default true, except for a stream whose own option is given),
+   * or say which; what is not captured goes where `stdout`/`stderr` say.
+   */
   readonly capture?: boolean | { readonly stdout?: boolean | null; readonly stderr?: boolean | null } | null;
   /** Throw {@link ProcessError} if the child exits with a non-zero code or is ended by a signal. Default true. */
   readonly check?: boolean | null;
@@ -50,8 +63,11 @@ export interface RunProcessOptions extends ProcessOptions {
   readonly encoding?: BufferEncoding | null;
   /** The most bytes captured per stream; past it the child is killed and {@link ProcessError} says so. Default 64 MiB. */
   readonly maxBuffer?: number | null;
-  /** From `tg.start((status) => runProcess(argv, { status }))`: reports the {@link Process} once started. */
-  readonly status?: TaskStatus<Process> | null;
+  /**
+   * From `tg.start<Process>((status) => runProcess(argv, { status }))`: reports the
+   * {@link Process} once started (`start` cannot infer its type from the body, hence `<Process>`).
+   */
+  readonly status?: TaskStatus<Process> | TaskStatus<void> | null;
 }
 
 /** @internal The checked form of the common options. */

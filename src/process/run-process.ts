@@ -3,13 +3,13 @@
  *
  * @module
  */
-import { BrokenResourceError, checkpoint, requireBoolean, requireOptions, show, withTaskGroup } from "../core/index.js";
+import { BrokenResourceError, checkpoint, requireBoolean, requireOptions, show, withTaskGroup, type TaskStatus } from "../core/index.js";
 import type { ReceiveStream, SendStream } from "../net/index.js";
 import { DEFAULT_MAX_BUFFER, planSpawn, requireMode, type RunProcessOptions } from "./options.js";
 import { OutputBuffer } from "./output-buffer.js";
 import { ProcessEngine } from "./process-engine.js";
 import { ProcessError } from "./process-error.js";
-import { ProcessFacade } from "./process.js";
+import { ProcessFacade, type Process } from "./process.js";
 
 /** What {@link runProcess} returns: how the child ended and what it wrote. */
 export interface ProcessResult<Output extends Uint8Array | string = Uint8Array> {
@@ -35,8 +35,8 @@ const WHERE = "runProcess()";
  *
  * Cancellation sends `killSignal` (default SIGTERM), then SIGKILL after `killAfterMs`
  * (default 5 000), and raises `Cancelled` only once the child has exited: the child never
- * outlives the call. With `tg.start((status) => runProcess(argv, { status }))` the call runs
- * as a task and `start` returns the {@link Process} once it has started.
+ * outlives the call. With `tg.start<Process>((status) => runProcess(argv, { status }))` the
+ * call runs as a task and `start` returns the {@link Process} once it has started.
  *
  * @returns `{ argv, code, signal, stdout, stderr }`; `stdout`/`stderr` are strings with `encoding`.
  * @throws {ProcessError} With `check` (default), if the child exits with a non-zero code or
@@ -59,7 +59,7 @@ export async function runProcess(argv: readonly string[], options?: RunProcessOp
   requireOptions(WHERE, options ?? undefined);
   const o = options ?? {};
   const input = requireInput(o.input);
-  const [captureOut, captureErr] = requireCapture(o.capture);
+  const [captureOut, captureErr] = requireCapture(o.capture, o.stdout != null, o.stderr != null);
   const check = o.check == null ? true : requireBoolean(WHERE, "options.check", o.check);
   const encoding = requireEncoding(o.encoding);
   const maxBuffer = requireMaxBuffer(o.maxBuffer);
@@ -67,8 +67,23 @@ export async function runProcess(argv: readonly string[], options?: RunProcessOp
   if (status !== undefined && (typeof status !== "object" || typeof status.started !== "function")) {
     throw new TypeError(`${WHERE}: \`options.status\` must be the status tg.start() passes to its task, got ${show(status)}`);
   }
-  const stdin = input !== undefined ? "pipe" : requireMode(WHERE, "options.stdin", o.stdin, "ignore", ["ignore", "inherit"] as const);
-  const plan = planSpawn(WHERE, argv, o, [stdin, captureOut ? "pipe" : "inherit", captureErr ? "pipe" : "inherit"]);
+  if (input !== undefined && o.stdin != null) {
+    throw new TypeError(`${WHERE}: give \`options.input\` or \`options.stdin\`, not both: with \`input\`, stdin is a pipe fed with it`);
+  }
+  const stdin = input !== undefined ? "pipe" : requireMode(WHERE, "options.stdin", o.stdin, "ignore");
+  const stdoutMode = captureOut ? "pipe" : requireMode(WHERE, "options.stdout", o.stdout, "inherit");
+  const stderrMode = captureErr ? "pipe" : requireMode(WHERE, "options.stderr", o.stderr, "inherit");
+  if (status === undefined) {
+    for (const [name, mode] of [["stdin", o.stdin], ["stdout", o.stdout], ["stderr", o.stderr]] as const) {
+      if (mode === "pipe") {
+        throw new TypeError(
+          `${WHERE}: \`options.${name}: "pipe"\` needs \`status\` (tg.start), the only way to reach the pipe; ` +
+            (name === "stdin" ? "pass the data as `input` instead" : `use \`capture\` to collect ${name} instead`),
+        );
+      }
+    }
+  }
+  const plan = planSpawn(WHERE, argv, o, [stdin, stdoutMode, stderrMode]);
 
   await checkpoint();
   const engine = await ProcessEngine.spawn(WHERE, plan);
@@ -98,7 +113,7 @@ export async function runProcess(argv: readonly string[], options?: RunProcessOp
       if (input !== undefined) tg.spawn(() => feed(engine.stdin!, input), { name: `stdin of pid ${engine.pid}` });
       if (out !== undefined) tg.spawn(() => collect(engine.stdout!, out, "stdout"), { name: `stdout of pid ${engine.pid}` });
       if (err !== undefined) tg.spawn(() => collect(engine.stderr!, err, "stderr"), { name: `stderr of pid ${engine.pid}` });
-      status?.started(proc);
+      (status as TaskStatus<Process> | undefined)?.started(proc);
       await engine.wait();
     });
   } catch (error) {
@@ -136,17 +151,25 @@ function requireInput(value: unknown): string | Uint8Array | undefined {
   throw new TypeError(`${WHERE}: \`options.input\` must be a string or a Uint8Array, got ${show(value)}`);
 }
 
-function requireCapture(value: unknown): [boolean, boolean] {
-  if (value == null) return [true, true];
-  if (typeof value === "boolean") return [value, value];
-  if (typeof value === "object") {
+/** Which streams to capture; a stream whose own option is given is not captured by default. */
+function requireCapture(value: unknown, stdoutGiven: boolean, stderrGiven: boolean): [boolean, boolean] {
+  let out: boolean;
+  let err: boolean;
+  if (value == null) [out, err] = [!stdoutGiven, !stderrGiven];
+  else if (typeof value === "boolean") [out, err] = [value, value];
+  else if (typeof value === "object") {
     const { stdout, stderr } = value as { stdout?: unknown; stderr?: unknown };
-    return [
-      stdout == null ? false : requireBoolean(WHERE, "options.capture.stdout", stdout),
-      stderr == null ? false : requireBoolean(WHERE, "options.capture.stderr", stderr),
-    ];
+    out = stdout == null ? false : requireBoolean(WHERE, "options.capture.stdout", stdout);
+    err = stderr == null ? false : requireBoolean(WHERE, "options.capture.stderr", stderr);
+  } else {
+    throw new TypeError(`${WHERE}: \`options.capture\` must be a boolean or { stdout?, stderr? }, got ${show(value)}`);
   }
-  throw new TypeError(`${WHERE}: \`options.capture\` must be a boolean or { stdout?, stderr? }, got ${show(value)}`);
+  for (const [name, captured, given] of [["stdout", out, stdoutGiven], ["stderr", err, stderrGiven]] as const) {
+    if (captured && given) {
+      throw new TypeError(`${WHERE}: ${name} cannot be both captured and sent elsewhere; drop \`options.${name}\` or capture only the other stream`);
+    }
+  }
+  return [out, err];
 }
 
 function requireEncoding(value: unknown): BufferEncoding | undefined {

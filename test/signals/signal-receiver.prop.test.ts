@@ -13,7 +13,7 @@ import { listenerCounts, raise } from "./support.js";
 const SEED = 0x5194_0014;
 const PROGRAMS = 25;
 const STEPS = 30;
-const POOL: readonly SignalName[] = ["SIGHUP", "SIGUSR2", "SIGWINCH", "SIGURG"];
+const POOL: readonly SignalName[] = ["SIGHUP", "SIGALRM", "SIGWINCH", "SIGURG"];
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

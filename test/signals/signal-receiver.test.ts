@@ -1,5 +1,5 @@
 // openSignalReceiver (API.md §3 "trellis/signals") with real signals sent to this process.
-// Signals whose default action would end the test process (SIGHUP, SIGUSR2) are only sent
+// Signals whose default action would end the test process (SIGHUP, SIGALRM) are only sent
 // while a receiver, or the one-shot listener of raise(), is there to take them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,13 +22,13 @@ import { listenerCounts, raise } from "./support.js";
 test("a signal sent to the process is received by name, and every listener is removed afterwards", async () => {
   const before = listenerCounts();
   const got = await run(() =>
-    openSignalReceiver(["SIGHUP", "SIGUSR2"], async (receiver) => {
+    openSignalReceiver(["SIGHUP", "SIGALRM"], async (receiver) => {
       assert.equal(process.listenerCount("SIGHUP"), before.SIGHUP! + 1);
-      process.kill(process.pid, "SIGUSR2");
+      process.kill(process.pid, "SIGALRM");
       return receiver.receive();
     }),
   );
-  assert.equal(got, "SIGUSR2");
+  assert.equal(got, "SIGALRM");
   assert.deepEqual(listenerCounts(), before);
 });
 
@@ -45,15 +45,15 @@ test("it works outside run() too", async () => {
 
 test("a burst is queued in order of arrival; a repeat of a queued signal merges into it", async () => {
   await run(() =>
-    openSignalReceiver(["SIGHUP", "SIGUSR2", "SIGWINCH"], async (receiver) => {
-      for (const s of ["SIGWINCH", "SIGHUP", "SIGWINCH", "SIGUSR2", "SIGHUP"] as const) await raise(s);
-      assert.deepEqual(receiver.statistics().pending, ["SIGWINCH", "SIGHUP", "SIGUSR2"]);
+    openSignalReceiver(["SIGHUP", "SIGALRM", "SIGWINCH"], async (receiver) => {
+      for (const s of ["SIGWINCH", "SIGHUP", "SIGWINCH", "SIGALRM", "SIGHUP"] as const) await raise(s);
+      assert.deepEqual(receiver.statistics().pending, ["SIGWINCH", "SIGHUP", "SIGALRM"]);
       const got: string[] = [];
       for await (const signal of receiver) {
         got.push(signal);
         if (got.length === 3) break;
       }
-      assert.deepEqual(got, ["SIGWINCH", "SIGHUP", "SIGUSR2"]);
+      assert.deepEqual(got, ["SIGWINCH", "SIGHUP", "SIGALRM"]);
       // Received, so a new arrival queues again.
       await raise("SIGWINCH");
       assert.equal(await receiver.receive(), "SIGWINCH");
@@ -157,12 +157,12 @@ test("after the body returns the receiver is closed, and a task still waiting on
 test("nested receivers: the innermost gets the signal; queued ones are raised again for the outer when it closes", async () => {
   const before = listenerCounts();
   await run(() =>
-    openSignalReceiver(["SIGHUP", "SIGUSR2"], async (outer) => {
+    openSignalReceiver(["SIGHUP", "SIGALRM"], async (outer) => {
       await openSignalReceiver(["SIGHUP"], async (inner) => {
         await raise("SIGHUP");
-        await raise("SIGUSR2");
+        await raise("SIGALRM");
         assert.deepEqual(inner.statistics().pending, ["SIGHUP"]);
-        assert.deepEqual(outer.statistics().pending, ["SIGUSR2"]);
+        assert.deepEqual(outer.statistics().pending, ["SIGALRM"]);
         assert.equal(await inner.receive(), "SIGHUP");
         await raise("SIGHUP");
         assert.deepEqual(inner.statistics().pending, ["SIGHUP"]);
@@ -171,8 +171,8 @@ test("nested receivers: the innermost gets the signal; queued ones are raised ag
       await moveOnAfter(5_000, async () => {
         while (!outer.statistics().pending.includes("SIGHUP")) await new Promise((r) => setTimeout(r, 1));
       });
-      assert.deepEqual(outer.statistics().pending, ["SIGUSR2", "SIGHUP"]);
-      assert.equal(await outer.receive(), "SIGUSR2");
+      assert.deepEqual(outer.statistics().pending, ["SIGALRM", "SIGHUP"]);
+      assert.equal(await outer.receive(), "SIGALRM");
       assert.equal(await outer.receive(), "SIGHUP");
     }),
   );

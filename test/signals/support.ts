@@ -1,6 +1,6 @@
 // Helpers for the signal tests: real signals sent to the test process itself.
 
-const TEST_SIGNALS = ["SIGHUP", "SIGUSR2", "SIGWINCH", "SIGCONT", "SIGURG"] as const;
+const TEST_SIGNALS = ["SIGHUP", "SIGALRM", "SIGWINCH", "SIGCONT", "SIGURG"] as const;
 export type TestSignal = (typeof TEST_SIGNALS)[number];
 export const testSignals: readonly TestSignal[] = TEST_SIGNALS;
 

@@ -224,3 +224,16 @@ test("bad signals are rejected (not thrown synchronously) with a TypeError namin
   assert.ok(err instanceof TypeError);
   assert.match((err as Error).message, /`fn` must be a function/);
 });
+
+test("run() closes a receiver left open by a call nobody awaited, and removes its listener", async () => {
+  const before = listenerCounts();
+  let floating: Promise<unknown> | undefined;
+  await run(async () => {
+    floating = openSignalReceiver(["SIGHUP"], (receiver) => receiver.receive());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(process.listenerCount("SIGHUP"), before.SIGHUP! + 1);
+  });
+  assert.deepEqual(listenerCounts(), before);
+  const err = await thrown(() => floating);
+  assert.ok(err instanceof ClosedResourceError, String(err));
+});

@@ -32,3 +32,4 @@ export * from "./validate.js";
 export { trackResource, TrackedResource, watchForLeak, forgetLeak } from "./resources.js";
 export { taskTree, formatTaskTree, snapshotRun, rootTaskOf, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "./task-tree.js";
 export { formatStall } from "./loop-monitor.js";
+export { takeOverSignal, signalTakenOver } from "./signal-takeover.js";

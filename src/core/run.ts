@@ -8,6 +8,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { isCancelled, RuntimeError, suppressedErrors, TaskGroupError } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
 import { debugSettingsOf, startDebugMode } from "./debug-mode.js";
+import { signalTakenOver } from "./signal-takeover.js";
 import { currentTaskImpl, TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
 
@@ -145,6 +146,7 @@ function listenForSignals(root: TaskImpl<unknown>, runtime: Runtime): SignalList
     process.removeListener("SIGTERM", onSignal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalTakenOver(signal)) return; // a trellis/signals receiver handles it now
     if (received === undefined) {
       received = signal;
       root.scope.cancelWith(signal, "signal");

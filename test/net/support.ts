@@ -1,0 +1,48 @@
+// Helpers shared by the net tests.
+import assert from "node:assert/strict";
+import net from "node:net";
+import { wait } from "../../src/core/index.js";
+
+/** Two connected loopback TCP sockets (client, server side), both allowing half-open. */
+export async function nodeSocketPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+  await wait(new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve)));
+  const { port } = server.address() as net.AddressInfo;
+  const client = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+  await wait(new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject)));
+  const other = await wait(accepted);
+  server.close(); // stops listening now; its callback would wait for both sockets to end
+  return [client, other];
+}
+
+/** After a test: no socket, server or timer handle of ours is left behind. */
+export async function assertNothingLeft(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  const left = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap" && r !== "FSReqCallback" && r !== "PipeWrap" && r !== "ProcessWrap");
+  assert.deepEqual(left, [], "a handle was left open");
+}
+
+/** Bytes 0..n-1 of a fixed pattern. */
+export function pattern(n: number, seed = 0): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(x ^ (x >>> 15), 1 | x);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = (t ^ (t >>> 14)) & 0xff;
+  }
+  return out;
+}
+
+/** mulberry32: a small seeded PRNG, as bench/prng.mjs. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -20,6 +20,8 @@ import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
   currentScope,
+  sliceExpired,
+  yieldToEventLoop,
   park,
   schedulePoint,
   show,
@@ -30,6 +32,7 @@ import {
   type Parked,
   type TrackedResource,
 } from "../core/index.js";
+import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
 import {
   EMPTY,
   brokenAfterCancel,
@@ -80,6 +83,8 @@ export class NodeStreamEngine {
   private eofSent = false;
   private closed = false;
   private closing: Promise<void> | undefined = undefined;
+  /** Set when the stream was handed over (startTls) rather than closed. */
+  private closedWhy: string | undefined = undefined;
   /** Whether each Node stream has emitted 'close' (its handle, if any, is gone). */
   private readableClosed = false;
   private writableClosed = false;
@@ -187,6 +192,10 @@ export class NodeStreamEngine {
     }
   }
 
+  private closedErr(where: string): Error {
+    return this.closedWhy === undefined ? closedError(where) : new ClosedResourceError(`${where}: ${this.closedWhy}`);
+  }
+
   private describe(): string {
     return this.label === "" ? `this ${this.kind}` : `${this.kind} ${this.label}`;
   }
@@ -218,7 +227,7 @@ export class NodeStreamEngine {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.closed) return Promise.reject(closedError(where));
+    if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
@@ -281,7 +290,15 @@ export class NodeStreamEngine {
     this.sender = undefined;
     this.sendBusy = false;
     if (err === undefined || err === null) {
-      wake(parked, undefined);
+      // A write the kernel took at once calls back on the next tick, so a loop of sends never
+      // reaches the event loop: let timers and I/O in regularly (the scheduler's time slice).
+      // The send has succeeded by now, so it can no longer be withdrawn.
+      if (sliceExpired()) {
+        parked.abort = undefined;
+        void yieldToEventLoop().then(() => wake(parked, undefined));
+      } else {
+        wake(parked, undefined);
+      }
       return;
     }
     this.sendError ??= err;
@@ -289,7 +306,7 @@ export class NodeStreamEngine {
   }
 
   private sendRefusal(where: string): Error | undefined {
-    if (this.closed) return closedError(where);
+    if (this.closed) return this.closedErr(where);
     if (this.sendBusy) return busyError(where, "send() or sendEof()");
     if (this.eofSent) return eofSentError(where);
     if (this.cancelledSend) return brokenAfterCancel(where);
@@ -299,7 +316,7 @@ export class NodeStreamEngine {
 
   sendEof(): Promise<void> {
     const where = `sendEof() on ${this.describe()}`;
-    if (this.closed) return Promise.reject(closedError(where));
+    if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.sendBusy) return Promise.reject(busyError(where, "send()"));
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
@@ -326,6 +343,33 @@ export class NodeStreamEngine {
     );
   }
 
+  /**
+   * Hands the Node streams back (for `startTls`): detaches every listener and forgets the
+   * resource. The engine then refuses everything with `ClosedResourceError` saying `why`.
+   */
+  release(where: string, why: string): void {
+    if (this.closed) throw closedError(where);
+    if (this.sendBusy || this.receiveBusy) throw busyError(where, "send() or receive()");
+    const unread = (this.pending?.byteLength ?? 0) + this.readable.readableLength;
+    if (unread > 0) {
+      throw new BrokenResourceError(
+        `${where}: ${unread} bytes were received before the TLS handshake and would be lost; the peer must wait for the upgrade before sending TLS data`,
+      );
+    }
+    this.closed = true;
+    this.closedWhy = why;
+    this.closing = Promise.resolve();
+    this.readable.off("readable", this.onReadable);
+    this.readable.off("end", this.onEnd);
+    this.readable.off("error", this.onReceiveError);
+    this.readable.off("close", this.onReadableClose);
+    if (!this.duplex) {
+      this.writable.off("error", this.onSendError);
+      this.writable.off("close", this.onWritableClose);
+    }
+    this.tracked?.untrack();
+  }
+
   /** Idempotent; never raises Cancelled. */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing.then(schedulePoint);
@@ -338,7 +382,9 @@ export class NodeStreamEngine {
     const where = `a task blocked on ${this.describe()}`;
     const receiver = this.receiver;
     const sender = this.sender;
-    const discard = this.cancelledSend || sender !== undefined || this.sendError !== undefined;
+    // Bytes still queued in user space belong to a send that did not complete (or to writes
+    // made around this stream): flushing them could wait forever on a peer that never reads.
+    const discard = this.cancelledSend || sender !== undefined || this.sendError !== undefined || this.writable.writableLength > 0;
     this.receiver = this.sender = undefined;
     this.receiveBusy = this.sendBusy = false;
     if (receiver !== undefined) wakeWithError(receiver, closedError(where));

@@ -1,16 +1,10 @@
 // Trio's stream conformance checks on every Node-backed stream of trellis/net.
 import { test } from "node:test";
-import type net from "node:net";
 import { run } from "../../src/index.js";
 import { checkHalfCloseableStream } from "../../src/testing/index.js";
 import { fromNodeStream, type HalfCloseableStream } from "../../src/net/index.js";
-import { assertNothingLeft, nodeSocketPair } from "./support.js";
+import { assertNothingLeft, clog, nodeSocketPair } from "./support.js";
 
-/** Fills the kernel buffers from `socket` until Node has to keep bytes: the next send blocks. */
-export function clog(socket: net.Socket): void {
-  const chunk = Buffer.alloc(256 * 1024);
-  while (socket.write(chunk));
-}
 
 async function fromSocketPair(): Promise<[HalfCloseableStream, HalfCloseableStream]> {
   const [a, b] = await nodeSocketPair();

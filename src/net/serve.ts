@@ -109,9 +109,9 @@ async function acceptLoop(listener: Listener, handler: (stream: SocketStream) =>
  * @example
  * ```ts
  * import { withTaskGroup } from "trellis";
- * import { serveTcp, connectTcp } from "trellis/net";
+ * import { serveTcp, connectTcp, type ListenerAddress } from "trellis/net";
  * await withTaskGroup(async (tg) => {
- *   const address = await tg.start((status) => serveTcp(0, async (conn) => { await conn.send("hi"); }, { status }));
+ *   const address = await tg.start<ListenerAddress>((status) => serveTcp(0, async (conn) => { await conn.send("hi"); }, { status }));
  *   await using conn = await connectTcp(address.host!, address.port!);
  *   console.log(await conn.receive());
  *   tg.cancel();

@@ -51,17 +51,21 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** More than the kernel's socket buffers can hold in both directions of a loopback connection. */
+/**
+ * More than the kernel's socket buffers take on a loopback connection whose receiver does not
+ * read: the sender's buffer (at most tcp_wmem's maximum) plus the receiver's initial window
+ * (tcp_rmem's default; it grows only as the application reads), with a wide margin.
+ */
 function clogSize(): number {
-  const max = (file: string): number => {
+  const field = (file: string, i: number, fallback: number): number => {
     try {
-      return Math.max(...readFileSync(file, "utf8").trim().split(/\s+/).map(Number));
+      return Number(readFileSync(file, "utf8").trim().split(/\s+/)[i]) || fallback;
     } catch {
-      return 8 * 1024 * 1024;
+      return fallback;
     }
   };
-  const kernel = max("/proc/sys/net/ipv4/tcp_wmem") + max("/proc/sys/net/ipv4/tcp_rmem");
-  return Math.max(16 * 1024 * 1024, 2 * kernel + 1024 * 1024);
+  const kernel = field("/proc/sys/net/ipv4/tcp_wmem", 2, 4 << 20) + field("/proc/sys/net/ipv4/tcp_rmem", 1, 128 << 10);
+  return Math.max(8 << 20, 2 * kernel);
 }
 
 let clogBuffer: Buffer | undefined;

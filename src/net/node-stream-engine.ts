@@ -77,6 +77,10 @@ export class NodeStreamEngine {
   private receiver: Parked<Uint8Array> | undefined = undefined;
   private receiverMax = 0;
   private sender: Parked<void> | undefined = undefined;
+  /** Writes handed to Node, writes it has called back for, and the one the parked send waits for. */
+  private writesIssued = 0;
+  private writesDone = 0;
+  private sendTarget = 0;
   private sendBusy = false;
   private receiveBusy = false;
   private cancelledSend = false;
@@ -266,12 +270,21 @@ export class NodeStreamEngine {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     if (bytes.byteLength === 0) return checkpoint();
+    const writable = this.writable;
+    const target = ++this.writesIssued;
+    writable.write(bytes, this.onWriteDone);
+    // Node calls a write's callback on a later tick even when the kernel took every byte at
+    // once; it has then already counted the bytes out of writableLength. Nothing pending means
+    // the send is complete: no park, no wait for the callback.
+    if (writable.writableLength === 0 && this.writesDone === target - 1 && this.sendError === undefined) {
+      return schedulePoint(); // yields to the event loop when the time slice is spent
+    }
     this.sendBusy = true;
+    this.sendTarget = target;
     return park<void>(
       this.sendLabel,
       (parked) => {
         this.sender = parked;
-        this.writable.write(bytes, (err) => this.written(parked, err));
         parked.abort = () => {
           // The bytes are in Node's hands and cannot be taken back.
           this.sender = undefined;
@@ -284,6 +297,14 @@ export class NodeStreamEngine {
       scope,
     );
   }
+
+  /** The one callback of every write (no closure per send): counts completions. */
+  private readonly onWriteDone = (err?: unknown): void => {
+    this.writesDone++;
+    if (err !== undefined && err !== null) this.sendError ??= err;
+    const parked = this.sender;
+    if (parked !== undefined && this.writesDone >= this.sendTarget) this.written(parked, err);
+  };
 
   private written(parked: Parked<void>, err: unknown): void {
     if (this.sender !== parked) return; // cancelled or failed already
@@ -311,6 +332,7 @@ export class NodeStreamEngine {
     if (this.eofSent) return eofSentError(where);
     if (this.cancelledSend) return brokenAfterCancel(where);
     if (this.sendError !== undefined) return brokenBy(where, this.sendError);
+    if (this.writable.destroyed) return brokenBy(where, new Error("the stream was destroyed"));
     return undefined;
   }
 

@@ -3,8 +3,10 @@
  *
  * @module
  */
+import { inspect } from "node:util";
 import {
   ClosedResourceError,
+  isCancelled,
   requireFunction,
   requireOneOf,
   requireOptions,
@@ -13,7 +15,6 @@ import {
   type TaskGroup,
   type TaskStatus,
 } from "../core/index.js";
-import { withSupervisor, type SupervisorErrorHandler } from "../supervision/index.js";
 import { listenTcp, type Listener, type ListenerAddress, type ListenTcpOptions } from "./listener.js";
 import type { SocketStream } from "./socket-stream.js";
 
@@ -25,8 +26,11 @@ export interface ServeOptions {
    * cancels the other handlers and the accept loop, and `serve` throws it.
    */
   readonly errors?: "report" | "fail" | null | undefined;
-  /** Called with each handler's error in `"report"` mode (see `withSupervisor`). */
-  readonly onError?: SupervisorErrorHandler | null | undefined;
+  /**
+   * Called with each handler's error and the connection's peer address in `"report"` mode.
+   * Default: print it to stderr, as a supervisor does. If it throws, `serve` fails with that error.
+   */
+  readonly onError?: ((error: unknown, remoteAddress: string) => void) | null | undefined;
   /** Names the server's group in reports and the task tree. Default `serve <address>`. */
   readonly name?: string | null | undefined;
 }
@@ -67,16 +71,28 @@ export async function serve(listener: Listener, handler: (stream: SocketStream) 
   const name = requireOptionalString("serve()", "options.name", options?.name ?? undefined) ?? `serve ${String(listener.address)}`;
   const onError = options?.onError ?? undefined;
   if (onError !== undefined) requireFunction("serve()", "options.onError", onError);
-  const body = (group: Spawner) => acceptLoop(listener, handler, group);
+  // "report" is a supervisor's rule for its children, without a supervisor's per-task spawn
+  // stack: every handler is spawned from the same accept loop, so that stack would say nothing.
+  const report =
+    mode === "fail"
+      ? undefined
+      : (onError ??
+        ((err: unknown, remote: string) => {
+          process.stderr.write(`trellis: the handler of connection ${remote} of "${name}" failed; the server goes on:\n${inspect(err)}\n\n`);
+        }));
   try {
-    if (mode === "fail") await withTaskGroup(body, { name });
-    else await withSupervisor(body, onError === undefined ? { name } : { name, onError });
+    await withTaskGroup((group) => acceptLoop(listener, handler, group, report), { name });
   } finally {
     await listener.close();
   }
 }
 
-async function acceptLoop(listener: Listener, handler: (stream: SocketStream) => unknown, group: Spawner): Promise<void> {
+async function acceptLoop(
+  listener: Listener,
+  handler: (stream: SocketStream) => unknown,
+  group: Spawner,
+  report: ((error: unknown, remoteAddress: string) => void) | undefined,
+): Promise<void> {
   for (;;) {
     let stream: SocketStream;
     try {
@@ -85,16 +101,22 @@ async function acceptLoop(listener: Listener, handler: (stream: SocketStream) =>
       if (err instanceof ClosedResourceError) return;
       throw err;
     }
-    group.spawn(
-      async () => {
-        try {
-          await handler(stream);
-        } finally {
-          await stream.close();
-        }
-      },
-      { name: `connection ${stream.remoteAddress}` },
-    );
+    group.spawn(() => handle(stream, handler, report), { name: "connection" });
+  }
+}
+
+async function handle(
+  stream: SocketStream,
+  handler: (stream: SocketStream) => unknown,
+  report: ((error: unknown, remoteAddress: string) => void) | undefined,
+): Promise<void> {
+  try {
+    await handler(stream);
+  } catch (err) {
+    if (report === undefined || isCancelled(err)) throw err;
+    report(err, stream.remoteAddress);
+  } finally {
+    await stream.close();
   }
 }
 

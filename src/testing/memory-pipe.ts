@@ -12,7 +12,7 @@
  */
 import { currentScope, park, schedulePoint, wake, wakeWithError, type Parked } from "../core/index.js";
 import { BrokenResourceError } from "../core/index.js";
-import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "../net/stream-args.js";
+import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "./stream-args.js";
 
 /** @internal */
 export class MemoryPipe {

@@ -28,6 +28,9 @@ export interface ConnectTcpOptions {
   readonly closeGraceMs?: number | null | undefined;
 }
 
+/** The address each winning socket was connected to. */
+const connectedTo = new WeakMap<net.Socket, string>();
+
 interface Target {
   readonly address: string;
   readonly family: number;
@@ -71,9 +74,36 @@ export async function connectTcp(host: string, port: number, options?: ConnectTc
   else targets = interleave(await wait(lookup(name, { all: true, verbatim: true })));
   if (targets.length === 0) throw Object.assign(new Error(`${where}: ${name} resolved to no address`), { code: "ENOTFOUND" });
 
-  const socket = await race(targets, port, delay, localAddress, formatAddress(name, port));
+  const label = formatAddress(name, port);
+  const socket = targets.length === 1 ? await connectOne(targets[0]!, port, localAddress, label) : await race(targets, port, delay, localAddress, label);
   socket.setNoDelay(noDelay);
-  return new SocketStream(socket, { closeGraceMs });
+  // Labelled with the address it connected to, which is known: no getpeername call.
+  return new SocketStream(socket, { closeGraceMs, label: formatAddress(connectedTo.get(socket) ?? targets[0]!.address, port) });
+}
+
+/** One address (an IP literal, or a name with one address): no race to run. */
+function connectOne(target: Target, port: number, localAddress: string | undefined, label: string): Promise<net.Socket> {
+  return park<net.Socket>(`connect to ${label}`, (parked) => {
+    const socket = net.connect({ host: target.address, port, family: target.family, localAddress, allowHalfOpen: true, autoSelectFamily: false });
+    const onConnect = (): void => {
+      socket.off("error", onError);
+      wake(parked, socket);
+    };
+    const onError = (err: unknown): void => {
+      socket.off("connect", onConnect);
+      socket.destroy();
+      wakeWithError(parked, err);
+    };
+    socket.once("connect", onConnect);
+    socket.once("error", onError);
+    parked.abort = () => {
+      socket.off("connect", onConnect);
+      socket.off("error", onError);
+      socket.on("error", ignore);
+      socket.destroy();
+      return true;
+    };
+  });
 }
 
 /** RFC 8305 §4: alternate the families, starting with the first one the resolver returned. */
@@ -123,6 +153,7 @@ function race(targets: readonly Target[], port: number, delay: number, localAddr
       const socket = net.connect({ host: target.address, port, family: target.family, localAddress, allowHalfOpen: true, autoSelectFamily: false });
       attempts.add(socket);
       socket.once("connect", () => {
+        connectedTo.set(socket, target.address);
         settle();
         socket.off("error", onError);
         destroyAll(socket);

@@ -16,6 +16,7 @@
  * @internal
  * @module
  */
+import { Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
@@ -198,6 +199,10 @@ export class NodeStreamEngine {
 
   private closedErr(where: string): Error {
     return this.closedWhy === undefined ? closedError(where) : new ClosedResourceError(`${where}: ${this.closedWhy}`);
+  }
+
+  private closeLabel(): string {
+    return `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`;
   }
 
   private describe(): string {
@@ -441,6 +446,10 @@ export class NodeStreamEngine {
   }
 
   private closeEvent(stream: Readable | Writable): Promise<void> {
+    // A destroyed net.Socket always emits 'close' once its handle is released: no timer.
+    if (stream instanceof Socket) {
+      return park<void>(this.closeLabel(), (parked) => void stream.once("close", () => wake(parked, undefined)), false);
+    }
     return park<void>(
       `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,
       (parked) => {

@@ -17,6 +17,7 @@
  * @module
  */
 import { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
@@ -419,7 +420,11 @@ export class NodeStreamEngine {
     const writable = this.writable;
     // A graceful end only when every send completed: left-over bytes belong to a send that
     // failed or was cancelled, and flushing them could wait forever on a peer that never reads.
-    if (!discard && !writable.destroyed && !writable.writableFinished) {
+    // A plain TCP or Unix socket with nothing queued in user space needs no wait: closing the
+    // descriptor makes the kernel send what it holds, then FIN, on its own (no linger). TLS
+    // must first write its close_notify, and other streams may flush in their end().
+    const kernelGraceful = writable instanceof Socket && !(writable instanceof TLSSocket);
+    if (!discard && !kernelGraceful && !writable.destroyed && !writable.writableFinished) {
       await park<void>(
         `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,
         (parked) => {

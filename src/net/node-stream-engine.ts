@@ -10,8 +10,10 @@
  *   for later sends (Trio's rule), and `close` discards what is left instead of flushing it.
  * - `receive` pulls with `readable.read()` (paused mode): Node reads from the kernel only up
  *   to its high-water mark while nobody receives, which is the backpressure towards the peer.
- * - `close` ends the writable side if nothing is pending and waits for `finish` at most
- *   `closeGraceMs` real milliseconds (a non-cancellable wait), then destroys both sides.
+ * - `close` destroys a plain TCP/Unix socket at once (the kernel flushes what it holds, then
+ *   sends FIN); any other stream (TLS, pipes, Duplexes) is first ended, if no send is pending,
+ *   and given `closeGraceMs` real milliseconds to finish (a non-cancellable wait). Then it waits
+ *   for the 'close' event, so the handle is gone when `close()` returns.
  *
  * @internal
  * @module

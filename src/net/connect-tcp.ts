@@ -107,7 +107,8 @@ function connectOne(target: Target, port: number, localAddress: string | undefin
 }
 
 /** RFC 8305 §4: alternate the families, starting with the first one the resolver returned. */
-function interleave(addresses: readonly { address: string; family: number }[]): Target[] {
+/** @internal */
+export function interleave(addresses: readonly { address: string; family: number }[]): Target[] {
   if (addresses.length === 0) return [];
   const first = addresses[0]!.family;
   const a = addresses.filter((x) => x.family === first);
@@ -121,7 +122,8 @@ function interleave(addresses: readonly { address: string; family: number }[]): 
 }
 
 /** One park for the whole race: its abort destroys every attempt and clears the timer. */
-function race(targets: readonly Target[], port: number, delay: number, localAddress: string | undefined, label: string): Promise<net.Socket> {
+/** @internal Exported for the tests: the race over `targets`. */
+export function race(targets: readonly Target[], port: number, delay: number, localAddress: string | undefined, label: string): Promise<net.Socket> {
   return park<net.Socket>(`connect to ${label}`, (parked) => {
     const attempts = new Set<net.Socket>();
     const errors: unknown[] = [];

@@ -283,8 +283,8 @@ export class NodeStreamEngine {
     writable.write(bytes, this.onWriteDone);
     // Node calls a write's callback on a later tick even when the kernel took every byte at
     // once; it has then already counted the bytes out of writableLength. Nothing pending means
-    // the send is complete: no park, no wait for the callback.
-    if (writable.writableLength === 0 && this.writesDone === target - 1 && this.sendError === undefined) {
+    // this send and every earlier one are complete: no park, no wait for the callback.
+    if (writable.writableLength === 0 && this.sendError === undefined) {
       return schedulePoint(); // yields to the event loop when the time slice is spent
     }
     this.sendBusy = true;

@@ -215,6 +215,7 @@ test("send, receive and sendEof are checkpoints; bad arguments are TypeError/Ran
     await assert.rejects(right.send(42 as unknown as string), TypeError);
     assert.throws(() => fromNodeStream({} as never), TypeError);
     assert.throws(() => fromNodeStreams(new PassThrough(), 5 as never), TypeError);
+    assert.throws(() => fromNodeStream(new PassThrough({ objectMode: true })), TypeError);
     assert.throws(() => fromNodeStream(a, { closeGraceMs: -1 }), RangeError);
   });
   await assertNothingLeft();

@@ -225,3 +225,22 @@ test("a peer vanishing mid-transfer is BrokenResourceError or EOF for the reader
   });
   await assertNothingLeft();
 });
+
+test("run() force-closes a listener and sockets left open", async () => {
+  let port = 0;
+  await run(async () => {
+    const listener = await listenTcp(0);
+    port = listener.address.port!;
+    await withTaskGroup(async (tg) => {
+      tg.spawn(() => listener.accept());
+      await connectTcp("127.0.0.1", port); // never closed by its owner
+    });
+  });
+  await assertNothingLeft();
+  // The port is free again.
+  await run(async () => {
+    await using again = await listenTcp(port);
+    assert.equal(again.address.port, port);
+  });
+  await assertNothingLeft();
+});

@@ -116,6 +116,13 @@ export class NodeStreamEngine {
     this.receiveLabel = `${kind} receive${suffix}`;
     this.sendLabel = `${kind} send${suffix}`;
 
+    // A stream wrapped after its end (or its destruction) has already emitted those events.
+    if (readable.readableEnded) this.eof = true;
+    else if (readable.destroyed) this.receiveError = readable.errored ?? new Error("the stream was destroyed before it was wrapped");
+    if (writable.writableEnded) this.eofSent = true;
+    else if (writable.destroyed) this.sendError = writable.errored ?? new Error("the stream was destroyed before it was wrapped");
+    this.readableClosed = readable.closed === true;
+    this.writableClosed = writable.closed === true;
     readable.on("readable", this.onReadable);
     readable.on("end", this.onEnd);
     readable.on("error", this.onReceiveError);

@@ -309,3 +309,22 @@ test("isCancelled is what a cancelled receive throws", async () => {
   });
   await assertNothingLeft();
 });
+
+test("a Node stream wrapped after its end gives EOF; one destroyed before is broken; never a hang", async () => {
+  await run(async () => {
+    const ended = new PassThrough();
+    ended.end("last");
+    ended.resume();
+    await new Promise((resolve) => ended.once("end", resolve));
+    const s = fromNodeStream(ended);
+    assert.equal((await s.receive()).byteLength, 0);
+    await assert.rejects(s.send("x"), ClosedResourceError);
+    await s.close();
+    const destroyed = new PassThrough();
+    destroyed.destroy();
+    const d = fromNodeStream(destroyed);
+    await assert.rejects(d.receive(), BrokenResourceError);
+    await assert.rejects(d.send("x"), BrokenResourceError);
+    await d.close();
+  });
+});

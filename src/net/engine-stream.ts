@@ -45,11 +45,21 @@ export class EngineStream implements HalfCloseableStream {
   }
 
   /** Yields chunks until EOF; leaving the loop early does not close the stream. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    for (;;) {
-      const chunk = await this.#engine.receive(undefined);
-      if (chunk.byteLength === 0) return;
-      yield chunk;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    // A plain iterator over receive() rather than an async generator: one promise per chunk
+    // instead of a generator's several (servers loop over this per connection).
+    const engine = this.#engine;
+    let done = false;
+    const iterator: AsyncIterableIterator<Uint8Array> = {
+      next: () => (done ? Promise.resolve(END) : engine.receive(undefined).then((chunk) => (chunk.byteLength === 0 ? ((done = true), END) : { value: chunk, done: false }))),
+      return: () => {
+        done = true;
+        return Promise.resolve(END);
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 }
+
+const END: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });

@@ -12,11 +12,23 @@ import type { HalfCloseableStream } from "./stream.js";
 export type { NodeStreamOptions } from "./node-stream-engine.js";
 
 function isReadable(value: unknown): value is Readable {
-  return typeof value === "object" && value !== null && typeof (value as Readable).read === "function" && typeof (value as Readable).on === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Readable).read === "function" &&
+    typeof (value as Readable).on === "function" &&
+    (value as Readable).readableObjectMode !== true // a byte stream, not a stream of objects
+  );
 }
 
 function isWritable(value: unknown): value is Writable {
-  return typeof value === "object" && value !== null && typeof (value as Writable).write === "function" && typeof (value as Writable).end === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Writable).write === "function" &&
+    typeof (value as Writable).end === "function" &&
+    (value as Writable).writableObjectMode !== true
+  );
 }
 
 /**
@@ -39,7 +51,7 @@ function isWritable(value: unknown): value is Writable {
  */
 export function fromNodeStream(duplex: Duplex, options?: NodeStreamOptions): HalfCloseableStream {
   if (!isReadable(duplex) || !isWritable(duplex)) {
-    throw new TypeError(`fromNodeStream(): \`duplex\` must be a readable and writable Node stream (a Duplex), got ${show(duplex)}`);
+    throw new TypeError(`fromNodeStream(): \`duplex\` must be a readable and writable Node byte stream (a Duplex, not in object mode), got ${show(duplex)}`);
   }
   return new EngineStream(new NodeStreamEngine(duplex, duplex, "stream", options, "fromNodeStream()"));
 }
@@ -62,7 +74,7 @@ export function fromNodeStream(duplex: Duplex, options?: NodeStreamOptions): Hal
  * ```
  */
 export function fromNodeStreams(readable: Readable, writable: Writable, options?: NodeStreamOptions): HalfCloseableStream {
-  if (!isReadable(readable)) throw new TypeError(`fromNodeStreams(): \`readable\` must be a readable Node stream, got ${show(readable)}`);
-  if (!isWritable(writable)) throw new TypeError(`fromNodeStreams(): \`writable\` must be a writable Node stream, got ${show(writable)}`);
+  if (!isReadable(readable)) throw new TypeError(`fromNodeStreams(): \`readable\` must be a readable Node byte stream (not in object mode), got ${show(readable)}`);
+  if (!isWritable(writable)) throw new TypeError(`fromNodeStreams(): \`writable\` must be a writable Node byte stream (not in object mode), got ${show(writable)}`);
   return new EngineStream(new NodeStreamEngine(readable, writable, "stream", options, "fromNodeStreams()"));
 }

@@ -10,16 +10,22 @@
  *   for later sends (Trio's rule), and `close` discards what is left instead of flushing it.
  * - `receive` pulls with `readable.read()` (paused mode): Node reads from the kernel only up
  *   to its high-water mark while nobody receives, which is the backpressure towards the peer.
- * - `close` ends the writable side if nothing is pending and waits for `finish` at most
- *   `closeGraceMs` real milliseconds (a non-cancellable wait), then destroys both sides.
+ * - `close` destroys a plain TCP/Unix socket at once (the kernel flushes what it holds, then
+ *   sends FIN); any other stream (TLS, pipes, Duplexes) is first ended, if no send is pending,
+ *   and given `closeGraceMs` real milliseconds to finish (a non-cancellable wait). Then it waits
+ *   for the 'close' event, so the handle is gone when `close()` returns.
  *
  * @internal
  * @module
  */
+import { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
   currentScope,
+  sliceExpired,
+  yieldToEventLoop,
   park,
   schedulePoint,
   show,
@@ -30,6 +36,7 @@ import {
   type Parked,
   type TrackedResource,
 } from "../core/index.js";
+import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
 import {
   EMPTY,
   brokenAfterCancel,
@@ -74,12 +81,18 @@ export class NodeStreamEngine {
   private receiver: Parked<Uint8Array> | undefined = undefined;
   private receiverMax = 0;
   private sender: Parked<void> | undefined = undefined;
+  /** Writes handed to Node, writes it has called back for, and the one the parked send waits for. */
+  private writesIssued = 0;
+  private writesDone = 0;
+  private sendTarget = 0;
   private sendBusy = false;
   private receiveBusy = false;
   private cancelledSend = false;
   private eofSent = false;
   private closed = false;
   private closing: Promise<void> | undefined = undefined;
+  /** Set when the stream was handed over (startTls) rather than closed. */
+  private closedWhy: string | undefined = undefined;
   /** Whether each Node stream has emitted 'close' (its handle, if any, is gone). */
   private readableClosed = false;
   private writableClosed = false;
@@ -103,6 +116,13 @@ export class NodeStreamEngine {
     this.receiveLabel = `${kind} receive${suffix}`;
     this.sendLabel = `${kind} send${suffix}`;
 
+    // A stream wrapped after its end (or its destruction) has already emitted those events.
+    if (readable.readableEnded) this.eof = true;
+    else if (readable.destroyed) this.receiveError = readable.errored ?? new Error("the stream was destroyed before it was wrapped");
+    if (writable.writableEnded) this.eofSent = true;
+    else if (writable.destroyed) this.sendError = writable.errored ?? new Error("the stream was destroyed before it was wrapped");
+    this.readableClosed = readable.closed === true;
+    this.writableClosed = writable.closed === true;
     readable.on("readable", this.onReadable);
     readable.on("end", this.onEnd);
     readable.on("error", this.onReceiveError);
@@ -187,6 +207,14 @@ export class NodeStreamEngine {
     }
   }
 
+  private closedErr(where: string): Error {
+    return this.closedWhy === undefined ? closedError(where) : new ClosedResourceError(`${where}: ${this.closedWhy}`);
+  }
+
+  private closeLabel(): string {
+    return `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`;
+  }
+
   private describe(): string {
     return this.label === "" ? `this ${this.kind}` : `${this.kind} ${this.label}`;
   }
@@ -218,7 +246,7 @@ export class NodeStreamEngine {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.closed) return Promise.reject(closedError(where));
+    if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
@@ -257,12 +285,21 @@ export class NodeStreamEngine {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     if (bytes.byteLength === 0) return checkpoint();
+    const writable = this.writable;
+    const target = ++this.writesIssued;
+    writable.write(bytes, this.onWriteDone);
+    // Node calls a write's callback on a later tick even when the kernel took every byte at
+    // once; it has then already counted the bytes out of writableLength. Nothing pending means
+    // this send and every earlier one are complete: no park, no wait for the callback.
+    if (writable.writableLength === 0 && this.sendError === undefined) {
+      return schedulePoint(); // yields to the event loop when the time slice is spent
+    }
     this.sendBusy = true;
+    this.sendTarget = target;
     return park<void>(
       this.sendLabel,
       (parked) => {
         this.sender = parked;
-        this.writable.write(bytes, (err) => this.written(parked, err));
         parked.abort = () => {
           // The bytes are in Node's hands and cannot be taken back.
           this.sender = undefined;
@@ -276,12 +313,28 @@ export class NodeStreamEngine {
     );
   }
 
+  /** The one callback of every write (no closure per send): counts completions. */
+  private readonly onWriteDone = (err?: unknown): void => {
+    this.writesDone++;
+    if (err !== undefined && err !== null) this.sendError ??= err;
+    const parked = this.sender;
+    if (parked !== undefined && this.writesDone >= this.sendTarget) this.written(parked, err);
+  };
+
   private written(parked: Parked<void>, err: unknown): void {
     if (this.sender !== parked) return; // cancelled or failed already
     this.sender = undefined;
     this.sendBusy = false;
     if (err === undefined || err === null) {
-      wake(parked, undefined);
+      // A write the kernel took at once calls back on the next tick, so a loop of sends never
+      // reaches the event loop: let timers and I/O in regularly (the scheduler's time slice).
+      // The send has succeeded by now, so it can no longer be withdrawn.
+      if (sliceExpired()) {
+        parked.abort = undefined;
+        void yieldToEventLoop().then(() => wake(parked, undefined));
+      } else {
+        wake(parked, undefined);
+      }
       return;
     }
     this.sendError ??= err;
@@ -289,17 +342,18 @@ export class NodeStreamEngine {
   }
 
   private sendRefusal(where: string): Error | undefined {
-    if (this.closed) return closedError(where);
+    if (this.closed) return this.closedErr(where);
     if (this.sendBusy) return busyError(where, "send() or sendEof()");
     if (this.eofSent) return eofSentError(where);
     if (this.cancelledSend) return brokenAfterCancel(where);
     if (this.sendError !== undefined) return brokenBy(where, this.sendError);
+    if (this.writable.destroyed) return brokenBy(where, new Error("the stream was destroyed"));
     return undefined;
   }
 
   sendEof(): Promise<void> {
     const where = `sendEof() on ${this.describe()}`;
-    if (this.closed) return Promise.reject(closedError(where));
+    if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.sendBusy) return Promise.reject(busyError(where, "send()"));
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
@@ -326,6 +380,33 @@ export class NodeStreamEngine {
     );
   }
 
+  /**
+   * Hands the Node streams back (for `startTls`): detaches every listener and forgets the
+   * resource. The engine then refuses everything with `ClosedResourceError` saying `why`.
+   */
+  release(where: string, why: string): void {
+    if (this.closed) throw closedError(where);
+    if (this.sendBusy || this.receiveBusy) throw busyError(where, "send() or receive()");
+    const unread = (this.pending?.byteLength ?? 0) + this.readable.readableLength;
+    if (unread > 0) {
+      throw new BrokenResourceError(
+        `${where}: ${unread} bytes were received before the TLS handshake and would be lost; the peer must wait for the upgrade before sending TLS data`,
+      );
+    }
+    this.closed = true;
+    this.closedWhy = why;
+    this.closing = Promise.resolve();
+    this.readable.off("readable", this.onReadable);
+    this.readable.off("end", this.onEnd);
+    this.readable.off("error", this.onReceiveError);
+    this.readable.off("close", this.onReadableClose);
+    if (!this.duplex) {
+      this.writable.off("error", this.onSendError);
+      this.writable.off("close", this.onWritableClose);
+    }
+    this.tracked?.untrack();
+  }
+
   /** Idempotent; never raises Cancelled. */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing.then(schedulePoint);
@@ -338,7 +419,9 @@ export class NodeStreamEngine {
     const where = `a task blocked on ${this.describe()}`;
     const receiver = this.receiver;
     const sender = this.sender;
-    const discard = this.cancelledSend || sender !== undefined || this.sendError !== undefined;
+    // Bytes still queued in user space belong to a send that did not complete (or to writes
+    // made around this stream): flushing them could wait forever on a peer that never reads.
+    const discard = this.cancelledSend || sender !== undefined || this.sendError !== undefined || this.writable.writableLength > 0;
     this.receiver = this.sender = undefined;
     this.receiveBusy = this.sendBusy = false;
     if (receiver !== undefined) wakeWithError(receiver, closedError(where));
@@ -346,7 +429,11 @@ export class NodeStreamEngine {
     const writable = this.writable;
     // A graceful end only when every send completed: left-over bytes belong to a send that
     // failed or was cancelled, and flushing them could wait forever on a peer that never reads.
-    if (!discard && !writable.destroyed && !writable.writableFinished) {
+    // A plain TCP or Unix socket with nothing queued in user space needs no wait: closing the
+    // descriptor makes the kernel send what it holds, then FIN, on its own (no linger). TLS
+    // must first write its close_notify, and other streams may flush in their end().
+    const kernelGraceful = writable instanceof Socket && !(writable instanceof TLSSocket);
+    if (!discard && !kernelGraceful && !writable.destroyed && !writable.writableFinished) {
       await park<void>(
         `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,
         (parked) => {
@@ -373,6 +460,10 @@ export class NodeStreamEngine {
   }
 
   private closeEvent(stream: Readable | Writable): Promise<void> {
+    // A destroyed net.Socket always emits 'close' once its handle is released: no timer.
+    if (stream instanceof Socket) {
+      return park<void>(this.closeLabel(), (parked) => void stream.once("close", () => wake(parked, undefined)), false);
+    }
     return park<void>(
       `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,
       (parked) => {

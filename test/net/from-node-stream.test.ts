@@ -215,6 +215,7 @@ test("send, receive and sendEof are checkpoints; bad arguments are TypeError/Ran
     await assert.rejects(right.send(42 as unknown as string), TypeError);
     assert.throws(() => fromNodeStream({} as never), TypeError);
     assert.throws(() => fromNodeStreams(new PassThrough(), 5 as never), TypeError);
+    assert.throws(() => fromNodeStream(new PassThrough({ objectMode: true })), TypeError);
     assert.throws(() => fromNodeStream(a, { closeGraceMs: -1 }), RangeError);
   });
   await assertNothingLeft();
@@ -307,4 +308,23 @@ test("isCancelled is what a cancelled receive throws", async () => {
     void left;
   });
   await assertNothingLeft();
+});
+
+test("a Node stream wrapped after its end gives EOF; one destroyed before is broken; never a hang", async () => {
+  await run(async () => {
+    const ended = new PassThrough();
+    ended.end("last");
+    ended.resume();
+    await new Promise((resolve) => ended.once("end", resolve));
+    const s = fromNodeStream(ended);
+    assert.equal((await s.receive()).byteLength, 0);
+    await assert.rejects(s.send("x"), ClosedResourceError);
+    await s.close();
+    const destroyed = new PassThrough();
+    destroyed.destroy();
+    const d = fromNodeStream(destroyed);
+    await assert.rejects(d.receive(), BrokenResourceError);
+    await assert.rejects(d.send("x"), BrokenResourceError);
+    await d.close();
+  });
 });

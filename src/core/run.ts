@@ -154,6 +154,9 @@ function listenForSignals(root: TaskImpl<unknown>, runtime: Runtime): SignalList
     }
     remove();
     reportUnfinished(runtime, signal);
+    // "Exit now" still leaves nothing behind: child processes, sockets and workers of the run
+    // are closed forcefully (a child that ignores SIGTERM is killed, not orphaned).
+    for (const resource of [...runtime.resources]) resource.close();
     void reraise(signal);
   };
   process.on("SIGINT", onSignal);

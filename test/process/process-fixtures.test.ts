@@ -23,6 +23,19 @@ describe("children of a program that is stopped", { concurrency: true }, () => {
     });
   }
 
+  test("a second Ctrl-C while a child ignores SIGTERM ends the program at once and kills the child (no orphan)", async () => {
+    const p = startFixture("process/ctrl-c.mjs", ["stubborn", "patient"]);
+    const line = await p.waitFor(/grandchild \d+/);
+    const pid = Number(line.split(" ")[1]);
+    p.child.kill("SIGINT");
+    await p.waitFor(/grandchild ignores SIGTERM/);
+    p.child.kill("SIGINT");
+    const outcome = await p.exited;
+    assert.ok(endedBy(outcome, "SIGINT"), `expected death by SIGINT, got ${JSON.stringify(outcome)}\n${p.stdout()}\n${p.stderr()}`);
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(alive(pid), false, `child ${pid} outlived the program`);
+  });
+
   test("process.exit() with a child still open kills the child on the way out", async () => {
     const p = startFixture("process/exit-kills.mjs");
     const line = await p.waitFor(/child \d+/);

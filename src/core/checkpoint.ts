@@ -44,6 +44,7 @@ export function checkpointsPassed(): number {
  * ```
  */
 export function checkpoint(): Promise<void> {
+  if (cancellationPoll !== undefined) cancellationPoll();
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
   countCheckpoint(scope);
@@ -58,6 +59,20 @@ export function checkpoint(): Promise<void> {
 const resolved = Promise.resolve();
 
 /**
+ * A cancellation that arrives from outside the event loop: in a worker thread of
+ * `trellis/threads`, the caller's cancellation is a flag in shared memory, which a synchronous
+ * loop must see while the worker's event loop is blocked (DESIGN.md choice 10). The poll reads
+ * the flag and cancels the call's scope; checkpoints run it before looking at their scope.
+ * Unset (and one comparison) everywhere else.
+ */
+let cancellationPoll: (() => void) | undefined;
+
+/** @internal Installs the poll of the worker side of `trellis/threads` (see above). */
+export function setCancellationPoll(poll: (() => void) | undefined): void {
+  cancellationPoll = poll;
+}
+
+/**
  * A cancellation point that never yields: throws `Cancelled` if the calling context is
  * cancelled, and returns at once otherwise. Synchronous, so it can sit in a hot loop.
  *
@@ -69,6 +84,7 @@ const resolved = Promise.resolve();
  * ```
  */
 export function checkpointIfCancelled(): void {
+  if (cancellationPoll !== undefined) cancellationPoll();
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) throw scope.raiseCancelled();
 }

@@ -25,7 +25,7 @@ export {
 export { RingBuffer } from "./ring-buffer.js";
 export { WaitQueue } from "./wait-queue.js";
 export { CancelScope, ScopeNode, UserScope, scopeEngine, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./cancel-scope.js";
-export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed } from "./checkpoint.js";
+export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed, setCancellationPoll } from "./checkpoint.js";
 export { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 export { captureSpawnSite } from "./spawn-site.js";
 export { currentTaskImpl, TaskImpl, annotateTaskChain, type Task, type TaskState, type TaskOwner } from "./task.js";
@@ -47,3 +47,4 @@ export * from "./validate.js";
 export { trackResource, TrackedResource, watchForLeak, forgetLeak } from "./resources.js";
 export { taskTree, formatTaskTree, snapshotRun, rootTaskOf, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "./task-tree.js";
 export { formatStall } from "./loop-monitor.js";
+export { takeOverSignal, signalTakenOver } from "./signal-takeover.js";

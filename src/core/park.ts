@@ -136,13 +136,8 @@ export type Register<T> = ((parked: Parked<T>) => void) | WaitRegistrar<T>;
 
 /**
  * @internal The one "already cancelled?" check of a checkpoint-to-be: the rejection to return
- * when code in `scope` is cancelled, or `undefined` to go on.
- *
- * @example
- * ```ts
- * const cancelled = rejectIfCancelled(scope);
- * if (cancelled !== undefined) return cancelled;
- * ```
+ * when code in `scope` is cancelled, or `undefined` to go on:
+ * `const cancelled = rejectIfCancelled(scope); if (cancelled !== undefined) return cancelled;`
  */
 export function rejectIfCancelled(scope: ScopeNode | undefined): Promise<never> | undefined {
   return scope !== undefined && scope.cause !== null ? scope.rejectCancelled() : undefined;

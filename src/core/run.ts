@@ -8,6 +8,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { isCancelled, RuntimeError, suppressedErrors, TaskGroupError } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
 import { debugSettingsOf, startDebugMode } from "./debug-mode.js";
+import { signalTakenOver } from "./signal-takeover.js";
 import { currentTaskImpl, TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
 
@@ -145,6 +146,7 @@ function listenForSignals(root: TaskImpl<unknown>, runtime: Runtime): SignalList
     process.removeListener("SIGTERM", onSignal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalTakenOver(signal)) return; // a trellis/signals receiver handles it now
     if (received === undefined) {
       received = signal;
       root.scope.cancelWith(signal, "signal");
@@ -152,6 +154,9 @@ function listenForSignals(root: TaskImpl<unknown>, runtime: Runtime): SignalList
     }
     remove();
     reportUnfinished(runtime, signal);
+    // "Exit now" still leaves nothing behind: child processes, sockets and workers of the run
+    // are closed forcefully (a child that ignores SIGTERM is killed, not orphaned).
+    for (const resource of [...runtime.resources]) resource.close();
     void reraise(signal);
   };
   process.on("SIGINT", onSignal);

@@ -1,0 +1,584 @@
+/**
+ * The machinery behind `WorkerPool`: starts workers lazily up to `size`, hands each call to an
+ * idle worker or queues it (FIFO), routes the workers' messages to their calls, replaces
+ * workers that crash or are terminated, retires idle ones, and closes everything.
+ *
+ * Invariants: a worker runs at most one call (`handle.call`), also an abandoned one; a call is
+ * in the queue (`queued`) or on a worker or done; `live` counts workers that take calls.
+ *
+ * @module
+ */
+import type { ResourceLimits, TransferListItem } from "node:worker_threads";
+import {
+  BrokenResourceError,
+  ClosedResourceError,
+  park,
+  schedulePoint,
+  trackResource,
+  wake,
+  type AnyParked,
+  type TrackedResource,
+} from "../core/index.js";
+import { fromWire, toWire, type WireError } from "./error-transfer.js";
+import { CallQueue } from "./call-queue.js";
+import { Outcome, PoolCall, awaitCall, type CallHost, type CancelMode } from "./pool-call.js";
+import {
+  CALL,
+  CALL_MAIN,
+  CANCEL,
+  CANCEL_MAIN,
+  CANCELLED,
+  CLOSE,
+  ERROR,
+  LOAD_ERROR,
+  REPLY,
+  RESULT,
+  SLOT_CANCEL_ID,
+  SLOT_CANCEL_SOURCE,
+  CALL_SLOTS,
+  SLOT_CALLS,
+  SLOT_SYNC,
+} from "./protocol.js";
+import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
+
+/**
+ * How many calls a busy worker may have waiting behind its current one. A worker that finishes
+ * a call starts the next without waiting for the main thread (whose event loop may be busy);
+ * a worker that gets free takes them back (see `free`), so a call does not wait behind a long one.
+ */
+const SEND_AHEAD = 8;
+/** Calls shorter than this on average (ms, from one result to the next on a worker) are "short". */
+const SHORT_CALL_MS = 1;
+
+/** @internal The validated options of a pool. */
+export interface PoolSettings {
+  readonly moduleUrl: string;
+  readonly size: number;
+  readonly handlers: Readonly<Record<string, (...args: never[]) => unknown>>;
+  readonly idleTimeoutMs: number;
+  readonly graceMs: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly name: string | undefined;
+}
+
+/** @internal */
+export interface PoolCounts {
+  size: number;
+  workers: number;
+  busy: number;
+  idle: number;
+  waiting: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  replaced: number;
+}
+
+/** @internal */
+export class PoolEngine implements CallHost, WorkerEvents {
+  readonly workers = new Set<WorkerHandle>();
+  readonly handlers: Readonly<Record<string, (...args: never[]) => unknown>>;
+  readonly poolLabel: string;
+  /** Workers that take calls (not retiring, not terminated). */
+  live = 0;
+  busy = 0;
+  /** Idle workers, most recently used last (reused first; the oldest retire first). */
+  idle: WorkerHandle[] = [];
+  readonly queue = new CallQueue();
+  /** Moving average of how long a call takes on a worker, in ms (from its start, or the previous result). */
+  averageMs = Infinity;
+  /** Calls sent ahead to a worker, not started yet (counted as waiting). */
+  prefetched = 0;
+  completed = 0;
+  failed = 0;
+  cancelled = 0;
+  replaced = 0;
+  closed = false;
+  closers: AnyParked[] = [];
+  idleTimer: NodeJS.Timeout | undefined = undefined;
+  record: TrackedResource | undefined;
+  readonly labels = new Map<string, string>();
+
+  constructor(
+    owner: object,
+    readonly settings: PoolSettings,
+  ) {
+    this.handlers = settings.handlers;
+    this.poolLabel = settings.name === undefined ? settings.moduleUrl : `"${settings.name}" (${settings.moduleUrl})`;
+    this.record = trackResource(owner, "worker pool", settings.name ?? settings.moduleUrl, forceCloser(this));
+  }
+
+  /** `pool.run()` once its arguments are checked. */
+  run(name: string, args: readonly unknown[], transfer: readonly TransferListItem[] | undefined, mode: CancelMode, graceMs: number): Promise<unknown> {
+    let label = this.labels.get(name);
+    if (label === undefined) {
+      label = `pool.run(${JSON.stringify(name)})`;
+      if (this.labels.size < 1000) this.labels.set(name, label);
+    }
+    return awaitCall(new PoolCall(this, name, args, transfer, mode, graceMs, label), this.submit);
+  }
+
+  readonly submit = (call: PoolCall): void => {
+    if (this.closed) {
+      this.failed++;
+      throw new ClosedResourceError(`${call.label}: the pool ${this.poolLabel} is closed; open a new WorkerPool, or close it only after its last call`);
+    }
+    const worker = this.idle.pop() ?? (this.live < this.settings.size ? this.startWorker() : undefined);
+    if (worker !== undefined) return this.assign(worker, call);
+    this.queue.push(call);
+    this.prefetch();
+  };
+
+  // ---- queue ----------------------------------------------------------------------------
+
+  /** Takes `call` out of the queue (it was cancelled while waiting). */
+  dequeue(call: PoolCall): void {
+    if (this.queue.remove(call)) this.cancelled++;
+  }
+
+  // ---- workers --------------------------------------------------------------------------
+
+  private startWorker(): WorkerHandle {
+    const s = this.settings;
+    const worker = new WorkerHandle(this, s.moduleUrl, s.resourceLimits, s.name);
+    this.workers.add(worker);
+    this.live++;
+    return worker;
+  }
+
+  /** Posts `call` to `worker`; on a clone error fails the call and returns false. */
+  private post(worker: WorkerHandle, call: PoolCall): boolean {
+    const id = worker.nextId++;
+    Atomics.store(worker.control, SLOT_CALLS + (id % CALL_SLOTS), id);
+    try {
+      worker.worker.postMessage([CALL, id, call.name, call.args], call.transfer);
+    } catch (err) {
+      this.failed++;
+      call.finish(Outcome.Error, badArguments(call.label, err));
+      return false;
+    }
+    call.id = id;
+    call.worker = worker;
+    return true;
+  }
+
+  /** Gives a free `worker` the call, or the next queued one that can be sent; else frees it. */
+  private assign(worker: WorkerHandle, first: PoolCall | undefined): void {
+    for (let call = first; call !== undefined; call = this.queue.shift()) {
+      if (!this.post(worker, call)) continue;
+      if (worker.idle) {
+        worker.idle = false;
+        worker.worker.ref();
+      }
+      worker.call = call;
+      worker.lastEnd = performance.now();
+      this.busy++;
+      this.fill(worker);
+      return;
+    }
+    this.free(worker);
+  }
+
+  /** Sends `worker` queued calls ahead of time, as many as it may take. */
+  private fill(worker: WorkerHandle): void {
+    while (this.queue.head !== undefined && this.sendAhead(worker));
+  }
+
+  /** Sends `worker` one queued call ahead, if it may take one; false if not. */
+  private sendAhead(worker: WorkerHandle): boolean {
+    const current = worker.call;
+    if (current === undefined || !worker.live || this.closed) return false;
+    if (current.abandoned || current.cancelling || worker.withdrawnInFlight >= CALL_SLOTS / 4) return false;
+    // Short calls: keep a few ready in the worker. Long ones: one (message latency is nothing next to them).
+    if (worker.ahead.length >= (this.averageMs < SHORT_CALL_MS ? SEND_AHEAD : 1)) return false;
+    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
+      if (!this.post(worker, call)) continue;
+      worker.ahead.push(call);
+      this.prefetched++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Sends queued calls ahead to the workers that may take them, one each in turn (FIFO across workers). */
+  private prefetch(): void {
+    for (let sent = true; sent; ) {
+      sent = false;
+      for (const worker of this.workers) {
+        if (this.queue.head === undefined) return;
+        if (this.sendAhead(worker)) sent = true;
+      }
+    }
+  }
+
+  /** A worker has no call and the queue is empty: take a call sent ahead to a busier worker, or idle. */
+  private free(worker: WorkerHandle): void {
+    if (!this.closed) {
+      for (const other of this.workers) {
+        const ahead = other.ahead[0];
+        if (ahead !== undefined && this.withdraw(ahead)) return this.assign(worker, ahead);
+      }
+    }
+    this.makeIdle(worker);
+  }
+
+  /**
+   * Takes back a call sent to a worker that has not started it (protocol.ts): true if it was
+   * withdrawn (the worker will skip it), false if it has started.
+   */
+  withdraw(call: PoolCall): boolean {
+    const worker = call.worker;
+    if (worker === undefined || !worker.holds(call) || !takeBack(worker, call)) return false;
+    call.worker = undefined;
+    if (worker.call !== call) {
+      worker.ahead.splice(worker.ahead.indexOf(call), 1);
+      this.prefetched--;
+      return true;
+    }
+    // It was the current call, not started: the calls sent after it go back to the queue's
+    // front, in order, except one the worker has started meanwhile, which becomes current.
+    const ahead = worker.ahead;
+    worker.ahead = [];
+    worker.call = undefined;
+    this.prefetched -= ahead.length;
+    const back: PoolCall[] = [];
+    for (const c of ahead) {
+      if (worker.call !== undefined) {
+        worker.ahead.push(c);
+        this.prefetched++;
+      } else if (takeBack(worker, c)) {
+        c.worker = undefined;
+        back.push(c);
+      } else worker.call = c;
+    }
+    for (let i = back.length - 1; i >= 0; i--) this.queue.push(back[i]!, true);
+    if (worker.call === undefined) {
+      this.busy--;
+      if (worker.live) this.assign(worker, this.queue.shift());
+    }
+    return true;
+  }
+
+  private makeIdle(worker: WorkerHandle): void {
+    if (this.closed) return this.retire(worker);
+    worker.idle = true;
+    worker.idleSince = performance.now();
+    worker.worker.unref();
+    this.idle.push(worker);
+    if (this.idleTimer === undefined && this.settings.idleTimeoutMs !== Infinity) {
+      this.idleTimer = setTimeout(this.retireIdle, this.settings.idleTimeoutMs).unref();
+    }
+  }
+
+  private removeIdle(worker: WorkerHandle): void {
+    if (!worker.idle) return;
+    worker.idle = false;
+    const i = this.idle.indexOf(worker);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  private readonly retireIdle = (): void => {
+    this.idleTimer = undefined;
+    const limit = this.settings.idleTimeoutMs;
+    const now = performance.now();
+    let next = Infinity;
+    for (const worker of [...this.idle]) {
+      const left = worker.idleSince + limit - now;
+      if (left <= 1) this.retire(worker);
+      else next = Math.min(next, left);
+    }
+    if (next !== Infinity) this.idleTimer = setTimeout(this.retireIdle, next).unref();
+  };
+
+  /** Asks an idle worker to exit; terminates it if it has not after the grace period. */
+  private retire(worker: WorkerHandle): void {
+    if (!worker.live) return;
+    this.removeIdle(worker);
+    worker.live = false;
+    this.live--;
+    worker.worker.postMessage([CLOSE]);
+    this.armExitTimer(worker, this.settings.graceMs);
+  }
+
+  private armExitTimer(worker: WorkerHandle, ms: number): void {
+    if (ms === Infinity || worker.exitTimer !== undefined) return;
+    worker.exitTimer = setTimeout(() => worker.terminate(), ms).unref();
+  }
+
+  private terminate(worker: WorkerHandle): void {
+    if (worker.live) {
+      this.removeIdle(worker);
+      this.live--;
+    }
+    worker.terminate();
+    this.pump();
+  }
+
+  /** Starts queued calls on idle or new workers while there is room, then sends calls ahead. */
+  private pump(): void {
+    while (this.queue.head !== undefined && !this.closed && (this.idle.length > 0 || this.live < this.settings.size)) {
+      this.assign(this.idle.pop() ?? this.startWorker(), this.queue.shift());
+    }
+    if (this.queue.head !== undefined) this.prefetch();
+  }
+
+  // ---- cancellation (CallHost) ----------------------------------------------------------
+
+  abandon(call: PoolCall): void {
+    call.abandoned = true;
+    call.finish(Outcome.Cancelled, undefined);
+    this.cancelled++;
+    // The calls sent after it would wait for the abandoned one: give them to other workers.
+    const worker = call.worker;
+    if (worker !== undefined && worker.ahead.length > 0) {
+      const back = [...worker.ahead].filter((c) => this.withdraw(c));
+      for (let i = back.length - 1; i >= 0; i--) this.queue.push(back[i]!, true);
+      this.pump();
+    }
+  }
+
+  cancelUnstarted(call: PoolCall): boolean {
+    if (!this.withdraw(call)) return false;
+    this.cancelled++;
+    return true;
+  }
+
+  requestCancel(call: PoolCall, source: number): void {
+    const worker = call.worker!;
+    Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
+    Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
+    worker.worker.postMessage([CANCEL, call.id, source]);
+    if (call.graceMs === 0) return this.terminateFor(call);
+    if (call.graceMs !== Infinity && call.graceTimer === undefined) {
+      call.graceTimer = setTimeout(() => {
+        if (worker.holds(call)) this.terminate(worker);
+      }, call.graceMs).unref();
+    }
+  }
+
+  terminateFor(call: PoolCall): void {
+    const worker = call.worker;
+    if (worker !== undefined && worker.holds(call)) this.terminate(worker);
+  }
+
+  reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void {
+    if (!this.workers.has(worker)) return;
+    try {
+      worker.worker.postMessage([REPLY, requestId, kind, payload]);
+    } catch (err) {
+      worker.worker.postMessage([REPLY, requestId, 1, toWire(new TypeError(`callMain(): the handler's result cannot be sent to the worker thread: ${(err as Error).message}`, { cause: err }))]);
+    }
+    if (sync) {
+      Atomics.store(worker.control, SLOT_SYNC, 1);
+      Atomics.notify(worker.control, SLOT_SYNC);
+    }
+  }
+
+  // ---- worker events (WorkerEvents) -----------------------------------------------------
+
+  onMessage(worker: WorkerHandle, message: readonly unknown[]): void {
+    const tag = message[0];
+    if (tag === RESULT || tag === ERROR || tag === CANCELLED) {
+      const call = worker.call;
+      if (call === undefined || call.id !== message[1]) {
+        if (tag === CANCELLED) worker.withdrawnInFlight--; // a withdrawn call, skipped
+        return;
+      }
+      const now = performance.now();
+      const took = now - worker.lastEnd;
+      worker.lastEnd = now;
+      this.averageMs = this.averageMs === Infinity ? took : this.averageMs * 0.9 + took * 0.1;
+      worker.call = worker.ahead.shift();
+      if (worker.call !== undefined) this.prefetched--;
+      else this.busy--;
+      if (!call.abandoned) {
+        if (tag === RESULT) {
+          this.completed++;
+          call.finish(Outcome.Value, message[2]);
+        } else if (tag === ERROR) {
+          this.failed++;
+          call.finish(Outcome.Error, fromWire(message[2] as WireError));
+        } else {
+          this.cancelled++;
+          call.finish(call.closing && !call.cancelling ? Outcome.Closed : Outcome.Cancelled, undefined);
+        }
+      } else if (call.graceTimer !== undefined) clearTimeout(call.graceTimer);
+      if (!worker.live) return;
+      if (worker.call !== undefined) this.fill(worker);
+      else this.assign(worker, this.queue.shift());
+      return;
+    }
+    const call = worker.find(message[1]);
+    if (tag === CALL_MAIN) {
+      if (call !== undefined && !call.done) call.request(message);
+      else {
+        const err = new BrokenResourceError(
+          `callMain(${JSON.stringify(message[3])}): the task that called pool.run() no longer waits for this call (it was cancelled with cancel: "abandon", or the pool is closing); nothing in the main thread runs for it`,
+        );
+        this.reply(worker, message[2] as number, 1, toWire(err), message[5] === true);
+      }
+    } else if (tag === CANCEL_MAIN) {
+      call?.handlers?.get(message[2] as number)?.cancel("cancelled in the worker");
+    } else if (tag === LOAD_ERROR) {
+      const cause = fromWire(message[1] as WireError);
+      worker.loadError = new Error(
+        `WorkerPool: the module ${this.settings.moduleUrl} could not be loaded in a worker thread: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
+      this.terminate(worker);
+    }
+  }
+
+  onExit(worker: WorkerHandle, code: number): void {
+    this.workers.delete(worker);
+    if (worker.live) {
+      worker.live = false;
+      this.removeIdle(worker);
+      this.live--;
+    }
+    if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
+    const { call, ahead } = worker;
+    worker.call = undefined;
+    worker.ahead = [];
+    this.prefetched -= ahead.length;
+    if (call !== undefined) this.busy--;
+    // A call the worker never started goes back to the front of the queue, in order (so the
+    // latest sent goes back first).
+    for (const c of [...ahead.reverse(), call]) {
+      if (c === undefined || c.done) continue;
+      // (Except the first call of a worker whose module did not load: that is its error.)
+      if (takeBack(worker, c) && !(c === call && worker.loadError !== undefined)) {
+        c.worker = undefined;
+        this.queue.push(c, true);
+        continue;
+      }
+      this.replaced++;
+      if (c.graceTimer !== undefined) clearTimeout(c.graceTimer);
+      if (c.cancelling) {
+        this.cancelled++;
+        c.finish(Outcome.Cancelled, undefined);
+      } else if (c.closing) {
+        this.cancelled++;
+        c.finish(Outcome.Closed, undefined);
+      } else {
+        this.failed++;
+        c.finish(Outcome.Error, worker.loadError ?? crashError(c.label, code, worker.lastError));
+      }
+    }
+    if (call?.abandoned === true) this.replaced++;
+    if (this.closed) {
+      for (let c = this.queue.shift(); c !== undefined; c = this.queue.shift()) {
+        this.cancelled++;
+        c.finish(Outcome.Closed, undefined);
+      }
+    }
+    this.pump();
+    if (this.workers.size === 0 && this.closed) {
+      for (const closer of this.closers.splice(0)) wake(closer, undefined);
+    }
+  }
+
+  // ---- close ----------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+      for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
+        this.cancelled++;
+        call.finish(Outcome.Closed, undefined);
+      }
+      for (const worker of [...this.workers]) {
+        worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
+        for (const call of [...worker.ahead].reverse().concat(worker.call ?? [])) {
+          if (call !== undefined && !call.done && this.withdraw(call)) {
+            this.cancelled++;
+            call.finish(Outcome.Closed, undefined);
+          }
+        }
+        const call = worker.call;
+        if (call === undefined) this.retire(worker);
+        else if (!call.cancelling) {
+          call.closing = true;
+          if (call.mode === "terminate") this.terminate(worker);
+          else this.requestCancel(call, 0);
+        }
+      }
+    }
+    if (this.workers.size > 0) {
+      await park<void>(
+        "WorkerPool.close",
+        (parked) => {
+          this.closers.push(parked);
+          // Cancelled while closing: no more grace, terminate what is left (and still wait for it).
+          parked.abort = () => {
+            for (const worker of this.workers) this.terminate(worker);
+            return false;
+          };
+        },
+        false,
+      );
+    } else await schedulePoint();
+    this.record?.untrack();
+    this.record = undefined;
+  }
+
+  /** Statistics of the pool, as `pool.statistics()` returns them. */
+  counts(): PoolCounts {
+    return {
+      size: this.settings.size,
+      workers: this.workers.size,
+      busy: this.busy,
+      idle: this.idle.length,
+      waiting: this.queue.length + this.prefetched,
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      replaced: this.replaced,
+    };
+  }
+}
+
+/** run() ended with the pool open (or its owner was collected): terminate every worker now. */
+function forceCloser(engine: PoolEngine): () => void {
+  return () => {
+    engine.closed = true;
+    if (engine.idleTimer !== undefined) clearTimeout(engine.idleTimer);
+    for (const worker of engine.workers) {
+      worker.worker.ref();
+      if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
+      if (worker.call?.graceTimer !== undefined) clearTimeout(worker.call.graceTimer);
+      worker.terminate();
+    }
+  };
+}
+
+/** Withdraws `call` if `worker` has not started it (protocol.ts); true if it was withdrawn. */
+function takeBack(worker: WorkerHandle, call: PoolCall): boolean {
+  const slot = SLOT_CALLS + (call.id % CALL_SLOTS);
+  if (Atomics.compareExchange(worker.control, slot, call.id, 0) !== call.id) return false;
+  worker.withdrawnInFlight++;
+  return true;
+}
+
+function badArguments(label: string, err: unknown): TypeError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new TypeError(
+    `${label}: \`args\` cannot be sent to a worker thread (${message}); pass structured-clonable values (plain data, typed arrays, Map, Set, Date…), not functions, symbols or objects with private state`,
+    { cause: err },
+  );
+}
+
+function crashError(label: string, code: number, lastError: unknown): BrokenResourceError {
+  const outOfMemory = (lastError as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY";
+  const what = outOfMemory
+    ? "ran out of memory (its resourceLimits were exceeded)"
+    : lastError !== undefined
+      ? `threw an uncaught error (${lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError)})`
+      : `exited with code ${code}`;
+  const err = new BrokenResourceError(`${label}: the worker thread running this call ${what}; the pool replaces the worker and other calls go on`, {
+    cause: lastError,
+  });
+  Object.defineProperty(err, "exitCode", { value: code, enumerable: true, writable: true, configurable: true });
+  return err;
+}

@@ -19,7 +19,7 @@
 
 import { now, trellis, effect, effection } from "../lib.mjs";
 
-export const meta = { n: 200_000, goal: { ms: 2.5 }, what: "ping-pong, rendezvous channels" };
+export const meta = { n: 200_000, goal: { ms: 1.5 }, what: "ping-pong, rendezvous channels" };
 
 /** Minimal rendezvous channel: send() resolves once a receiver took the value. */
 class Rendezvous {

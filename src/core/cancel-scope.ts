@@ -516,11 +516,6 @@ export class UserScope extends ScopeNode {
 // so a scope costs what it did, and `instanceof CancelScope` holds for every user's scope.
 export const CancelScope: CancelScopeConstructor = UserScope;
 
-/** @internal The engine behind a public scope (the same object, seen with its internals). */
-export function scopeEngine(scope: CancelScope): UserScope {
-  return scope as unknown as UserScope;
-}
-
 /**
  * Shorthand for `new CancelScope(options).run(fn)`.
  *

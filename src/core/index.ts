@@ -24,7 +24,7 @@ export {
 } from "./park.js";
 export { RingBuffer } from "./ring-buffer.js";
 export { WaitQueue } from "./wait-queue.js";
-export { CancelScope, ScopeNode, UserScope, scopeEngine, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./cancel-scope.js";
+export { CancelScope, ScopeNode, UserScope, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./cancel-scope.js";
 export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed, setCancellationPoll } from "./checkpoint.js";
 export { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 export { captureSpawnSite } from "./spawn-site.js";

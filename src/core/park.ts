@@ -85,11 +85,6 @@ export class Parked<T = unknown> {
   /** Links in the scope's list of parked waits, walked when the scope is cancelled. */
   prevInScope: AnyParked | undefined = undefined;
   nextInScope: AnyParked | undefined = undefined;
-  /** Links for the FIFO queues of primitives (see wait-queue.ts). */
-  prevInQueue: AnyParked | undefined = undefined;
-  nextInQueue: AnyParked | undefined = undefined;
-  /** The queue the wait is in, if any (see wait-queue.ts). */
-  queue: unknown = undefined;
   /** Whatever the primitive wants to keep with the waiter (a value to send, a borrower). */
   data: unknown = undefined;
   settled = false;

@@ -10,10 +10,24 @@ import { Parked, parkWait, wake, wakeWithError, type AnyParked, type WaitAborter
 import { currentScope } from "./context.js";
 import type { ScopeNode } from "./cancel-scope.js";
 
+/**
+ * @internal A wait in a {@link WaitQueue}: a Parked plus the queue's links. Only queued waits
+ * carry them (a sleep, a task's join, a socket's receive do not: 24 bytes less each).
+ */
+export class QueuedWait<T = unknown> extends Parked<T> {
+  prevInQueue: AnyQueued | undefined = undefined;
+  nextInQueue: AnyQueued | undefined = undefined;
+  /** The queue the wait is in, if any. */
+  queue: WaitQueue | undefined = undefined;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyQueued = QueuedWait<any>;
+
 /** @internal */
 export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
-  private head: AnyParked | undefined = undefined;
-  private tail: AnyParked | undefined = undefined;
+  private head: AnyQueued | undefined = undefined;
+  private tail: AnyQueued | undefined = undefined;
   private count = 0;
 
   get length(): number {
@@ -27,7 +41,7 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
    * No closure per wait: queues can be long.
    */
   park<T>(label: WaitLabel, data?: unknown, scope: ScopeNode | undefined = currentScope(), aborter?: WaitAborter): Promise<T> {
-    const parked = new Parked<T>(scope, label);
+    const parked = new QueuedWait<T>(scope, label);
     parked.data = data;
     parked.abort = aborter; // registerWait keeps it; by default the queue itself aborts
     return parkWait(parked, this);
@@ -35,18 +49,19 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
 
   /** @internal Joins the queue at the back (the park of {@link WaitQueue.park}). */
   registerWait(parked: AnyParked): void {
+    // Precondition: every wait registered here was made by park() above, a QueuedWait.
     const aborter = parked.abort;
     this.append(parked);
     if (aborter !== undefined) parked.abort = aborter;
   }
 
   /** The first waiter, still queued. */
-  first(): AnyParked | undefined {
+  first(): AnyQueued | undefined {
     return this.head;
   }
 
   /** Removes the first waiter and ends its wait with `value`; returns it, or undefined if none. */
-  wakeFirst<T>(value: T): AnyParked | undefined {
+  wakeFirst<T>(value: T): AnyQueued | undefined {
     const parked = this.head;
     if (parked === undefined) return undefined;
     this.remove(parked);
@@ -70,7 +85,7 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
   }
 
   /** Moves the first waiter to the back of `other` without waking it (Condition → Lock). */
-  moveFirstTo(other: WaitQueue): AnyParked | undefined {
+  moveFirstTo(other: WaitQueue): AnyQueued | undefined {
     const parked = this.head;
     if (parked === undefined) return undefined;
     this.remove(parked);
@@ -79,7 +94,8 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
   }
 
   /** Takes `parked` out of this queue (no wake-up). */
-  remove(parked: AnyParked): void {
+  remove(wait: AnyParked): void {
+    const parked = wait as AnyQueued; // a wait not made by park() has no `queue`: not ours
     if (parked.queue !== this) return;
     const prev = parked.prevInQueue;
     const next = parked.nextInQueue;
@@ -93,7 +109,8 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
   }
 
   /** @internal Adds an already-parked wait at the back; its abort leaves whichever queue it is in. */
-  append(parked: AnyParked): void {
+  append(wait: AnyParked): void {
+    const parked = wait as AnyQueued; // precondition: a QueuedWait (made by park() of a queue)
     parked.queue = this;
     parked.prevInQueue = this.tail;
     parked.nextInQueue = undefined;
@@ -106,11 +123,11 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
 
   /** @internal The abort of every wait in a queue: leave the queue it is in now (see park.ts). */
   abortWait(parked: AnyParked): boolean {
-    (parked.queue as WaitQueue | undefined)?.remove(parked);
+    (parked as AnyQueued).queue?.remove(parked);
     return true;
   }
 
-  *[Symbol.iterator](): IterableIterator<AnyParked> {
+  *[Symbol.iterator](): IterableIterator<AnyQueued> {
     for (let p = this.head; p !== undefined; p = p.nextInQueue) yield p;
   }
 }

@@ -23,6 +23,7 @@ import { TLSSocket } from "node:tls";
 import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
+  completeCheckpoint,
   currentScope,
   sliceExpired,
   yieldToEventLoop,
@@ -249,11 +250,11 @@ export class NodeStreamEngine {
     if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const chunk = this.take(max);
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
-    if (chunk !== undefined) return schedulePoint().then(() => chunk);
-    if (this.eof) return schedulePoint().then(() => EMPTY);
+    if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
+    if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
     if (this.receiveError !== undefined) return Promise.reject(brokenBy(where, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;
@@ -283,7 +284,7 @@ export class NodeStreamEngine {
     const refused = this.sendRefusal(where);
     if (refused !== undefined) return Promise.reject(refused);
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (bytes.byteLength === 0) return checkpoint();
     const writable = this.writable;
     const target = ++this.writesIssued;
@@ -292,7 +293,7 @@ export class NodeStreamEngine {
     // once; it has then already counted the bytes out of writableLength. Nothing pending means
     // this send and every earlier one are complete: no park, no wait for the callback.
     if (writable.writableLength === 0 && this.sendError === undefined) {
-      return schedulePoint(); // yields to the event loop when the time slice is spent
+      return completeCheckpoint(scope); // yields to the event loop when the time slice is spent
     }
     this.sendBusy = true;
     this.sendTarget = target;
@@ -356,11 +357,11 @@ export class NodeStreamEngine {
     if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.sendBusy) return Promise.reject(busyError(where, "send()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.eofSent || this.sendError !== undefined || this.cancelledSend) {
       // Already half-closed, or nothing more can be sent anyway: EOF is as good as sent.
       this.eofSent = true;
-      return schedulePoint();
+      return completeCheckpoint(scope);
     }
     this.eofSent = true;
     this.sendBusy = true;

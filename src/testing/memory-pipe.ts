@@ -10,7 +10,7 @@
  * @internal
  * @module
  */
-import { currentScope, park, schedulePoint, wake, wakeWithError, type Parked } from "../core/index.js";
+import { completeCheckpoint, currentScope, park, wake, wakeWithError, type Parked } from "../core/index.js";
 import { BrokenResourceError } from "../core/index.js";
 import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "./stream-args.js";
 
@@ -101,11 +101,11 @@ export class MemoryPipe {
     if (this.receiveClosed) return Promise.reject(new BrokenResourceError(`${where}: the receiving side was closed, so nobody can read this`));
     if (this.cancelledSend) return Promise.reject(brokenAfterCancel(where));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     this.rest = bytes;
     this.refill(); // as much as fits
     this.feedReceiver();
-    if (this.rest.byteLength === 0) return schedulePoint();
+    if (this.rest.byteLength === 0) return completeCheckpoint(scope);
     this.sendBusy = true;
     const total = bytes.byteLength;
     return park<void>(
@@ -137,10 +137,10 @@ export class MemoryPipe {
     if (this.receiveClosed) return Promise.reject(closedError(where));
     if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const chunk = this.take(max);
-    if (chunk !== undefined) return schedulePoint().then(() => chunk);
-    if (this.eof) return schedulePoint().then(() => EMPTY);
+    if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
+    if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
     this.receiveBusy = true;
     this.receiverMax = max;
     return park<Uint8Array>(
@@ -163,10 +163,10 @@ export class MemoryPipe {
     if (this.sendClosed) return Promise.reject(closedError(where));
     if (this.sendBusy) return Promise.reject(busyError(where, "send()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     this.eofSent = true;
     this.feedReceiver();
-    return schedulePoint();
+    return completeCheckpoint(scope);
   }
 
   closeSend(): void {

@@ -41,9 +41,14 @@ import { SendChannel } from "./send-channel.js";
  * ```
  */
 export function openChannel<T>(capacity: number = 0): [SendChannel<T>, ReceiveChannel<T>] {
-  if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
-    throw new RangeError(`openChannel(): \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
-  }
+  requireCapacity("openChannel()", capacity);
   const state = new ChannelState<T>(capacity);
   return [new SendChannel(state), new ReceiveChannel(state)];
+}
+
+/** @internal A channel's capacity: an integer ≥ 0 or Infinity. */
+export function requireCapacity(where: string, capacity: unknown): asserts capacity is number {
+  if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
+    throw new RangeError(`${where}: \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
+  }
 }

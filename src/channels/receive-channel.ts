@@ -88,7 +88,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     const state = this.state;
     const value = state.take();
     if (value !== NOTHING) return settledSoon<IteratorResult<T, undefined>>({ done: false, value });
-    if (state.openSendChannels === 0) return settledSoon(DONE);
+    if (state.hasEnded()) return settledSoon(DONE);
     return state.receiveWaiters.park<T>("ReceiveChannel.receive (for await)", this, scope).then(toStep, endToDone);
   }
 
@@ -121,7 +121,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     if (this.closed) throw closedHandle(where, "receive");
     const state = this.state;
     const value = state.take();
-    if (value === NOTHING && state.openSendChannels === 0) throw endOfChannel(where);
+    if (value === NOTHING && state.hasEnded()) throw endOfChannel(where);
     return value;
   }
 

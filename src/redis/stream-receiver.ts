@@ -1,0 +1,489 @@
+/**
+ * The receiving engine of a Redis channel, shared by a receive handle and its clones: one
+ * consumer of the group, one local buffer of entries read and not yet handed out, one queue of
+ * waiting receives, one blocking connection, and the deliveries in flight.
+ *
+ * The fetch loop runs only while receives wait and the buffer is empty. Each turn it first
+ * claims, at most every `min(claimIdleMs, blockMs)`, the entries other consumers left pending
+ * for `claimIdleMs` (XAUTOCLAIM: their consumer died), then blocks in XREADGROUP for new ones
+ * on its own duplicated connection (the user's client stays free for everything else). A
+ * cancelled receive leaves the queue at once (the park's abort); when it was the last one, the
+ * blocking read is cut short with CLIENT UNBLOCK, and whatever it had read goes to the buffer,
+ * so a cancellation loses nothing.
+ *
+ * A delivery is in flight until `ack()` (XACK, batched per microtask turn into one command)
+ * or until the task that received it ends: its entry then goes back to the front of the local
+ * buffer (it is still pending for this consumer; an XCLAIM to ourselves resets its idle time
+ * and counts the delivery in Redis). When the last receive handle closes, everything read and
+ * not acknowledged is handed back to the group: XCLAIM with a huge IDLE, so that any other
+ * consumer's next XAUTOCLAIM takes it at once, instead of after `claimIdleMs`.
+ *
+ * @module
+ */
+import {
+  BrokenResourceError,
+  ClosedResourceError,
+  RuntimeError,
+  TaskImpl,
+  WaitQueue,
+  currentScope,
+  currentTaskImpl,
+  schedulePoint,
+  trackResource,
+  wait,
+  wakeWithError,
+  type AnyParked,
+  type TrackedResource,
+  type WaitAborter,
+} from "../core/index.js";
+import type { Envelope } from "../channels/index.js";
+import {
+  brokenByRedis,
+  parseAutoClaimReply,
+  parsePendingCounts,
+  parseReadReply,
+  type BlockingConnection,
+  type RedisClientLike,
+  type StreamEntry,
+} from "./redis-client.js";
+
+/** @internal The settings of one channel, validated by openRedisChannel. */
+export interface ReceiverSettings<T> {
+  readonly client: RedisClientLike;
+  readonly key: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly claimIdleMs: number;
+  readonly blockMs: number;
+  readonly prefetch: number;
+  readonly deadLetterKey: string;
+  readonly deserialize: (text: string) => T;
+  readonly onInvalid: (report: InvalidEntry) => void;
+}
+
+/**
+ * An entry of the stream that could not be turned into a value (its `v` field is missing, or
+ * `deserialize` threw). It is never delivered: it is copied to the dead-letter stream with the
+ * error, then acknowledged, and reported through `onInvalid`.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidEntry } from "trellis/redis";
+ * const onInvalid = (bad: InvalidEntry) => console.error(`entry ${bad.id} moved to ${bad.movedTo}: ${String(bad.error)}`);
+ * ```
+ */
+export interface InvalidEntry {
+  /** The entry's id in the stream. */
+  readonly id: string;
+  /** Its raw `v` field, or `undefined` if it had none. */
+  readonly raw: string | undefined;
+  /** What `deserialize` threw (or a `TypeError` for a missing field). */
+  readonly error: unknown;
+  /** The dead-letter stream it was copied to. */
+  readonly movedTo: string;
+}
+
+/** @internal A value read and not yet handed out (or handed back). */
+export class Pending<T> {
+  constructor(
+    readonly id: string,
+    readonly value: T,
+    /** Deliveries so far (Redis's count: 1 after the first read). */
+    readonly deliveries: number,
+  ) {}
+}
+
+const NEVER_IDLE_ENOUGH = 10_000_000_000; // ms (~115 days): "idle for ever" for XCLAIM's IDLE
+
+/** @internal */
+export class StreamReceiver<T> implements WaitAborter {
+  readonly buffer: Pending<T>[] = [];
+  readonly waiters = new WaitQueue();
+  readonly inFlight = new Map<string, RedisDelivery<T>>();
+  openHandles = 0;
+  broken: BrokenResourceError | undefined = undefined;
+  private closed = false;
+  private fetching = false;
+  private groupReady: Promise<void> | undefined = undefined;
+  private conn: BlockingConnection | undefined = undefined;
+  private connId: string | undefined = undefined;
+  private tracked: TrackedResource | undefined = undefined;
+  private blocking = false;
+  private claimCursor = "0-0";
+  private nextClaimAt = 0;
+  private acks: { id: string; done: (err?: unknown) => void }[] = [];
+  private readonly byTask = new Map<TaskImpl<unknown>, { held: Set<RedisDelivery<T>>; hook: () => void }>();
+
+  constructor(readonly settings: ReceiverSettings<T>) {}
+
+  get label(): string {
+    const s = this.settings;
+    return `receive on Redis stream "${s.key}" (group "${s.group}", consumer "${s.consumer}")`;
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  /** The next entry if one is buffered, else undefined; throws if broken. */
+  takeBuffered(): Pending<T> | undefined {
+    if (this.broken !== undefined) throw this.broken;
+    return this.buffer.shift();
+  }
+
+  /** Parks the caller until an entry comes; starts the fetch loop if needed. */
+  waitForEntry(label: string, handle: object): Promise<Pending<T>> {
+    const promise = this.waiters.park<Pending<T>>(label, handle, currentScope(), this);
+    if (!this.fetching) void this.fetchLoop();
+    return promise;
+  }
+
+  /** The abort of a waiting receive: leave the queue; the last one out unblocks the read. */
+  abortWait(parked: AnyParked): boolean {
+    this.waiters.remove(parked);
+    if (this.waiters.length === 0) this.unblock();
+    return true;
+  }
+
+  private dispatch(entries: Pending<T>[], front = false): void {
+    if (front) this.buffer.unshift(...entries);
+    else this.buffer.push(...entries);
+    while (this.buffer.length > 0 && this.waiters.length > 0) this.waiters.wakeFirst(this.buffer.shift());
+  }
+
+  private async fetchLoop(): Promise<void> {
+    this.fetching = true;
+    const s = this.settings;
+    try {
+      await (this.groupReady ??= this.createGroup());
+      while (this.waiters.length > 0 && !this.closed && this.broken === undefined) {
+        if (Date.now() >= this.nextClaimAt) {
+          const claimed = await this.claimAbandoned();
+          if (claimed.length > 0) {
+            this.dispatch(claimed);
+            continue;
+          }
+        }
+        const conn = await this.connection();
+        if (this.waiters.length === 0 || this.closed) break;
+        const count = Math.max(s.prefetch, this.waiters.length);
+        this.blocking = true;
+        conn.ref?.();
+        let reply: unknown;
+        try {
+          reply = await conn.sendCommand([
+            "XREADGROUP", "GROUP", s.group, s.consumer, "COUNT", String(count), "BLOCK", String(s.blockMs),
+            "STREAMS", s.key, ">",
+          ]);
+        } finally {
+          this.blocking = false;
+          conn.unref?.();
+        }
+        const entries = await this.decode(parseReadReply(reply), undefined);
+        // Read but closed meanwhile: hand them back to the group rather than drop them.
+        if (this.closed) this.handBack(entries.map((e) => e.id));
+        else this.dispatch(entries);
+      }
+    } catch (err) {
+      if (!this.closed) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));
+    } finally {
+      this.fetching = false;
+    }
+    // A receive may have parked between the loop's last check and here.
+    if (this.waiters.length > 0 && !this.closed && this.broken === undefined) void this.fetchLoop();
+  }
+
+  private async createGroup(): Promise<void> {
+    const s = this.settings;
+    try {
+      // From id 0: values sent before any receiver existed are delivered too.
+      await s.client.sendCommand(["XGROUP", "CREATE", s.key, s.group, "0", "MKSTREAM"]);
+    } catch (err) {
+      if (!(err instanceof Error && /BUSYGROUP/.test(err.message))) throw err;
+    }
+  }
+
+  /** XAUTOCLAIM of entries idle for claimIdleMs (a dead consumer's), with their delivery counts. */
+  private async claimAbandoned(): Promise<Pending<T>[]> {
+    const s = this.settings;
+    const reply = await s.client.sendCommand([
+      "XAUTOCLAIM", s.key, s.group, s.consumer, String(s.claimIdleMs), this.claimCursor, "COUNT", String(Math.max(s.prefetch, 16)),
+    ]);
+    const { cursor, entries } = parseAutoClaimReply(reply);
+    this.claimCursor = cursor;
+    if (cursor === "0-0") this.nextClaimAt = Date.now() + Math.min(s.claimIdleMs, s.blockMs);
+    if (entries.length === 0) return [];
+    const counts = parsePendingCounts(
+      await s.client.sendCommand(["XPENDING", s.key, s.group, entries[0]!.id, entries[entries.length - 1]!.id, String(entries.length), s.consumer]),
+    );
+    return this.decode(entries, counts);
+  }
+
+  /** Entries → values; those that cannot be deserialized are moved aside and reported. */
+  private async decode(entries: StreamEntry[], counts: Map<string, number> | undefined): Promise<Pending<T>[]> {
+    const out: Pending<T>[] = [];
+    for (const entry of entries) {
+      const raw = entry.fields.get("v");
+      try {
+        if (raw === undefined) throw new TypeError(`entry ${entry.id} has no "v" field: it was not written by a trellis channel`);
+        out.push(new Pending(entry.id, this.settings.deserialize(raw), counts?.get(entry.id) ?? 1));
+      } catch (error) {
+        await this.moveAside(entry.id, raw, error);
+      }
+    }
+    return out;
+  }
+
+  private async moveAside(id: string, raw: string | undefined, error: unknown): Promise<void> {
+    const s = this.settings;
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Copied first, acknowledged second: a crash in between copies it twice, never loses it.
+    await s.client.sendCommand(["XADD", s.deadLetterKey, "*", "id", id, "v", raw ?? "", "error", why, "stream", s.key, "group", s.group]);
+    await s.client.sendCommand(["XACK", s.key, s.group, id]);
+    try {
+      s.onInvalid({ id, raw, error, movedTo: s.deadLetterKey });
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err; // a throwing reporter is a bug of the caller's: let it surface, as an uncaught error
+      });
+    }
+  }
+
+  /** The blocking connection, made on first use: a duplicate that never reconnects by itself. */
+  private async connection(): Promise<BlockingConnection> {
+    if (this.conn !== undefined) return this.conn;
+    const client = this.settings.client;
+    const socket = { ...(client.options?.socket ?? {}), reconnectStrategy: false };
+    const conn = client.duplicate({ socket }) as BlockingConnection;
+    // One listener for the connection's life: a lost connection must not crash the process;
+    // the failed command tells the loop.
+    conn.on("error", () => {});
+    this.tracked = trackResource(this, "Redis connection", `blocking reads of stream "${this.settings.key}"`, () => closeConnection(conn));
+    this.conn = conn;
+    await conn.connect();
+    this.connId = String(await conn.sendCommand(["CLIENT", "ID"]));
+    conn.unref?.();
+    return conn;
+  }
+
+  /** Cuts a blocking read short (it then returns what it has, or nothing). */
+  private unblock(): void {
+    if (!this.blocking || this.connId === undefined) return;
+    this.settings.client.sendCommand(["CLIENT", "UNBLOCK", this.connId]).catch(ignore);
+  }
+
+  private breakWith(error: BrokenResourceError): void {
+    this.broken = error;
+    this.waiters.breakAll(() => error);
+    this.dropConnection();
+  }
+
+  private dropConnection(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    this.connId = undefined;
+    this.tracked?.untrack();
+    this.tracked = undefined;
+    if (conn !== undefined) closeConnection(conn);
+  }
+
+  // ---- deliveries ----------------------------------------------------------------------------
+
+  deliver(p: Pending<T>, owner: Set<RedisDelivery<T>>, task: TaskImpl<unknown> | undefined = currentTaskImpl()): RedisDelivery<T> {
+    const d = new RedisDelivery<T>(this, owner, task, p);
+    this.inFlight.set(p.id, d);
+    owner.add(d);
+    if (task !== undefined) {
+      if (task.state !== "running") this.giveBack([d]);
+      else {
+        let entry = this.byTask.get(task);
+        if (entry === undefined) {
+          const held = new Set<RedisDelivery<T>>();
+          const hook = (): void => {
+            this.byTask.delete(task);
+            this.giveBack(held);
+          };
+          entry = { held, hook };
+          this.byTask.set(task, entry);
+          (task.exitHooks ??= new Set()).add(hook);
+        }
+        entry.held.add(d);
+      }
+    }
+    return d;
+  }
+
+  /** @internal `d` left flight (acknowledged or given back). */
+  left(d: RedisDelivery<T>, owner: Set<RedisDelivery<T>>, task: TaskImpl<unknown> | undefined): void {
+    this.inFlight.delete(d.id);
+    owner.delete(d);
+    if (task === undefined) return;
+    const entry = this.byTask.get(task);
+    if (entry === undefined) return;
+    entry.held.delete(d);
+    if (entry.held.size === 0) {
+      this.byTask.delete(task);
+      task.exitHooks?.delete(entry.hook);
+    }
+  }
+
+  /**
+   * Values whose holder ended unacknowledged: back to the front of the local buffer, earliest
+   * first (XCLAIM to ourselves resets their idle time and counts the delivery in Redis); with
+   * no receive handle open, back to the group.
+   */
+  giveBack(deliveries: Iterable<RedisDelivery<T>>): void {
+    const back = [...deliveries].filter((d) => d.giveBack());
+    if (back.length === 0) return;
+    back.sort((a, b) => compareIds(a.id, b.id));
+    const ids = back.map((d) => d.id);
+    if (this.closed) {
+      this.handBack(ids);
+      return;
+    }
+    const s = this.settings;
+    s.client.sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids, "JUSTID"]).catch(ignore);
+    this.dispatch(back.map((d) => new Pending(d.id, d.value, d.deliveries + 1)), true);
+  }
+
+  /** Ids pending for this consumer → claimable at once by any other consumer of the group. */
+  private handBack(ids: string[]): void {
+    if (ids.length === 0) return;
+    const s = this.settings;
+    s.client
+      .sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids, "IDLE", String(NEVER_IDLE_ENOUGH), "JUSTID"])
+      .catch(ignore); // unreachable Redis: they stay pending here and are claimed after claimIdleMs
+  }
+
+  /** Queues an XACK, sent with the others of this microtask turn as one command. */
+  ack(id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.acks.push({ id, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (this.acks.length === 1) queueMicrotask(this.flushAcks);
+    });
+  }
+
+  private readonly flushAcks = (): void => {
+    const batch = this.acks;
+    this.acks = [];
+    const s = this.settings;
+    s.client.sendCommand(["XACK", s.key, s.group, ...batch.map((a) => a.id)]).then(
+      () => {
+        for (const a of batch) a.done();
+      },
+      (err: unknown) => {
+        const error = brokenByRedis("Envelope.ack()", s.key, err);
+        for (const a of batch) a.done(error);
+      },
+    );
+  };
+
+  // ---- closing -------------------------------------------------------------------------------
+
+  /** A receive handle closed: its own waiting receives fail with ClosedResourceError. */
+  closeHandle(handle: object): void {
+    const own: AnyParked[] = [];
+    for (const parked of this.waiters) if (parked.data === handle) own.push(parked);
+    for (const parked of own) {
+      this.waiters.remove(parked);
+      wakeWithError(parked, closedReceiver("RedisReceiveChannel.receive()"));
+    }
+    if (--this.openHandles === 0) this.close();
+    else if (this.waiters.length === 0) this.unblock();
+  }
+
+  /** The last receive handle closed: hand everything back, stop reading, close the connection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const ids = this.buffer.map((p) => p.id);
+    this.buffer.length = 0;
+    for (const d of [...this.inFlight.values()]) if (d.giveBack()) ids.push(d.id);
+    this.handBack(ids.sort(compareIds));
+    this.unblock();
+    this.dropConnection();
+  }
+
+  statistics(): { buffered: number; waiting: number; inFlight: number } {
+    return { buffered: this.buffer.length, waiting: this.waiters.length, inFlight: this.inFlight.size };
+  }
+}
+
+/** @internal One delivery of one entry: the envelope user code sees. */
+export class RedisDelivery<T> implements Envelope<T> {
+  #status: "held" | "acking" | "acked" | "returned" = "held";
+  #receiver: StreamReceiver<T>;
+  #owner: Set<RedisDelivery<T>>;
+  #task: TaskImpl<unknown> | undefined;
+  #acked: Promise<void> | undefined = undefined;
+  readonly id: string;
+  readonly value: T;
+  readonly deliveries: number;
+
+  constructor(receiver: StreamReceiver<T>, owner: Set<RedisDelivery<T>>, task: TaskImpl<unknown> | undefined, p: Pending<T>) {
+    this.#receiver = receiver;
+    this.#owner = owner;
+    this.#task = task;
+    this.id = p.id;
+    this.value = p.value;
+    this.deliveries = p.deliveries;
+  }
+
+  ack(): Promise<void> {
+    const scope = currentScope();
+    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (this.#status === "returned") {
+      return Promise.reject(
+        new RuntimeError(
+          `Envelope.ack(): entry ${this.id} was already handed back (the task that received it ended, or its receive handle was closed) ` +
+            "and may be delivered again; acknowledge an entry in the task that received it, before it ends",
+        ),
+      );
+    }
+    if (this.#status === "acked") return schedulePoint();
+    if (this.#acked === undefined) {
+      // Out of flight at once: the task may end while the XACK travels, and must not hand it back.
+      this.#status = "acking";
+      this.#receiver.left(this, this.#owner, this.#task);
+      this.#acked = this.#receiver.ack(this.id).then(() => {
+        this.#status = "acked";
+      });
+    }
+    return wait(this.#acked);
+  }
+
+  /** @internal Marks the delivery handed back; false if already acknowledged or handed back. */
+  giveBack(): boolean {
+    if (this.#status !== "held") return false;
+    this.#status = "returned";
+    this.#receiver.left(this, this.#owner, this.#task);
+    return true;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return `Envelope ${this.id} (${this.#status}, delivery ${this.deliveries})`;
+  }
+}
+
+/** Stream ids "ms-seq" in order. */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-");
+  const [bm, bs] = b.split("-");
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
+}
+
+function closeConnection(conn: BlockingConnection): void {
+  try {
+    if (typeof conn.destroy === "function") conn.destroy();
+    else conn.disconnect?.().catch(ignore);
+  } catch {
+    // already closed
+  }
+}
+
+function ignore(): void {}
+
+/** @internal */
+export function closedReceiver(where: string): ClosedResourceError {
+  return new ClosedResourceError(
+    `${where}: this receive handle is closed (by its close(), or at the end of its \`using\` block); use a handle that is still open, or clone() this one before closing it`,
+  );
+}

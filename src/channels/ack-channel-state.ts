@@ -179,7 +179,7 @@ export class AckChannelState<T> extends ChannelState<T> {
           };
           entry = { held, hook };
           this.byTask.set(task, entry);
-          (task.exitHooks ??= new Set()).add(hook);
+          (task.attemptHooks ??= new Set()).add(hook);
         }
         entry.held.add(delivery);
       }
@@ -199,7 +199,7 @@ export class AckChannelState<T> extends ChannelState<T> {
     entry.held.delete(delivery);
     if (entry.held.size === 0) {
       this.byTask.delete(task);
-      task.exitHooks?.delete(entry.hook);
+      task.attemptHooks?.delete(entry.hook);
     }
   }
 

@@ -303,7 +303,7 @@ export class StreamReceiver<T> implements WaitAborter {
           };
           entry = { held, hook };
           this.byTask.set(task, entry);
-          (task.exitHooks ??= new Set()).add(hook);
+          (task.attemptHooks ??= new Set()).add(hook);
         }
         entry.held.add(d);
       }
@@ -321,7 +321,7 @@ export class StreamReceiver<T> implements WaitAborter {
     entry.held.delete(d);
     if (entry.held.size === 0) {
       this.byTask.delete(task);
-      task.exitHooks?.delete(entry.hook);
+      task.attemptHooks?.delete(entry.hook);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   openAckChannel,
   run,
   sleepForever,
+  withSupervisor,
   withTaskGroup,
   type Envelope,
 } from "../../src/index.js";
@@ -227,6 +228,34 @@ describe("openAckChannel", () => {
       });
     });
     assert.deepEqual(record.sort(), ["w1 holds a, then EndOfChannel", "w2 holds b, then EndOfChannel"]);
+  });
+
+  test("a supervised worker restarted after a failure hands its value back at once, not when it ends for good", async () => {
+    const [send, receive] = openAckChannel<string>(4);
+    const record: string[] = [];
+    await run(async () => {
+      await send.send("a");
+      await send.send("b");
+      send.close();
+      let attempt = 0;
+      await withSupervisor(
+        (sup) => {
+          sup.spawn(
+            async () => {
+              const n = ++attempt;
+              for await (const job of receive) {
+                if (n === 1) throw new Error("crash");
+                record.push(`attempt ${n}: ${job.value} x${job.deliveries}`);
+                await job.ack();
+              }
+            },
+            { restart: "on-failure" },
+          );
+        },
+        { onError: () => {} },
+      );
+    });
+    assert.deepEqual(record, ["attempt 2: a x2", "attempt 2: b x1"]);
   });
 });
 

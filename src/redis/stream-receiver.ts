@@ -340,7 +340,8 @@ export class StreamReceiver<T> implements WaitAborter {
       return;
     }
     const s = this.settings;
-    s.client.sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids, "JUSTID"]).catch(ignore);
+    // Not JUSTID: that would leave Redis's delivery count as it was.
+    s.client.sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids]).catch(ignore);
     this.dispatch(back.map((d) => new Pending(d.id, d.value, d.deliveries + 1)), true);
   }
 

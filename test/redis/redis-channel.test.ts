@@ -151,6 +151,29 @@ describe("openRedisChannel", { skip }, () => {
     assert.ok(tcpHandles() <= before, "the blocking connection was closed");
   });
 
+  test("run() closes the blocking connection of a receive handle left open, and statistics show the local side", async () => {
+    const key = freshKey();
+    const before = tcpHandles();
+    await run(async () => {
+      const [send, receive] = openRedisChannel<number>(client, key, { group: "g", consumer: "c", blockMs: 100, prefetch: 5 });
+      for (let i = 0; i < 3; i++) await send.send(i);
+      const job = await receive.receive();
+      assert.deepEqual(receive.statistics(), {
+        currentBufferUsed: 2,
+        maxBufferSize: 5,
+        openSendChannels: 1,
+        openReceiveChannels: 1,
+        tasksWaitingSend: 0,
+        tasksWaitingReceive: 0,
+        inFlight: 1,
+      });
+      await job.ack();
+      // Neither handle is closed: the run owns the connection and closes it at its end.
+    });
+    await sleep(20);
+    assert.ok(tcpHandles() <= before, "the blocking connection outlived run()");
+  });
+
   test("a value received by a task that fails before ack goes back to the front, its delivery counted", async () => {
     const key = freshKey();
     await run(async () => {
@@ -170,6 +193,8 @@ describe("openRedisChannel", { skip }, () => {
       assert.equal(receive.statistics().inFlight, 0);
       const again = await receive.receive();
       assert.deepEqual([again.value, again.deliveries], ["a", 2]);
+      const rows = (await client.sendCommand(["XPENDING", key, "g", "-", "+", "10"])) as [string, string, number, number][];
+      assert.equal(rows.find((r) => r[0] === again.id)?.[3], 2, "Redis counted the second delivery too");
       const b = await receive.receive();
       assert.deepEqual([b.value, b.deliveries], ["b", 1]);
       await again.ack();

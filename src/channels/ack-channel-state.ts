@@ -196,11 +196,8 @@ export class AckChannelState<T> extends ChannelState<T> {
   forget(task: TaskImpl<unknown>, delivery: Delivery<T>): void {
     const entry = this.byTask.get(task);
     if (entry === undefined) return;
+    // The entry (and its hook) stays until the attempt ends: a worker takes value after value.
     entry.held.delete(delivery);
-    if (entry.held.size === 0) {
-      this.byTask.delete(task);
-      task.attemptHooks?.delete(entry.hook);
-    }
   }
 
   /**

@@ -41,10 +41,10 @@ export interface BlockingConnection {
   unref?(): void;
 }
 
-/** @internal One stream entry: its id and its fields. */
+/** @internal One stream entry: its id and its `v` field (undefined when it has none). */
 export interface StreamEntry {
   readonly id: string;
-  readonly fields: Map<string, string>;
+  readonly v: string | undefined;
 }
 
 /** @internal Entries of the reply of XREADGROUP (RESP2 nested arrays, or a RESP3 map). */
@@ -82,17 +82,18 @@ function pushEntry(out: StreamEntry[], e: unknown): void {
   if (!Array.isArray(e) || e.length < 2) return;
   const id = String(e[0]);
   const raw: unknown = e[1];
-  const fields = new Map<string, string>();
+  let v: string | undefined;
   if (Array.isArray(raw)) {
-    for (let i = 0; i + 1 < raw.length; i += 2) fields.set(String(raw[i]), String(raw[i + 1]));
+    for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "v") v = String(raw[i + 1]);
   } else if (raw instanceof Map) {
-    for (const [k, v] of raw) fields.set(String(k), String(v));
+    for (const [k, value] of raw) if (String(k) === "v") v = String(value);
   } else if (raw !== null && typeof raw === "object") {
-    for (const [k, v] of Object.entries(raw)) fields.set(k, String(v));
+    const value = (raw as Record<string, unknown>)["v"];
+    if (value !== undefined) v = String(value);
   } else if (raw === null) {
     return;
   }
-  out.push({ id, fields });
+  out.push({ id, v });
 }
 
 /** @internal A Redis failure as the channel reports it: what happened, and what to do. */

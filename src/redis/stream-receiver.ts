@@ -28,7 +28,6 @@ import {
   WaitQueue,
   currentScope,
   currentTaskImpl,
-  schedulePoint,
   trackResource,
   wait,
   wakeWithError,
@@ -109,16 +108,17 @@ export class StreamReceiver<T> implements WaitAborter {
   private connId: string | undefined = undefined;
   private tracked: TrackedResource | undefined = undefined;
   private blocking = false;
+  private unblockSent = false;
   private claimCursor = "0-0";
   private nextClaimAt = 0;
-  private acks: { id: string; done: (err?: unknown) => void }[] = [];
+  private acks: string[] = [];
   private readonly byTask = new Map<TaskImpl<unknown>, { held: Set<RedisDelivery<T>>; hook: () => void }>();
 
-  constructor(readonly settings: ReceiverSettings<T>) {}
+  /** What a waiting receive shows in the task tree. */
+  readonly label: string;
 
-  get label(): string {
-    const s = this.settings;
-    return `receive on Redis stream "${s.key}" (group "${s.group}", consumer "${s.consumer}")`;
+  constructor(readonly settings: ReceiverSettings<T>) {
+    this.label = `receive on Redis stream "${settings.key}" (group "${settings.group}", consumer "${settings.consumer}")`;
   }
 
   // ---- receiving ---------------------------------------------------------------------------
@@ -166,6 +166,7 @@ export class StreamReceiver<T> implements WaitAborter {
         if (this.waiters.length === 0 || this.closed) break;
         const count = Math.max(s.prefetch, this.waiters.length);
         this.blocking = true;
+        this.unblockSent = false;
         conn.ref?.();
         let reply: unknown;
         try {
@@ -221,7 +222,7 @@ export class StreamReceiver<T> implements WaitAborter {
   private async decode(entries: StreamEntry[], counts: Map<string, number> | undefined): Promise<Pending<T>[]> {
     const out: Pending<T>[] = [];
     for (const entry of entries) {
-      const raw = entry.fields.get("v");
+      const raw = entry.v;
       try {
         if (raw === undefined) throw new TypeError(`entry ${entry.id} has no "v" field: it was not written by a trellis channel`);
         out.push(new Pending(entry.id, this.settings.deserialize(raw), counts?.get(entry.id) ?? 1));
@@ -266,7 +267,8 @@ export class StreamReceiver<T> implements WaitAborter {
 
   /** Cuts a blocking read short (it then returns what it has, or nothing). */
   private unblock(): void {
-    if (!this.blocking || this.connId === undefined) return;
+    if (!this.blocking || this.unblockSent || this.connId === undefined) return;
+    this.unblockSent = true;
     this.settings.client.sendCommand(["CLIENT", "UNBLOCK", this.connId]).catch(ignore);
   }
 
@@ -318,11 +320,8 @@ export class StreamReceiver<T> implements WaitAborter {
     if (task === undefined) return;
     const entry = this.byTask.get(task);
     if (entry === undefined) return;
+    // The entry (and its hook) stays until the attempt ends: a worker takes value after value.
     entry.held.delete(d);
-    if (entry.held.size === 0) {
-      this.byTask.delete(task);
-      task.attemptHooks?.delete(entry.hook);
-    }
   }
 
   /**
@@ -356,24 +355,30 @@ export class StreamReceiver<T> implements WaitAborter {
 
   /** Queues an XACK, sent with the others of this microtask turn as one command. */
   ack(id: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.acks.push({ id, done: (err) => (err === undefined ? resolve() : reject(err)) });
-      if (this.acks.length === 1) queueMicrotask(this.flushAcks);
-    });
+    this.acks.push(id);
+    if (this.acks.length === 1) {
+      this.acked = new Promise<void>((resolve, reject) => {
+        this.ackedResolve = resolve;
+        this.ackedReject = reject;
+      });
+      queueMicrotask(this.flushAcks);
+    }
+    return this.acked!;
   }
 
+  private acked: Promise<void> | undefined = undefined;
+  private ackedResolve: () => void = ignore;
+  private ackedReject: (err: unknown) => void = ignore;
+
   private readonly flushAcks = (): void => {
-    const batch = this.acks;
+    const ids = this.acks;
+    const resolve = this.ackedResolve;
+    const reject = this.ackedReject;
     this.acks = [];
     const s = this.settings;
-    s.client.sendCommand(["XACK", s.key, s.group, ...batch.map((a) => a.id)]).then(
-      () => {
-        for (const a of batch) a.done();
-      },
-      (err: unknown) => {
-        const error = brokenByRedis("Envelope.ack()", s.key, err);
-        for (const a of batch) a.done(error);
-      },
+    s.client.sendCommand(["XACK", s.key, s.group, ...ids]).then(
+      () => resolve(),
+      (err: unknown) => reject(brokenByRedis("Envelope.ack()", s.key, err)),
     );
   };
 
@@ -410,7 +415,8 @@ export class StreamReceiver<T> implements WaitAborter {
 
 /** @internal One delivery of one entry: the envelope user code sees. */
 export class RedisDelivery<T> implements Envelope<T> {
-  #status: "held" | "acking" | "acked" | "returned" = "held";
+  /** "acked" from the moment the XACK is queued (see ack). */
+  #status: "held" | "acked" | "returned" = "held";
   #receiver: StreamReceiver<T>;
   #owner: Set<RedisDelivery<T>>;
   #task: TaskImpl<unknown> | undefined;
@@ -439,14 +445,11 @@ export class RedisDelivery<T> implements Envelope<T> {
         ),
       );
     }
-    if (this.#status === "acked") return schedulePoint();
     if (this.#acked === undefined) {
       // Out of flight at once: the task may end while the XACK travels, and must not hand it back.
-      this.#status = "acking";
+      this.#status = "acked";
       this.#receiver.left(this, this.#owner, this.#task);
-      this.#acked = this.#receiver.ack(this.id).then(() => {
-        this.#status = "acked";
-      });
+      this.#acked = this.#receiver.ack(this.id);
     }
     return wait(this.#acked);
   }

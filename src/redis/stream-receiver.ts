@@ -208,9 +208,12 @@ export class StreamReceiver<T> implements WaitAborter {
     const reply = await s.client.sendCommand([
       "XAUTOCLAIM", s.key, s.group, s.consumer, String(s.claimIdleMs), this.claimCursor, "COUNT", String(Math.max(s.prefetch, 16)),
     ]);
-    const { cursor, entries } = parseAutoClaimReply(reply);
+    const { cursor, entries: claimed } = parseAutoClaimReply(reply);
     this.claimCursor = cursor;
     if (cursor === "0-0") this.nextClaimAt = Date.now() + Math.min(s.claimIdleMs, s.blockMs);
+    // Our own entries idle that long (a slow task, a buffer nobody read) are claimed back to
+    // us too: they are already here, and must not be handed out a second time.
+    const entries = claimed.filter((e) => !this.inFlight.has(e.id) && !this.buffer.some((p) => p.id === e.id));
     if (entries.length === 0) return [];
     const counts = parsePendingCounts(
       await s.client.sendCommand(["XPENDING", s.key, s.group, entries[0]!.id, entries[entries.length - 1]!.id, String(entries.length), s.consumer]),

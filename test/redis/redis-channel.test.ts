@@ -206,6 +206,20 @@ describe("openRedisChannel", { skip }, () => {
     assert.equal(rows[0], 0);
   });
 
+  test("a value held locally longer than claimIdleMs is not handed to a second local receiver", async () => {
+    const key = freshKey();
+    await run(async () => {
+      const [send, receive] = openRedisChannel<string>(client, key, { group: "g", consumer: "c", blockMs: 20, claimIdleMs: 30 });
+      await send.send("slow");
+      const held = await receive.receive();
+      const other = await moveOnAfter(200, () => receive.receive()); // several claim rounds pass
+      assert.equal(other, undefined, `the held value was delivered again: ${JSON.stringify(other?.value)}`);
+      await held.ack();
+      send.close();
+      receive.close();
+    });
+  });
+
   test("closing the last receive handle hands unacknowledged values to another consumer at once", async () => {
     const key = freshKey();
     await run(async () => {

@@ -84,6 +84,9 @@ export interface InvalidEntry {
 
 /** @internal A value read and not yet handed out (or handed back). */
 export class Pending<T> {
+  /** When it was read (or claimed back to us): its idle time in Redis starts here. */
+  readonly readAt = Date.now();
+
   constructor(
     readonly id: string,
     readonly value: T,
@@ -109,6 +112,8 @@ export class StreamReceiver<T> implements WaitAborter {
   private tracked: TrackedResource | undefined = undefined;
   private blocking = false;
   private unblockSent = false;
+  /** Set by the first receive: from then on the loop keeps `prefetch` values ready. */
+  private receiving = false;
   private claimCursor = "0-0";
   private nextClaimAt = 0;
   private acks: string[] = [];
@@ -123,15 +128,43 @@ export class StreamReceiver<T> implements WaitAborter {
 
   // ---- receiving ---------------------------------------------------------------------------
 
-  /** The next entry if one is buffered, else undefined; throws if broken. */
+  /**
+   * The next entry if one is buffered, else undefined; throws if broken. An entry that waited
+   * here for half of claimIdleMs is dropped instead: another consumer may claim it any moment
+   * (it may be doing so now), and handing it out too would have it done twice. Still pending
+   * under us, it comes back through a claim (ours or another's) once idle for claimIdleMs.
+   */
   takeBuffered(): Pending<T> | undefined {
     if (this.broken !== undefined) throw this.broken;
-    return this.buffer.shift();
+    this.receiving = true;
+    const staleBefore = Date.now() - this.settings.claimIdleMs / 2;
+    let p = this.buffer.shift();
+    while (p !== undefined && p.readAt < staleBefore) p = this.buffer.shift();
+    if (p !== undefined && !this.fetching) this.kick(); // keep `prefetch` values ready
+    return p;
+  }
+
+  /**
+   * Starts the fetch loop if it has something to do: receives wait, or (once this consumer has
+   * started receiving) it holds fewer than `prefetch` values — read ahead or in flight — so the
+   * next batch is read while the current one is being worked on and acknowledged.
+   */
+  kick(): void {
+    if (!this.fetching && this.wantsMore()) void this.fetchLoop();
+  }
+
+  private wantsMore(): boolean {
+    if (this.closed || this.broken !== undefined) return false;
+    if (this.waiters.length > 0) return true;
+    // prefetch 1 (the default) reads on demand only: nothing waits here unasked for.
+    const prefetch = this.settings.prefetch;
+    return prefetch > 1 && this.receiving && this.buffer.length + this.inFlight.size < prefetch;
   }
 
   /** Parks the caller until an entry comes; starts the fetch loop if needed. */
   waitForEntry(label: string, handle: object): Promise<Pending<T>> {
     const promise = this.waiters.park<Pending<T>>(label, handle, currentScope(), this);
+    this.receiving = true;
     if (!this.fetching) void this.fetchLoop();
     return promise;
   }
@@ -154,20 +187,23 @@ export class StreamReceiver<T> implements WaitAborter {
     const s = this.settings;
     try {
       await (this.groupReady ??= this.createGroup());
-      while (this.waiters.length > 0 && !this.closed && this.broken === undefined) {
+      while (this.wantsMore()) {
         if (Date.now() >= this.nextClaimAt) {
           const claimed = await this.claimAbandoned();
-          if (claimed.length > 0) {
+          if (this.closed) this.handBack(claimed.map((e) => e.id));
+          else if (claimed.length > 0) {
             this.dispatch(claimed);
             continue;
           }
         }
         const conn = await this.connection();
-        if (this.waiters.length === 0 || this.closed) break;
-        const count = Math.max(s.prefetch, this.waiters.length);
+        if (!this.wantsMore()) break;
+        const count = Math.max(s.prefetch - this.buffer.length - this.inFlight.size, this.waiters.length, 1);
+        // A read for waiting receives keeps the process alive; a read ahead does not.
+        const waited = this.waiters.length > 0;
         this.blocking = true;
         this.unblockSent = false;
-        conn.ref?.();
+        if (waited) conn.ref?.();
         let reply: unknown;
         try {
           reply = await conn.sendCommand([
@@ -176,7 +212,7 @@ export class StreamReceiver<T> implements WaitAborter {
           ]);
         } finally {
           this.blocking = false;
-          conn.unref?.();
+          if (waited) conn.unref?.();
         }
         const entries = await this.decode(parseReadReply(reply), undefined);
         // Read but closed meanwhile: hand them back to the group rather than drop them.
@@ -187,9 +223,10 @@ export class StreamReceiver<T> implements WaitAborter {
       if (!this.closed) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));
     } finally {
       this.fetching = false;
+      if (this.closed) this.dropConnection(); // close() left it to us (see there)
     }
     // A receive may have parked between the loop's last check and here.
-    if (this.waiters.length > 0 && !this.closed && this.broken === undefined) void this.fetchLoop();
+    if (this.waiters.length > 0) this.kick();
   }
 
   private async createGroup(): Promise<void> {
@@ -407,8 +444,11 @@ export class StreamReceiver<T> implements WaitAborter {
     this.buffer.length = 0;
     for (const d of [...this.inFlight.values()]) if (d.giveBack()) ids.push(d.id);
     this.handBack(ids.sort(compareIds));
-    this.unblock();
-    this.dropConnection();
+    // A read on the wire may already have taken entries: Redis counts them as ours. Cut it
+    // short and let the loop hand back what it returns, then close the connection; closing it
+    // now would leave those entries pending here until claimIdleMs.
+    if (this.blocking) this.unblock();
+    else this.dropConnection();
   }
 
   statistics(): { buffered: number; waiting: number; inFlight: number } {
@@ -453,6 +493,7 @@ export class RedisDelivery<T> implements Envelope<T> {
       this.#status = "acked";
       this.#receiver.left(this, this.#owner, this.#task);
       this.#acked = this.#receiver.ack(this.id);
+      this.#receiver.kick();
     }
     return wait(this.#acked);
   }

@@ -38,9 +38,13 @@ export interface RedisChannelOptions<T> {
   /** How long (ms) one blocking read waits before looking for abandoned values again. Default 5 000. */
   readonly blockMs?: number | null | undefined;
   /**
-   * How many entries one read may take ahead of the receives waiting (XREADGROUP `COUNT`). Default 1.
-   * Entries read ahead are pending under this consumer while they wait here: a consumer must
-   * process its whole prefetch within `claimIdleMs`, or another may take some over.
+   * How many values this consumer keeps at hand, read and not yet acknowledged (AMQP's
+   * prefetch count). Default 1: read on demand only, as many as there are receives waiting.
+   * Above 1, the next values are read while the current ones are worked on and acknowledged
+   * (throughput: use about the number of worker tasks, or twice it). Values read ahead are
+   * pending under this consumer while they wait here; one that waits half of `claimIdleMs`
+   * is not handed out any more (another consumer may be claiming it) and comes back through
+   * a claim once idle for `claimIdleMs`.
    */
   readonly prefetch?: number | null | undefined;
   /** Turns a value into the string stored in the entry's `v` field. Default `JSON.stringify`. */

@@ -69,21 +69,33 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
    * ```
    */
   receive(): Promise<Envelope<T>> {
+    return this.#receive(false);
+  }
+
+  /** `receive()`, or one step of `for await` (`asStep`): one promise either way. */
+  #receive(asStep: false): Promise<Envelope<T>>;
+  #receive(asStep: true): Promise<IteratorResult<Envelope<T>, undefined>>;
+  #receive(asStep: boolean): Promise<Envelope<T> | IteratorResult<Envelope<T>, undefined>> {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     if (this.#closed) return Promise.reject(closedReceiver("RedisReceiveChannel.receive()"));
     const receiver = this.#shared.receiver;
     const task = currentTaskImpl();
+    const held = this.#held;
     try {
       const ready = receiver.takeBuffered();
       if (ready !== undefined) {
-        const delivery = receiver.deliver(ready, this.#held, task);
-        return schedulePoint().then(() => delivery);
+        const delivery = receiver.deliver(ready, held, task);
+        const settled = schedulePoint();
+        return asStep ? settled.then(() => ({ done: false, value: delivery })) : settled.then(() => delivery);
       }
     } catch (err) {
       return Promise.reject(err);
     }
-    return receiver.waitForEntry(receiver.label, this).then((p) => receiver.deliver(p, this.#held, task));
+    const waiting = receiver.waitForEntry(receiver.label, this);
+    return asStep
+      ? waiting.then((p) => ({ done: false, value: receiver.deliver(p, held, task) }))
+      : waiting.then((p) => receiver.deliver(p, held, task));
   }
 
   /**
@@ -202,7 +214,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Envelope<T>> {
     const iterator: AsyncIterableIterator<Envelope<T>> = {
-      next: () => this.receive().then((value) => ({ done: false, value })),
+      next: () => this.#receive(true),
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;

@@ -6,7 +6,7 @@
 import { WouldBlock, currentScope, currentTaskImpl, schedulePoint } from "../core/index.js";
 import type { AckChannelStatistics, Envelope } from "../channels/index.js";
 import type { RedisChannelShared } from "./redis-channel-shared.js";
-import { closedReceiver, type RedisDelivery } from "./stream-receiver.js";
+import { closedReceiver } from "./stream-receiver.js";
 
 /**
  * The receiving end of a channel made by `openRedisChannel`: one consumer of the stream's
@@ -37,8 +37,6 @@ import { closedReceiver, type RedisDelivery } from "./stream-receiver.js";
 export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, AsyncIterable<Envelope<T>> {
   #shared: RedisChannelShared<T>;
   #closed = false;
-  /** Deliveries through this handle still in flight: handed back when it closes. */
-  #held = new Set<RedisDelivery<T>>();
 
   /** @internal Handles come from `openRedisChannel` and {@link RedisReceiveChannel.clone}. */
   constructor(shared: RedisChannelShared<T>) {
@@ -81,7 +79,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
     if (this.#closed) return Promise.reject(closedReceiver("RedisReceiveChannel.receive()"));
     const receiver = this.#shared.receiver;
     const task = currentTaskImpl();
-    const held = this.#held;
+    const held = this;
     try {
       const ready = receiver.takeBuffered();
       if (ready !== undefined) {
@@ -121,7 +119,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
     if (ready === undefined) {
       throw new WouldBlock("RedisReceiveChannel.tryReceive(): nothing read from Redis is buffered here; use `await receive()` to wait for a value");
     }
-    return receiver.deliver(ready, this.#held);
+    return receiver.deliver(ready, this);
   }
 
   /**
@@ -165,7 +163,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
     if (this.#closed) return;
     this.#closed = true;
     const receiver = this.#shared.receiver;
-    if (this.#held.size > 0 && receiver.openHandles > 1) receiver.giveBack(this.#held);
+    if (receiver.openHandles > 1) receiver.giveBack(receiver.held((d) => d.owner === this));
     receiver.closeHandle(this);
   }
 

@@ -28,9 +28,10 @@ import {
   WaitQueue,
   currentScope,
   currentTaskImpl,
+  schedulePoint,
   trackResource,
-  wait,
   wakeWithError,
+  type CancelScope,
   type AnyParked,
   type TrackedResource,
   type WaitAborter,
@@ -101,7 +102,9 @@ const NEVER_IDLE_ENOUGH = 10_000_000_000; // ms (~115 days): "idle for ever" for
 export class StreamReceiver<T> implements WaitAborter {
   readonly buffer: Pending<T>[] = [];
   readonly waiters = new WaitQueue();
-  readonly inFlight = new Map<string, RedisDelivery<T>>();
+  /** Deliveries in flight: an intrusive list (no allocation per value), and its length. */
+  private head: RedisDelivery<T> | undefined = undefined;
+  inFlightCount = 0;
   openHandles = 0;
   broken: BrokenResourceError | undefined = undefined;
   private closed = false;
@@ -117,7 +120,8 @@ export class StreamReceiver<T> implements WaitAborter {
   private claimCursor = "0-0";
   private nextClaimAt = 0;
   private acks: string[] = [];
-  private readonly byTask = new Map<TaskImpl<unknown>, { held: Set<RedisDelivery<T>>; hook: () => void }>();
+  /** Tasks that received from this channel during their current attempt (their hook is set). */
+  private readonly hooked = new Set<TaskImpl<unknown>>();
 
   /** What a waiting receive shows in the task tree. */
   readonly label: string;
@@ -158,7 +162,7 @@ export class StreamReceiver<T> implements WaitAborter {
     if (this.waiters.length > 0) return true;
     // prefetch 1 (the default) reads on demand only: nothing waits here unasked for.
     const prefetch = this.settings.prefetch;
-    return prefetch > 1 && this.receiving && this.buffer.length + this.inFlight.size < prefetch;
+    return prefetch > 1 && this.receiving && this.buffer.length + this.inFlightCount < prefetch;
   }
 
   /** Parks the caller until an entry comes; starts the fetch loop if needed. */
@@ -198,7 +202,7 @@ export class StreamReceiver<T> implements WaitAborter {
         }
         const conn = await this.connection();
         if (!this.wantsMore()) break;
-        const count = Math.max(s.prefetch - this.buffer.length - this.inFlight.size, this.waiters.length, 1);
+        const count = Math.max(s.prefetch - this.buffer.length - this.inFlightCount, this.waiters.length, 1);
         // A read for waiting receives keeps the process alive; a read ahead does not.
         const waited = this.waiters.length > 0;
         this.blocking = true;
@@ -250,7 +254,9 @@ export class StreamReceiver<T> implements WaitAborter {
     if (cursor === "0-0") this.nextClaimAt = Date.now() + Math.min(s.claimIdleMs, s.blockMs);
     // Our own entries idle that long (a slow task, a buffer nobody read) are claimed back to
     // us too: they are already here, and must not be handed out a second time.
-    const entries = claimed.filter((e) => !this.inFlight.has(e.id) && !this.buffer.some((p) => p.id === e.id));
+    const here = new Set(this.buffer.map((p) => p.id));
+    for (const d of this.held(() => true)) here.add(d.id);
+    const entries = claimed.filter((e) => !here.has(e.id));
     if (entries.length === 0) return [];
     const counts = parsePendingCounts(
       await s.client.sendCommand(["XPENDING", s.key, s.group, entries[0]!.id, entries[entries.length - 1]!.id, String(entries.length), s.consumer]),
@@ -329,39 +335,43 @@ export class StreamReceiver<T> implements WaitAborter {
 
   // ---- deliveries ----------------------------------------------------------------------------
 
-  deliver(p: Pending<T>, owner: Set<RedisDelivery<T>>, task: TaskImpl<unknown> | undefined = currentTaskImpl()): RedisDelivery<T> {
+  deliver(p: Pending<T>, owner: object, task: TaskImpl<unknown> | undefined = currentTaskImpl()): RedisDelivery<T> {
     const d = new RedisDelivery<T>(this, owner, task, p);
-    this.inFlight.set(p.id, d);
-    owner.add(d);
+    // Link at the head of the list of deliveries in flight.
+    const head = this.head;
+    d.next = head;
+    if (head !== undefined) head.prev = d;
+    this.head = d;
+    this.inFlightCount++;
     if (task !== undefined) {
       if (task.state !== "running") this.giveBack([d]);
-      else {
-        let entry = this.byTask.get(task);
-        if (entry === undefined) {
-          const held = new Set<RedisDelivery<T>>();
-          const hook = (): void => {
-            this.byTask.delete(task);
-            this.giveBack(held);
-          };
-          entry = { held, hook };
-          this.byTask.set(task, entry);
-          (task.attemptHooks ??= new Set()).add(hook);
-        }
-        entry.held.add(d);
+      else if (!this.hooked.has(task)) {
+        // One hook per task and attempt: a worker takes value after value.
+        this.hooked.add(task);
+        (task.attemptHooks ??= new Set()).add(() => {
+          this.hooked.delete(task);
+          this.giveBack(this.held((d) => d.task === task));
+        });
       }
     }
     return d;
   }
 
-  /** @internal `d` left flight (acknowledged or given back). */
-  left(d: RedisDelivery<T>, owner: Set<RedisDelivery<T>>, task: TaskImpl<unknown> | undefined): void {
-    this.inFlight.delete(d.id);
-    owner.delete(d);
-    if (task === undefined) return;
-    const entry = this.byTask.get(task);
-    if (entry === undefined) return;
-    // The entry (and its hook) stays until the attempt ends: a worker takes value after value.
-    entry.held.delete(d);
+  /** @internal `d` left flight (acknowledged or given back): unlink it. */
+  left(d: RedisDelivery<T>): void {
+    const { prev, next } = d;
+    if (prev !== undefined) prev.next = next;
+    else if (this.head === d) this.head = next;
+    if (next !== undefined) next.prev = prev;
+    d.prev = d.next = undefined;
+    this.inFlightCount--;
+  }
+
+  /** The deliveries in flight that `mine` selects. */
+  held(mine: (d: RedisDelivery<T>) => boolean): RedisDelivery<T>[] {
+    const out: RedisDelivery<T>[] = [];
+    for (let d = this.head; d !== undefined; d = d.next) if (mine(d)) out.push(d);
+    return out;
   }
 
   /**
@@ -393,32 +403,46 @@ export class StreamReceiver<T> implements WaitAborter {
       .catch(ignore); // unreachable Redis: they stay pending here and are claimed after claimIdleMs
   }
 
-  /** Queues an XACK, sent with the others of this microtask turn as one command. */
-  ack(id: string): Promise<void> {
+  /**
+   * Queues an XACK, sent with the others of this microtask turn as one command. Returns the
+   * batch's queue, where the acks wait for the reply: one listener for the batch, no closure
+   * per ack. A batch's queue, once answered, is marked done (or failed) for late waiters.
+   */
+  ack(id: string): WaitQueue {
     this.acks.push(id);
     if (this.acks.length === 1) {
-      this.acked = new Promise<void>((resolve, reject) => {
-        this.ackedResolve = resolve;
-        this.ackedReject = reject;
-      });
+      this.ackBatch = new AckBatch();
       queueMicrotask(this.flushAcks);
     }
-    return this.acked!;
+    return this.ackBatch!;
   }
 
-  private acked: Promise<void> | undefined = undefined;
-  private ackedResolve: () => void = ignore;
-  private ackedReject: (err: unknown) => void = ignore;
+  /** Waits, as a checkpoint, for the reply to the XACK of `batch`. */
+  waitForAck(batch: WaitQueue, scope: CancelScope | undefined): Promise<void> {
+    const b = batch as AckBatch;
+    if (b.error !== undefined) return Promise.reject(b.error);
+    if (b.done) return schedulePoint();
+    return b.park<void>(`Envelope.ack() on Redis stream "${this.settings.key}"`, undefined, scope);
+  }
+
+  private ackBatch: AckBatch | undefined = undefined;
 
   private readonly flushAcks = (): void => {
     const ids = this.acks;
-    const resolve = this.ackedResolve;
-    const reject = this.ackedReject;
+    const batch = this.ackBatch!;
     this.acks = [];
+    this.ackBatch = undefined;
     const s = this.settings;
     s.client.sendCommand(["XACK", s.key, s.group, ...ids]).then(
-      () => resolve(),
-      (err: unknown) => reject(brokenByRedis("Envelope.ack()", s.key, err)),
+      () => {
+        batch.done = true;
+        batch.wakeMany(Infinity, undefined);
+      },
+      (err: unknown) => {
+        const error = brokenByRedis("Envelope.ack()", s.key, err);
+        batch.error = error;
+        batch.breakAll(() => error);
+      },
     );
   };
 
@@ -442,7 +466,7 @@ export class StreamReceiver<T> implements WaitAborter {
     this.closed = true;
     const ids = this.buffer.map((p) => p.id);
     this.buffer.length = 0;
-    for (const d of [...this.inFlight.values()]) if (d.giveBack()) ids.push(d.id);
+    for (const d of this.held(() => true)) if (d.giveBack()) ids.push(d.id);
     this.handBack(ids.sort(compareIds));
     // A read on the wire may already have taken entries: Redis counts them as ours. Cut it
     // short and let the loop hand back what it returns, then close the connection; closing it
@@ -452,7 +476,7 @@ export class StreamReceiver<T> implements WaitAborter {
   }
 
   statistics(): { buffered: number; waiting: number; inFlight: number } {
-    return { buffered: this.buffer.length, waiting: this.waiters.length, inFlight: this.inFlight.size };
+    return { buffered: this.buffer.length, waiting: this.waiters.length, inFlight: this.inFlightCount };
   }
 }
 
@@ -461,17 +485,23 @@ export class RedisDelivery<T> implements Envelope<T> {
   /** "acked" from the moment the XACK is queued (see ack). */
   #status: "held" | "acked" | "returned" = "held";
   #receiver: StreamReceiver<T>;
-  #owner: Set<RedisDelivery<T>>;
-  #task: TaskImpl<unknown> | undefined;
-  #acked: Promise<void> | undefined = undefined;
+  #acked: WaitQueue | undefined = undefined;
+  /** @internal The receive handle it came through, and the task that received it. */
+  readonly owner: object;
+  /** @internal */
+  readonly task: TaskImpl<unknown> | undefined;
+  /** @internal Links in the receiver's list of deliveries in flight. */
+  prev: RedisDelivery<T> | undefined = undefined;
+  /** @internal */
+  next: RedisDelivery<T> | undefined = undefined;
   readonly id: string;
   readonly value: T;
   readonly deliveries: number;
 
-  constructor(receiver: StreamReceiver<T>, owner: Set<RedisDelivery<T>>, task: TaskImpl<unknown> | undefined, p: Pending<T>) {
+  constructor(receiver: StreamReceiver<T>, owner: object, task: TaskImpl<unknown> | undefined, p: Pending<T>) {
     this.#receiver = receiver;
-    this.#owner = owner;
-    this.#task = task;
+    this.owner = owner;
+    this.task = task;
     this.id = p.id;
     this.value = p.value;
     this.deliveries = p.deliveries;
@@ -488,27 +518,34 @@ export class RedisDelivery<T> implements Envelope<T> {
         ),
       );
     }
-    if (this.#acked === undefined) {
+    if (this.#status === "held") {
       // Out of flight at once: the task may end while the XACK travels, and must not hand it back.
       this.#status = "acked";
-      this.#receiver.left(this, this.#owner, this.#task);
+      this.#receiver.left(this);
       this.#acked = this.#receiver.ack(this.id);
       this.#receiver.kick();
     }
-    return wait(this.#acked);
+    // Waits for the reply to the XACK of its batch (a second ack() too, or returns at once).
+    return this.#receiver.waitForAck(this.#acked!, scope);
   }
 
   /** @internal Marks the delivery handed back; false if already acknowledged or handed back. */
   giveBack(): boolean {
     if (this.#status !== "held") return false;
     this.#status = "returned";
-    this.#receiver.left(this, this.#owner, this.#task);
+    this.#receiver.left(this);
     return true;
   }
 
   get [Symbol.toStringTag](): string {
     return `Envelope ${this.id} (${this.#status}, delivery ${this.deliveries})`;
   }
+}
+
+/** The acknowledgements sent in one XACK, waiting for its reply. */
+class AckBatch extends WaitQueue {
+  done = false;
+  error: BrokenResourceError | undefined = undefined;
 }
 
 /** Stream ids "ms-seq" in order. */

@@ -23,12 +23,10 @@
 import {
   BrokenResourceError,
   ClosedResourceError,
-  RuntimeError,
   TaskImpl,
   WaitQueue,
   currentScope,
   currentTaskImpl,
-  schedulePoint,
   trackResource,
   wakeWithError,
   type CancelScope,
@@ -36,7 +34,6 @@ import {
   type TrackedResource,
   type WaitAborter,
 } from "../core/index.js";
-import type { Envelope } from "../channels/index.js";
 import {
   brokenByRedis,
   parseAutoClaimReply,
@@ -46,6 +43,8 @@ import {
   type RedisClientLike,
   type StreamEntry,
 } from "./redis-client.js";
+import { RedisDelivery } from "./redis-delivery.js";
+import { AckBatcher } from "./ack-batcher.js";
 
 /** @internal The settings of one channel, validated by openRedisChannel. */
 export interface ReceiverSettings<T> {
@@ -119,7 +118,7 @@ export class StreamReceiver<T> implements WaitAborter {
   private receiving = false;
   private claimCursor = "0-0";
   private nextClaimAt = 0;
-  private acks: string[] = [];
+  private readonly acker: AckBatcher;
   /** Tasks that received from this channel during their current attempt (their hook is set). */
   private readonly hooked = new Set<TaskImpl<unknown>>();
 
@@ -127,6 +126,7 @@ export class StreamReceiver<T> implements WaitAborter {
   readonly label: string;
 
   constructor(readonly settings: ReceiverSettings<T>) {
+    this.acker = new AckBatcher(settings.client, settings.key, settings.group);
     this.label = `receive on Redis stream "${settings.key}" (group "${settings.group}", consumer "${settings.consumer}")`;
   }
 
@@ -403,48 +403,15 @@ export class StreamReceiver<T> implements WaitAborter {
       .catch(ignore); // unreachable Redis: they stay pending here and are claimed after claimIdleMs
   }
 
-  /**
-   * Queues an XACK, sent with the others of this microtask turn as one command. Returns the
-   * batch's queue, where the acks wait for the reply: one listener for the batch, no closure
-   * per ack. A batch's queue, once answered, is marked done (or failed) for late waiters.
-   */
+  /** Queues an XACK of `id` (see ack-batcher.ts); the delivery waits on the batch returned. */
   ack(id: string): WaitQueue {
-    this.acks.push(id);
-    if (this.acks.length === 1) {
-      this.ackBatch = new AckBatch();
-      queueMicrotask(this.flushAcks);
-    }
-    return this.ackBatch!;
+    return this.acker.ack(id);
   }
 
   /** Waits, as a checkpoint, for the reply to the XACK of `batch`. */
   waitForAck(batch: WaitQueue, scope: CancelScope | undefined): Promise<void> {
-    const b = batch as AckBatch;
-    if (b.error !== undefined) return Promise.reject(b.error);
-    if (b.done) return schedulePoint();
-    return b.park<void>(`Envelope.ack() on Redis stream "${this.settings.key}"`, undefined, scope);
+    return this.acker.wait(batch, scope);
   }
-
-  private ackBatch: AckBatch | undefined = undefined;
-
-  private readonly flushAcks = (): void => {
-    const ids = this.acks;
-    const batch = this.ackBatch!;
-    this.acks = [];
-    this.ackBatch = undefined;
-    const s = this.settings;
-    s.client.sendCommand(["XACK", s.key, s.group, ...ids]).then(
-      () => {
-        batch.done = true;
-        batch.wakeMany(Infinity, undefined);
-      },
-      (err: unknown) => {
-        const error = brokenByRedis("Envelope.ack()", s.key, err);
-        batch.error = error;
-        batch.breakAll(() => error);
-      },
-    );
-  };
 
   // ---- closing -------------------------------------------------------------------------------
 
@@ -478,74 +445,6 @@ export class StreamReceiver<T> implements WaitAborter {
   statistics(): { buffered: number; waiting: number; inFlight: number } {
     return { buffered: this.buffer.length, waiting: this.waiters.length, inFlight: this.inFlightCount };
   }
-}
-
-/** @internal One delivery of one entry: the envelope user code sees. */
-export class RedisDelivery<T> implements Envelope<T> {
-  /** "acked" from the moment the XACK is queued (see ack). */
-  #status: "held" | "acked" | "returned" = "held";
-  #receiver: StreamReceiver<T>;
-  #acked: WaitQueue | undefined = undefined;
-  /** @internal The receive handle it came through, and the task that received it. */
-  readonly owner: object;
-  /** @internal */
-  readonly task: TaskImpl<unknown> | undefined;
-  /** @internal Links in the receiver's list of deliveries in flight. */
-  prev: RedisDelivery<T> | undefined = undefined;
-  /** @internal */
-  next: RedisDelivery<T> | undefined = undefined;
-  readonly id: string;
-  readonly value: T;
-  readonly deliveries: number;
-
-  constructor(receiver: StreamReceiver<T>, owner: object, task: TaskImpl<unknown> | undefined, p: Pending<T>) {
-    this.#receiver = receiver;
-    this.owner = owner;
-    this.task = task;
-    this.id = p.id;
-    this.value = p.value;
-    this.deliveries = p.deliveries;
-  }
-
-  ack(): Promise<void> {
-    const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
-    if (this.#status === "returned") {
-      return Promise.reject(
-        new RuntimeError(
-          `Envelope.ack(): entry ${this.id} was already handed back (the task that received it ended, or its receive handle was closed) ` +
-            "and may be delivered again; acknowledge an entry in the task that received it, before it ends",
-        ),
-      );
-    }
-    if (this.#status === "held") {
-      // Out of flight at once: the task may end while the XACK travels, and must not hand it back.
-      this.#status = "acked";
-      this.#receiver.left(this);
-      this.#acked = this.#receiver.ack(this.id);
-      this.#receiver.kick();
-    }
-    // Waits for the reply to the XACK of its batch (a second ack() too, or returns at once).
-    return this.#receiver.waitForAck(this.#acked!, scope);
-  }
-
-  /** @internal Marks the delivery handed back; false if already acknowledged or handed back. */
-  giveBack(): boolean {
-    if (this.#status !== "held") return false;
-    this.#status = "returned";
-    this.#receiver.left(this);
-    return true;
-  }
-
-  get [Symbol.toStringTag](): string {
-    return `Envelope ${this.id} (${this.#status}, delivery ${this.deliveries})`;
-  }
-}
-
-/** The acknowledgements sent in one XACK, waiting for its reply. */
-class AckBatch extends WaitQueue {
-  done = false;
-  error: BrokenResourceError | undefined = undefined;
 }
 
 /** Stream ids "ms-seq" in order. */

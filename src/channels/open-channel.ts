@@ -49,13 +49,18 @@ export interface OpenChannelOptions {
  * ```
  */
 export function openChannel<T>(capacity: number = 0, options?: OpenChannelOptions): [SendChannel<T>, ReceiveChannel<T>] {
-  if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
-    throw new RangeError(`openChannel(): \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
-  }
+  requireCapacity("openChannel()", capacity);
   requireOptions("openChannel()", options);
   const name = requireOptionalString("openChannel()", "options.name", options?.name);
   const state = new ChannelState<T>(capacity, name);
   const runtime = currentScope()?.runtime;
   if (runtime?.debug) state.debugRuntime = runtime;
   return [new SendChannel(state), new ReceiveChannel(state)];
+}
+
+/** @internal A channel's capacity: an integer ≥ 0 or Infinity. */
+export function requireCapacity(where: string, capacity: unknown): asserts capacity is number {
+  if (typeof capacity !== "number" || !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 0))) {
+    throw new RangeError(`${where}: \`capacity\` must be an integer ≥ 0 or Infinity, got ${show(capacity)}`);
+  }
 }

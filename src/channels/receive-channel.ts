@@ -100,7 +100,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
     const state = this.state;
     const value = state.take();
-    if (value !== NOTHING || state.openSendChannels === 0) {
+    if (value !== NOTHING || state.hasEnded()) {
       countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
       return settledSoon<IteratorResult<T, undefined>>(value !== NOTHING ? { done: false, value } : DONE);
     }
@@ -137,7 +137,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     if (this.closed) throw closedHandle(where, "receive");
     const state = this.state;
     const value = state.take();
-    if (value === NOTHING && state.openSendChannels === 0) throw endOfChannel(where);
+    if (value === NOTHING && state.hasEnded()) throw endOfChannel(where);
     return value;
   }
 

@@ -22,7 +22,7 @@ import {
   TaskImpl,
   currentScope,
   currentTaskImpl,
-  schedulePoint,
+  completeCheckpoint,
 } from "../core/index.js";
 import { ChannelState, endOfChannel, type ChannelStatistics } from "./channel-state.js";
 
@@ -112,7 +112,7 @@ export class Delivery<T> implements Envelope<T> {
 
   ack(): Promise<void> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.#status === "returned") {
       return Promise.reject(
         new RuntimeError(
@@ -126,7 +126,7 @@ export class Delivery<T> implements Envelope<T> {
       this.#leave();
       this.#state.leftFlight();
     }
-    return schedulePoint();
+    return completeCheckpoint(scope);
   }
 
   /** @internal Hands the value back to the front of the queue (its holder ended). False if spent. */

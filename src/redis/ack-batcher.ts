@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BrokenResourceError, WaitQueue, schedulePoint, type CancelScope } from "../core/index.js";
+import { BrokenResourceError, WaitQueue, completeCheckpoint, type CancelScope } from "../core/index.js";
 import { brokenByRedis, type RedisClientLike } from "./redis-client.js";
 
 /** The acknowledgements sent in one XACK, waiting for its reply. */
@@ -39,7 +39,7 @@ export class AckBatcher {
   wait(batch: WaitQueue, scope: CancelScope | undefined): Promise<void> {
     const b = batch as AckBatch;
     if (b.error !== undefined) return Promise.reject(b.error);
-    if (b.done) return schedulePoint();
+    if (b.done) return completeCheckpoint(scope);
     return b.park<void>(`Envelope.ack() on Redis stream "${this.key}"`, undefined, scope);
   }
 

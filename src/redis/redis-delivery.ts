@@ -37,7 +37,7 @@ export class RedisDelivery<T> implements Envelope<T> {
 
   ack(): Promise<void> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.#status === "returned") {
       return Promise.reject(
         new RuntimeError(

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { WouldBlock, currentScope, currentTaskImpl, schedulePoint } from "../core/index.js";
+import { WouldBlock, currentScope, currentTaskImpl, completeCheckpoint } from "../core/index.js";
 import type { AckChannelStatistics, Envelope } from "../channels/index.js";
 import type { RedisChannelShared } from "./redis-channel-shared.js";
 import { closedReceiver } from "./stream-receiver.js";
@@ -75,7 +75,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
   #receive(asStep: true): Promise<IteratorResult<Envelope<T>, undefined>>;
   #receive(asStep: boolean): Promise<Envelope<T> | IteratorResult<Envelope<T>, undefined>> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.#closed) return Promise.reject(closedReceiver("RedisReceiveChannel.receive()"));
     const receiver = this.#shared.receiver;
     const task = currentTaskImpl();
@@ -84,7 +84,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
       const ready = receiver.takeBuffered();
       if (ready !== undefined) {
         const delivery = receiver.deliver(ready, held, task);
-        const settled = schedulePoint();
+        const settled = completeCheckpoint(scope);
         return asStep ? settled.then(() => ({ done: false, value: delivery })) : settled.then(() => delivery);
       }
     } catch (err) {

@@ -60,7 +60,7 @@ export class RedisSendChannel<T> implements Disposable {
    */
   async send(value: T): Promise<void> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+    if (scope !== undefined && scope.cause !== null) throw scope.raiseCancelled();
     if (this.#closed) throw closedSender("RedisSendChannel.send()");
     const shared = this.#shared;
     const text = serializeOrThrow(shared.serialize, value);

@@ -114,7 +114,9 @@ export class ChannelState<T> {
     const buffer = this.buffer;
     if (buffer.length > 0) {
       const value = buffer.shift();
-      const sender = this.sendWaiters.first();
+      // The freed slot goes to the first waiting sender, if it is a slot: an acknowledged
+      // channel may hold values handed back above its capacity (see ack-channel-state.ts).
+      const sender = buffer.length < this.capacity ? this.sendWaiters.first() : undefined;
       if (sender !== undefined) {
         this.sendWaiters.remove(sender);
         buffer.push((sender.data as SendWait<T>).value);
@@ -152,9 +154,21 @@ export class ChannelState<T> {
     failOwnWaits(this.sendWaiters, (p) => (p.data as SendWait<T>).owner === owner, () =>
       closedWhileWaiting("SendChannel.send()", "the value was not sent"),
     );
-    if (--this.openSendChannels === 0) {
-      this.receiveWaiters.breakAll(() => endOfChannel("ReceiveChannel.receive()"));
-    }
+    if (--this.openSendChannels === 0) this.endWaitingReceivers();
+  }
+
+  /**
+   * True when a receive that finds nothing ready must raise EndOfChannel rather than wait (the
+   * buffer is empty, checked by the caller): every send handle is closed. An acknowledged
+   * channel also waits for values in flight, which may still come back.
+   */
+  hasEnded(): boolean {
+    return this.openSendChannels === 0;
+  }
+
+  /** The stream has ended (the last send handle was closed): waiting receivers get EndOfChannel. */
+  protected endWaitingReceivers(): void {
+    this.receiveWaiters.breakAll(() => endOfChannel("ReceiveChannel.receive()"));
   }
 
   /**

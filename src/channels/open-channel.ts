@@ -57,3 +57,8 @@ export function openChannel<T>(capacity: number = 0, options?: OpenChannelOption
   if (runtime?.debug) state.debugRuntime = runtime;
   return [openSendChannel(state), openReceiveChannel(state)];
 }
+
+/** @internal A channel's capacity: an integer ≥ 0 or Infinity (the one count check, core's requireCount). */
+export function requireCapacity(where: string, capacity: unknown): asserts capacity is number {
+  requireCount(where, "capacity", capacity, 0, true);
+}

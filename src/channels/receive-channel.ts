@@ -105,7 +105,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     if (this.closed) return Promise.reject(closedHandle("for await (… of ReceiveChannel)", "receive"));
     const state = this.#state;
     const value = state.take();
-    if (value !== NOTHING || state.openSendChannels === 0) {
+    if (value !== NOTHING || state.hasEnded()) {
       countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
       return settledSoon<IteratorResult<T, undefined>>(value !== NOTHING ? { done: false, value } : DONE);
     }
@@ -142,7 +142,7 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
     if (this.closed) throw closedHandle(where, "receive");
     const state = this.#state;
     const value = state.take();
-    if (value === NOTHING && state.openSendChannels === 0) throw endOfChannel(where);
+    if (value === NOTHING && state.hasEnded()) throw endOfChannel(where);
     return value;
   }
 
@@ -260,6 +260,11 @@ export class ReceiveChannel<T> implements Disposable, AsyncIterable<T> {
       configurable: true,
     });
   }
+}
+
+/** @internal One step of `for await` over `channel` (its `#step`), for handles built on it. */
+export function receiveStep<T>(channel: ReceiveChannel<T>): Promise<IteratorResult<T, undefined>> {
+  return stepOf(channel);
 }
 
 /** @internal A new handle on `state` (openChannel's; user code cannot call the constructor). */

@@ -37,6 +37,14 @@ export class RingBuffer<T> {
     this.length++;
   }
 
+  /** Puts `value` at the front (a value handed back: acknowledged channels requeue this way). */
+  unshift(value: T): void {
+    if (this.length === this.slots.length) this.grow();
+    this.head = (this.head - 1) & this.mask;
+    this.slots[this.head] = value;
+    this.length++;
+  }
+
   /** Removes and returns the value at the front; the caller checks `length > 0` first. */
   shift(): T {
     const head = this.head;

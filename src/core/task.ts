@@ -220,6 +220,28 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     }
   }
 
+  /**
+   * @internal Called once, synchronously, when the current *attempt* of the task ends: when the
+   * task ends, and also when a supervisor restarts it after a failure (the task goes on, the
+   * failed attempt is over). Values an acknowledged channel handed to the attempt go back here.
+   */
+  get attemptHooks(): Set<() => void> | undefined {
+    return this.taskDetails?.attemptHooks;
+  }
+
+  set attemptHooks(hooks: Set<() => void> | undefined) {
+    (this.taskDetails ??= new TaskDetails()).attemptHooks = hooks;
+  }
+
+  /** @internal The current attempt ended (see {@link attemptHooks}): run and forget its hooks. */
+  endAttempt(): void {
+    const details = this.taskDetails;
+    const hooks = details?.attemptHooks;
+    if (hooks === undefined) return;
+    details!.attemptHooks = undefined;
+    for (const hook of hooks) hook();
+  }
+
   async result(): Promise<R> {
     if (this.state === "running") {
       const waiters = ((this.taskDetails ??= new TaskDetails()).waiters ??= []);
@@ -252,6 +274,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     this.runtime.taskExited(this);
     const details = this.taskDetails;
     if (details !== undefined) {
+      this.endAttempt();
       const { waiters, exitHooks } = details;
       details.waiters = details.exitHooks = undefined;
       if (waiters !== undefined) for (const w of waiters) wake(w, undefined);
@@ -281,6 +304,7 @@ class TaskDetails {
   waiters: Parked<void>[] | undefined = undefined;
   exitHooks: Set<() => void> | undefined = undefined;
   waitingSince: number | undefined = undefined;
+  attemptHooks: Set<() => void> | undefined = undefined;
 }
 
 const settled = Promise.resolve();

@@ -9,9 +9,9 @@ import { lstatSync, unlinkSync } from "node:fs";
 import type net from "node:net";
 import {
   ClosedResourceError,
+  completeCheckpoint,
   currentScope,
   park,
-  completeCheckpoint,
   schedulePoint,
   trackResource,
   wake,
@@ -88,7 +88,7 @@ export class ListenerEngine {
     if (this.acceptor !== undefined) return Promise.reject(busyError(where, "accept()"));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const socket = this.queue.shift();
     if (socket !== undefined) return completeCheckpoint(scope).then(() => socket);
     return park<net.Socket>(

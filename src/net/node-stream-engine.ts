@@ -23,11 +23,11 @@ import { TLSSocket } from "node:tls";
 import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
+  completeCheckpoint,
   currentScope,
   sliceExpired,
   yieldToEventLoop,
   park,
-  completeCheckpoint,
   schedulePoint,
   show,
   trackResource,
@@ -250,7 +250,7 @@ export class NodeStreamEngine {
     if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const chunk = this.take(max);
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
     if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
@@ -284,7 +284,7 @@ export class NodeStreamEngine {
     const refused = this.sendRefusal(where);
     if (refused !== undefined) return Promise.reject(refused);
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (bytes.byteLength === 0) return checkpoint();
     const writable = this.writable;
     const target = ++this.writesIssued;
@@ -357,7 +357,7 @@ export class NodeStreamEngine {
     if (this.closed) return Promise.reject(this.closedErr(where));
     if (this.sendBusy) return Promise.reject(busyError(where, "send()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.eofSent || this.sendError !== undefined || this.cancelledSend) {
       // Already half-closed, or nothing more can be sent anyway: EOF is as good as sent.
       this.eofSent = true;

@@ -15,8 +15,9 @@ import {
   BusyResourceError,
   ClosedResourceError,
   checkpointIfCancelled,
+  completeCheckpoint,
+  currentScope,
   park,
-  schedulePoint,
   trackResource,
   wake,
   wakeWithError,
@@ -126,7 +127,7 @@ export class ReceiverEngine implements SignalSink {
       if (this.pending.length > 0) {
         checkpointIfCancelled();
         const signal = this.pending.shift()!;
-        await schedulePoint(); // not a cancel point: the signal, once taken, is returned
+        await completeCheckpoint(currentScope()); // the check above was the cancel point: the signal, once taken, is returned
         return signal;
       }
       return await park<SignalName>(this.label, (parked) => {

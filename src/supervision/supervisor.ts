@@ -187,12 +187,16 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
           this.report(err, task, { supervisor: this.name, action, delayMs: 0, restarts: budget.total });
           throw err;
         }
+        // The failed attempt is over: what it held per attempt (values in flight of an
+        // acknowledged channel) is released now, not when the task ends for good.
+        task.endAttempt();
         this.report(err, task, { supervisor: this.name, action: "restart", delayMs: delay, restarts: budget.total });
         await sleep(delay); // a checkpoint even when 0: cancellable, and no hot restart loop
         continue;
       }
       if (policy.restart !== "always" || task.scope.cause !== null) return value;
       // "always": a normal return restarts too, and counts toward the budget (OTP's permanent child).
+      task.endAttempt();
       const delay = budget.next(currentTime());
       if (delay === undefined) {
         this.verdicts.set(task, "fatal");

@@ -10,7 +10,7 @@
  * @internal
  * @module
  */
-import { completeCheckpoint, currentScope, park, schedulePoint, wake, wakeWithError, type Parked } from "../core/index.js";
+import { completeCheckpoint, currentScope, park, wake, wakeWithError, type Parked } from "../core/index.js";
 import { BrokenResourceError } from "../core/index.js";
 import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "./stream-args.js";
 
@@ -101,7 +101,7 @@ export class MemoryPipe {
     if (this.receiveClosed) return Promise.reject(new BrokenResourceError(`${where}: the receiving side was closed, so nobody can read this`));
     if (this.cancelledSend) return Promise.reject(brokenAfterCancel(where));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     this.rest = bytes;
     this.refill(); // as much as fits
     this.feedReceiver();
@@ -137,7 +137,7 @@ export class MemoryPipe {
     if (this.receiveClosed) return Promise.reject(closedError(where));
     if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const chunk = this.take(max);
     if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
     if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
@@ -163,7 +163,7 @@ export class MemoryPipe {
     if (this.sendClosed) return Promise.reject(closedError(where));
     if (this.sendBusy) return Promise.reject(busyError(where, "send()"));
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     this.eofSent = true;
     this.feedReceiver();
     return completeCheckpoint(scope);

@@ -148,7 +148,7 @@ export async function awaitCall(call: PoolCall, submit: (call: PoolCall) => void
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) {
     call.host.cancelled++; // every call is counted once: completed, failed or cancelled
-    throw scope.cancelledError(true);
+    throw scope.raiseCancelled();
   }
   submit(call);
   for (;;) {
@@ -170,7 +170,7 @@ export async function awaitCall(call: PoolCall, submit: (call: PoolCall) => void
     case Outcome.Closed:
       throw closedError(call);
     default:
-      if (scope !== undefined && scope.cause !== null) throw scope.cancelledError(true);
+      if (scope !== undefined && scope.cause !== null) throw scope.raiseCancelled();
       if (call.closing) throw closedError(call);
       throw new RuntimeError(`${call.label}: the call was cancelled inside the worker although its caller was not`);
   }

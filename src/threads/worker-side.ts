@@ -100,7 +100,7 @@ export function handleWorkerMessage(message: readonly unknown[]): boolean {
 /** The `Cancelled` a worker wait raises when the main thread's handler was cancelled. */
 function cancelledHere(scope: ScopeNode | undefined): unknown {
   pollCancellation();
-  if (scope?.cause != null) return scope.cancelledError(true);
+  if (scope?.cause != null) return scope.raiseCancelled();
   return new RuntimeError("the main thread's handler was cancelled while this worker call was not; the pool is closing");
 }
 

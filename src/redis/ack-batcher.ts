@@ -1,0 +1,63 @@
+/**
+ * Acknowledgements, batched: the XACKs asked for in one microtask turn travel as one command
+ * (with a hundred workers on a channel, one XACK of a hundred ids), and the acks of a batch
+ * wait on one queue for its reply — one listener per batch, no closure per acknowledgement.
+ *
+ * @module
+ */
+import { BrokenResourceError, WaitQueue, completeCheckpoint, type ScopeNode } from "../core/index.js";
+import { brokenByRedis, type RedisClientLike } from "./redis-client.js";
+
+/** The acknowledgements sent in one XACK, waiting for its reply. */
+class AckBatch extends WaitQueue {
+  done = false;
+  error: BrokenResourceError | undefined = undefined;
+}
+
+/** @internal */
+export class AckBatcher {
+  private ids: string[] = [];
+  private batch: AckBatch | undefined = undefined;
+
+  constructor(
+    private readonly client: RedisClientLike,
+    private readonly key: string,
+    private readonly group: string,
+  ) {}
+
+  /** Queues an XACK of `id`; returns the batch to wait on (see {@link AckBatcher.wait}). */
+  ack(id: string): WaitQueue {
+    this.ids.push(id);
+    if (this.ids.length === 1) {
+      this.batch = new AckBatch();
+      queueMicrotask(this.flush);
+    }
+    return this.batch!;
+  }
+
+  /** Waits, as a checkpoint, for the reply to the XACK of `batch` (at once if it has come). */
+  wait(batch: WaitQueue, scope: ScopeNode | undefined): Promise<void> {
+    const b = batch as AckBatch;
+    if (b.error !== undefined) return Promise.reject(b.error);
+    if (b.done) return completeCheckpoint(scope);
+    return b.park<void>(`Envelope.ack() on Redis stream "${this.key}"`, undefined, scope);
+  }
+
+  private readonly flush = (): void => {
+    const ids = this.ids;
+    const batch = this.batch!;
+    this.ids = [];
+    this.batch = undefined;
+    this.client.sendCommand(["XACK", this.key, this.group, ...ids]).then(
+      () => {
+        batch.done = true;
+        batch.wakeMany(Infinity, undefined);
+      },
+      (err: unknown) => {
+        const error = brokenByRedis("Envelope.ack()", this.key, err);
+        batch.error = error;
+        batch.breakAll(() => error);
+      },
+    );
+  };
+}

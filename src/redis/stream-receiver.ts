@@ -1,0 +1,473 @@
+/**
+ * The receiving engine of a Redis channel, shared by a receive handle and its clones: one
+ * consumer of the group, one local buffer of entries read and not yet handed out, one queue of
+ * waiting receives, one blocking connection, and the deliveries in flight.
+ *
+ * The fetch loop runs only while receives wait and the buffer is empty. Each turn it first
+ * claims, at most every `min(claimIdleMs, blockMs)`, the entries other consumers left pending
+ * for `claimIdleMs` (XAUTOCLAIM: their consumer died), then blocks in XREADGROUP for new ones
+ * on its own duplicated connection (the user's client stays free for everything else). A
+ * cancelled receive leaves the queue at once (the park's abort); when it was the last one, the
+ * blocking read is cut short with CLIENT UNBLOCK, and whatever it had read goes to the buffer,
+ * so a cancellation loses nothing.
+ *
+ * A delivery is in flight until `ack()` (XACK, batched per microtask turn into one command)
+ * or until the task that received it ends: its entry then goes back to the front of the local
+ * buffer (it is still pending for this consumer; an XCLAIM to ourselves resets its idle time
+ * and counts the delivery in Redis). When the last receive handle closes, everything read and
+ * not acknowledged is handed back to the group: XCLAIM with a huge IDLE, so that any other
+ * consumer's next XAUTOCLAIM takes it at once, instead of after `claimIdleMs`.
+ *
+ * @module
+ */
+import {
+  BrokenResourceError,
+  ClosedResourceError,
+  TaskImpl,
+  WaitQueue,
+  currentScope,
+  currentTaskImpl,
+  trackResource,
+  wakeWithError,
+  type ScopeNode,
+  type AnyParked,
+  type TrackedResource,
+  type WaitAborter,
+} from "../core/index.js";
+import {
+  brokenByRedis,
+  parseAutoClaimReply,
+  parsePendingCounts,
+  parseReadReply,
+  type BlockingConnection,
+  type RedisClientLike,
+  type StreamEntry,
+} from "./redis-client.js";
+import { RedisDelivery } from "./redis-delivery.js";
+import { AckBatcher } from "./ack-batcher.js";
+
+/** @internal The settings of one channel, validated by openRedisChannel. */
+export interface ReceiverSettings<T> {
+  readonly client: RedisClientLike;
+  readonly key: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly claimIdleMs: number;
+  readonly blockMs: number;
+  readonly prefetch: number;
+  readonly deadLetterKey: string;
+  readonly deserialize: (text: string) => T;
+  readonly onInvalid: (report: InvalidEntry) => void;
+}
+
+/**
+ * An entry of the stream that could not be turned into a value (its `v` field is missing, or
+ * `deserialize` threw). It is never delivered: it is copied to the dead-letter stream with the
+ * error, then acknowledged, and reported through `onInvalid`.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidEntry } from "trellis/redis";
+ * const onInvalid = (bad: InvalidEntry) => console.error(`entry ${bad.id} moved to ${bad.movedTo}: ${String(bad.error)}`);
+ * ```
+ */
+export interface InvalidEntry {
+  /** The entry's id in the stream. */
+  readonly id: string;
+  /** Its raw `v` field, or `undefined` if it had none. */
+  readonly raw: string | undefined;
+  /** What `deserialize` threw (or a `TypeError` for a missing field). */
+  readonly error: unknown;
+  /** The dead-letter stream it was copied to. */
+  readonly movedTo: string;
+}
+
+/** @internal A value read and not yet handed out (or handed back). */
+export class Pending<T> {
+  /** When it was read (or claimed back to us): its idle time in Redis starts here. */
+  readonly readAt = Date.now();
+
+  constructor(
+    readonly id: string,
+    readonly value: T,
+    /** Deliveries so far (Redis's count: 1 after the first read). */
+    readonly deliveries: number,
+  ) {}
+}
+
+const NEVER_IDLE_ENOUGH = 10_000_000_000; // ms (~115 days): "idle for ever" for XCLAIM's IDLE
+
+/** @internal */
+export class StreamReceiver<T> implements WaitAborter {
+  readonly buffer: Pending<T>[] = [];
+  readonly waiters = new WaitQueue();
+  /** Deliveries in flight: an intrusive list (no allocation per value), and its length. */
+  private head: RedisDelivery<T> | undefined = undefined;
+  inFlightCount = 0;
+  openHandles = 0;
+  broken: BrokenResourceError | undefined = undefined;
+  private closed = false;
+  private fetching = false;
+  private groupReady: Promise<void> | undefined = undefined;
+  private conn: BlockingConnection | undefined = undefined;
+  private connId: string | undefined = undefined;
+  private tracked: TrackedResource | undefined = undefined;
+  private blocking = false;
+  private unblockSent = false;
+  /** Set by the first receive: from then on the loop keeps `prefetch` values ready. */
+  private receiving = false;
+  private claimCursor = "0-0";
+  private nextClaimAt = 0;
+  private readonly acker: AckBatcher;
+  /** Tasks that received from this channel during their current attempt (their hook is set). */
+  private readonly hooked = new Set<TaskImpl<unknown>>();
+
+  /** What a waiting receive shows in the task tree. */
+  readonly label: string;
+
+  constructor(readonly settings: ReceiverSettings<T>) {
+    this.acker = new AckBatcher(settings.client, settings.key, settings.group);
+    this.label = `receive on Redis stream "${settings.key}" (group "${settings.group}", consumer "${settings.consumer}")`;
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  /**
+   * The next entry if one is buffered, else undefined; throws if broken. An entry that waited
+   * here for half of claimIdleMs is dropped instead: another consumer may claim it any moment
+   * (it may be doing so now), and handing it out too would have it done twice. Still pending
+   * under us, it comes back through a claim (ours or another's) once idle for claimIdleMs.
+   */
+  takeBuffered(): Pending<T> | undefined {
+    if (this.broken !== undefined) throw this.broken;
+    this.receiving = true;
+    const staleBefore = Date.now() - this.settings.claimIdleMs / 2;
+    let p = this.buffer.shift();
+    while (p !== undefined && p.readAt < staleBefore) p = this.buffer.shift();
+    if (p !== undefined && !this.fetching) this.kick(); // keep `prefetch` values ready
+    return p;
+  }
+
+  /**
+   * Starts the fetch loop if it has something to do: receives wait, or (once this consumer has
+   * started receiving) it holds fewer than `prefetch` values — read ahead or in flight — so the
+   * next batch is read while the current one is being worked on and acknowledged.
+   */
+  kick(): void {
+    if (!this.fetching && this.wantsMore()) void this.fetchLoop();
+  }
+
+  private wantsMore(): boolean {
+    if (this.closed || this.broken !== undefined) return false;
+    if (this.waiters.length > 0) return true;
+    // prefetch 1 (the default) reads on demand only: nothing waits here unasked for.
+    const prefetch = this.settings.prefetch;
+    return prefetch > 1 && this.receiving && this.buffer.length + this.inFlightCount < prefetch;
+  }
+
+  /** Parks the caller until an entry comes; starts the fetch loop if needed. */
+  waitForEntry(label: string, handle: object): Promise<Pending<T>> {
+    const promise = this.waiters.park<Pending<T>>(label, handle, currentScope(), this);
+    this.receiving = true;
+    if (!this.fetching) void this.fetchLoop();
+    return promise;
+  }
+
+  /** The abort of a waiting receive: leave the queue; the last one out unblocks the read. */
+  abortWait(parked: AnyParked): boolean {
+    this.waiters.remove(parked);
+    if (this.waiters.length === 0) this.unblock();
+    return true;
+  }
+
+  private dispatch(entries: Pending<T>[], front = false): void {
+    if (front) this.buffer.unshift(...entries);
+    else this.buffer.push(...entries);
+    while (this.buffer.length > 0 && this.waiters.length > 0) this.waiters.wakeFirst(this.buffer.shift());
+  }
+
+  private async fetchLoop(): Promise<void> {
+    this.fetching = true;
+    const s = this.settings;
+    try {
+      await (this.groupReady ??= this.createGroup());
+      while (this.wantsMore()) {
+        if (Date.now() >= this.nextClaimAt) {
+          const claimed = await this.claimAbandoned();
+          if (this.closed) this.handBack(claimed.map((e) => e.id));
+          else if (claimed.length > 0) {
+            this.dispatch(claimed);
+            continue;
+          }
+        }
+        const conn = await this.connection();
+        if (!this.wantsMore()) break;
+        const count = Math.max(s.prefetch - this.buffer.length - this.inFlightCount, this.waiters.length, 1);
+        // A read for waiting receives keeps the process alive; a read ahead does not.
+        const waited = this.waiters.length > 0;
+        this.blocking = true;
+        this.unblockSent = false;
+        if (waited) conn.ref?.();
+        let reply: unknown;
+        try {
+          reply = await conn.sendCommand([
+            "XREADGROUP", "GROUP", s.group, s.consumer, "COUNT", String(count), "BLOCK", String(s.blockMs),
+            "STREAMS", s.key, ">",
+          ]);
+        } finally {
+          this.blocking = false;
+          if (waited) conn.unref?.();
+        }
+        const entries = await this.decode(parseReadReply(reply), undefined);
+        // Read but closed meanwhile: hand them back to the group rather than drop them.
+        if (this.closed) this.handBack(entries.map((e) => e.id));
+        else this.dispatch(entries);
+      }
+    } catch (err) {
+      if (!this.closed) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));
+    } finally {
+      this.fetching = false;
+      if (this.closed) this.dropConnection(); // close() left it to us (see there)
+    }
+    // A receive may have parked between the loop's last check and here.
+    if (this.waiters.length > 0) this.kick();
+  }
+
+  private async createGroup(): Promise<void> {
+    const s = this.settings;
+    try {
+      // From id 0: values sent before any receiver existed are delivered too.
+      await s.client.sendCommand(["XGROUP", "CREATE", s.key, s.group, "0", "MKSTREAM"]);
+    } catch (err) {
+      if (!(err instanceof Error && /BUSYGROUP/.test(err.message))) throw err;
+    }
+  }
+
+  /** XAUTOCLAIM of entries idle for claimIdleMs (a dead consumer's), with their delivery counts. */
+  private async claimAbandoned(): Promise<Pending<T>[]> {
+    const s = this.settings;
+    const reply = await s.client.sendCommand([
+      "XAUTOCLAIM", s.key, s.group, s.consumer, String(s.claimIdleMs), this.claimCursor, "COUNT", String(Math.max(s.prefetch, 16)),
+    ]);
+    const { cursor, entries: claimed } = parseAutoClaimReply(reply);
+    this.claimCursor = cursor;
+    if (cursor === "0-0") this.nextClaimAt = Date.now() + Math.min(s.claimIdleMs, s.blockMs);
+    // Our own entries idle that long (a slow task, a buffer nobody read) are claimed back to
+    // us too: they are already here, and must not be handed out a second time.
+    const here = new Set(this.buffer.map((p) => p.id));
+    for (const d of this.held(() => true)) here.add(d.id);
+    const entries = claimed.filter((e) => !here.has(e.id));
+    if (entries.length === 0) return [];
+    const counts = parsePendingCounts(
+      await s.client.sendCommand(["XPENDING", s.key, s.group, entries[0]!.id, entries[entries.length - 1]!.id, String(entries.length), s.consumer]),
+    );
+    return this.decode(entries, counts);
+  }
+
+  /** Entries → values; those that cannot be deserialized are moved aside and reported. */
+  private async decode(entries: StreamEntry[], counts: Map<string, number> | undefined): Promise<Pending<T>[]> {
+    const out: Pending<T>[] = [];
+    for (const entry of entries) {
+      const raw = entry.v;
+      try {
+        if (raw === undefined) throw new TypeError(`entry ${entry.id} has no "v" field: it was not written by a trellis channel`);
+        out.push(new Pending(entry.id, this.settings.deserialize(raw), counts?.get(entry.id) ?? 1));
+      } catch (error) {
+        await this.moveAside(entry.id, raw, error);
+      }
+    }
+    return out;
+  }
+
+  private async moveAside(id: string, raw: string | undefined, error: unknown): Promise<void> {
+    const s = this.settings;
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Copied first, acknowledged second: a crash in between copies it twice, never loses it.
+    await s.client.sendCommand(["XADD", s.deadLetterKey, "*", "id", id, "v", raw ?? "", "error", why, "stream", s.key, "group", s.group]);
+    await s.client.sendCommand(["XACK", s.key, s.group, id]);
+    try {
+      s.onInvalid({ id, raw, error, movedTo: s.deadLetterKey });
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err; // a throwing reporter is a bug of the caller's: let it surface, as an uncaught error
+      });
+    }
+  }
+
+  /** The blocking connection, made on first use: a duplicate that never reconnects by itself. */
+  private async connection(): Promise<BlockingConnection> {
+    if (this.conn !== undefined) return this.conn;
+    const client = this.settings.client;
+    const socket = { ...(client.options?.socket ?? {}), reconnectStrategy: false };
+    const conn = client.duplicate({ socket }) as BlockingConnection;
+    // One listener for the connection's life: a lost connection must not crash the process;
+    // the failed command tells the loop.
+    conn.on("error", () => {});
+    this.tracked = trackResource(this, "Redis connection", `blocking reads of stream "${this.settings.key}"`, () => closeConnection(conn));
+    this.conn = conn;
+    await conn.connect();
+    this.connId = String(await conn.sendCommand(["CLIENT", "ID"]));
+    conn.unref?.();
+    return conn;
+  }
+
+  /** Cuts a blocking read short (it then returns what it has, or nothing). */
+  private unblock(): void {
+    if (!this.blocking || this.unblockSent || this.connId === undefined) return;
+    this.unblockSent = true;
+    this.settings.client.sendCommand(["CLIENT", "UNBLOCK", this.connId]).catch(ignore);
+  }
+
+  private breakWith(error: BrokenResourceError): void {
+    this.broken = error;
+    this.waiters.breakAll(() => error);
+    this.dropConnection();
+  }
+
+  private dropConnection(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    this.connId = undefined;
+    this.tracked?.untrack();
+    this.tracked = undefined;
+    if (conn !== undefined) closeConnection(conn);
+  }
+
+  // ---- deliveries ----------------------------------------------------------------------------
+
+  deliver(p: Pending<T>, owner: object, task: TaskImpl<unknown> | undefined = currentTaskImpl()): RedisDelivery<T> {
+    const d = new RedisDelivery<T>(this, owner, task, p);
+    // Link at the head of the list of deliveries in flight.
+    const head = this.head;
+    d.next = head;
+    if (head !== undefined) head.prev = d;
+    this.head = d;
+    this.inFlightCount++;
+    if (task !== undefined) {
+      if (task.state !== "running") this.giveBack([d]);
+      else if (!this.hooked.has(task)) {
+        // One hook per task and attempt: a worker takes value after value.
+        this.hooked.add(task);
+        (task.attemptHooks ??= new Set()).add(() => {
+          this.hooked.delete(task);
+          this.giveBack(this.held((d) => d.task === task));
+        });
+      }
+    }
+    return d;
+  }
+
+  /** @internal `d` left flight (acknowledged or given back): unlink it. */
+  left(d: RedisDelivery<T>): void {
+    const { prev, next } = d;
+    if (prev !== undefined) prev.next = next;
+    else if (this.head === d) this.head = next;
+    if (next !== undefined) next.prev = prev;
+    d.prev = d.next = undefined;
+    this.inFlightCount--;
+  }
+
+  /** The deliveries in flight that `mine` selects. */
+  held(mine: (d: RedisDelivery<T>) => boolean): RedisDelivery<T>[] {
+    const out: RedisDelivery<T>[] = [];
+    for (let d = this.head; d !== undefined; d = d.next) if (mine(d)) out.push(d);
+    return out;
+  }
+
+  /**
+   * Values whose holder ended unacknowledged: back to the front of the local buffer, earliest
+   * first (XCLAIM to ourselves resets their idle time and counts the delivery in Redis); with
+   * no receive handle open, back to the group.
+   */
+  giveBack(deliveries: Iterable<RedisDelivery<T>>): void {
+    const back = [...deliveries].filter((d) => d.giveBack());
+    if (back.length === 0) return;
+    back.sort((a, b) => compareIds(a.id, b.id));
+    const ids = back.map((d) => d.id);
+    if (this.closed) {
+      this.handBack(ids);
+      return;
+    }
+    const s = this.settings;
+    // Not JUSTID: that would leave Redis's delivery count as it was.
+    s.client.sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids]).catch(ignore);
+    this.dispatch(back.map((d) => new Pending(d.id, d.value, d.deliveries + 1)), true);
+  }
+
+  /** Ids pending for this consumer → claimable at once by any other consumer of the group. */
+  private handBack(ids: string[]): void {
+    if (ids.length === 0) return;
+    const s = this.settings;
+    s.client
+      .sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids, "IDLE", String(NEVER_IDLE_ENOUGH), "JUSTID"])
+      .catch(ignore); // unreachable Redis: they stay pending here and are claimed after claimIdleMs
+  }
+
+  /** Queues an XACK of `id` (see ack-batcher.ts); the delivery waits on the batch returned. */
+  ack(id: string): WaitQueue {
+    return this.acker.ack(id);
+  }
+
+  /** Waits, as a checkpoint, for the reply to the XACK of `batch`. */
+  waitForAck(batch: WaitQueue, scope: ScopeNode | undefined): Promise<void> {
+    return this.acker.wait(batch, scope);
+  }
+
+  // ---- closing -------------------------------------------------------------------------------
+
+  /** A receive handle closed: its own waiting receives fail with ClosedResourceError. */
+  closeHandle(handle: object): void {
+    const own: AnyParked[] = [];
+    for (const parked of this.waiters) if (parked.data === handle) own.push(parked);
+    for (const parked of own) {
+      this.waiters.remove(parked);
+      wakeWithError(parked, closedReceiver("RedisReceiveChannel.receive()"));
+    }
+    if (--this.openHandles === 0) this.close();
+    else if (this.waiters.length === 0) this.unblock();
+  }
+
+  /** The last receive handle closed: hand everything back, stop reading, close the connection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const ids = this.buffer.map((p) => p.id);
+    this.buffer.length = 0;
+    for (const d of this.held(() => true)) if (d.giveBack()) ids.push(d.id);
+    this.handBack(ids.sort(compareIds));
+    // A read on the wire may already have taken entries: Redis counts them as ours. Cut it
+    // short and let the loop hand back what it returns, then close the connection; closing it
+    // now would leave those entries pending here until claimIdleMs.
+    if (this.blocking) this.unblock();
+    else this.dropConnection();
+  }
+
+  statistics(): { buffered: number; waiting: number; inFlight: number } {
+    return { buffered: this.buffer.length, waiting: this.waiters.length, inFlight: this.inFlightCount };
+  }
+}
+
+/** Stream ids "ms-seq" in order. */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-");
+  const [bm, bs] = b.split("-");
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
+}
+
+function closeConnection(conn: BlockingConnection): void {
+  try {
+    if (typeof conn.destroy === "function") conn.destroy();
+    else conn.disconnect?.().catch(ignore);
+  } catch {
+    // already closed
+  }
+}
+
+function ignore(): void {}
+
+/** @internal */
+export function closedReceiver(where: string): ClosedResourceError {
+  return new ClosedResourceError(
+    `${where}: this receive handle is closed (by its close(), or at the end of its \`using\` block); use a handle that is still open, or clone() this one before closing it`,
+  );
+}

@@ -1,0 +1,86 @@
+// A real redis-server for the tests of trellis/redis: each test file starts its own on a free
+// loopback port, with no persistence, and stops it after. No mock of Redis anywhere.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer, connect } from "node:net";
+
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
+
+/** True when redis-server is installed (CI installs it; tests skip with a message otherwise). */
+export function haveRedis(): boolean {
+  return existsSync(REDIS_SERVER);
+}
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class RedisServer {
+  private child: ChildProcess | undefined;
+
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts a server on a free port (or on `port`) and returns once it accepts connections. */
+  static async start(port?: number): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()));
+    await server.launch();
+    return server;
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn(
+      REDIS_SERVER,
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    this.child = child;
+    const exited = new Promise<never>((_, reject) =>
+      child.once("exit", (code) => reject(new Error(`redis-server exited at start (code ${code})`))),
+    );
+    for (let i = 0; i < 200; i++) {
+      if (await Promise.race([accepts(this.port), exited])) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`redis-server did not accept connections on port ${this.port}`);
+  }
+
+  /** Stops the server (SIGKILL when `crash`, else SIGTERM) and waits for it to exit. */
+  async stop(crash = false): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill(crash ? "SIGKILL" : "SIGTERM");
+    await exited;
+  }
+
+  /** Restarts on the same port, empty (no persistence): what a restarted cache looks like. */
+  async restart(): Promise<void> {
+    await this.stop(true);
+    await this.launch();
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

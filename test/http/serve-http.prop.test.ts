@@ -9,17 +9,7 @@ import { request } from "node:http";
 import { isCancelled, sleep, sleepForever } from "../../src/index.js";
 import { currentScope } from "../../src/core/index.js";
 import { assertNothingLeft, baseline, withServer } from "./support.js";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../support/prng.js";
 
 const KINDS = ["ok", "fail", "failAfterHeaders", "hang", "disconnect"] as const;
 type Kind = (typeof KINDS)[number];

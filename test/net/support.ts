@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { wait } from "../../src/core/index.js";
+export { mulberry32 as prng } from "../support/prng.js";
 
 /** Two connected loopback TCP sockets (client, server side), both allowing half-open. */
 export async function nodeSocketPair(): Promise<[net.Socket, net.Socket]> {
@@ -38,17 +39,6 @@ export function pattern(n: number, seed = 0): Uint8Array {
     out[i] = (t ^ (t >>> 14)) & 0xff;
   }
   return out;
-}
-
-/** mulberry32: a small seeded PRNG, as bench/prng.mjs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

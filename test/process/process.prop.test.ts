@@ -7,21 +7,11 @@ import assert from "node:assert/strict";
 import { isCancelled, moveOnAfter, run, sleep, withTaskGroup } from "../../src/index.js";
 import { openProcess, ProcessError, runProcess, type Process } from "../../src/process/index.js";
 import { alive, assertNothingLeft, resourcesNow } from "./support.js";
+import { mulberry32 } from "../support/prng.js";
 
 const SEED = 0x9e0c_0014;
 const PROGRAMS = 4;
 const CHILDREN = 10;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Scenario = (rand: () => number, where: string) => Promise<void>;
 

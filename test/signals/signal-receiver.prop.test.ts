@@ -9,22 +9,12 @@ import { Event, moveOnAfter, run, withTaskGroup, type TaskGroup } from "../../sr
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
 import { openSignalReceiver, type SignalName, type SignalReceiver } from "../../src/signals/index.js";
 import { listenerCounts, raise } from "./support.js";
+import { mulberry32 } from "../support/prng.js";
 
 const SEED = 0x5194_0014;
 const PROGRAMS = 25;
 const STEPS = 30;
 const POOL: readonly SignalName[] = ["SIGHUP", "SIGALRM", "SIGWINCH", "SIGURG"];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Open {
   readonly id: number;

@@ -7,18 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { WorkerPool, type CancelMode } from "trellis/threads";
 import { BrokenResourceError, isCancelled, moveOnAfter, run, withTaskGroup } from "trellis";
 import { eventually, fixture, threadHandles } from "./support.js";
-
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from "../support/prng.js";
 
 type Expect = "value" | "cancelled-or-value" | "broken" | "error";
 interface Op {

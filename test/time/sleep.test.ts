@@ -18,18 +18,7 @@ import {
 } from "../../src/index.js";
 import { trellisTest } from "../../src/testing/index.js";
 import { thrown } from "../support/thrown.js";
-
-/** Small deterministic PRNG (mulberry32) for varied durations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from "../support/prng.js";
 
 /** Ref'd Timeout handles: what keeps the process alive (trellis's one timer, or sleepForever's hold). */
 function timerCount(): number {

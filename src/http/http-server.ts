@@ -272,6 +272,7 @@ export class HttpServer {
       );
     }
     this.requests.exit();
+    await handleClosed();
     this.tracked?.untrack();
     if (this.fatal !== undefined) throw this.fatal.error;
   }
@@ -298,11 +299,22 @@ export class HttpServer {
     wake(waiter, undefined);
   }
 
-  /** Closes a server that failed to start listening. */
-  abandon(): void {
+  /** Closes a server that failed to start listening; returns once its handle is gone. */
+  async abandon(): Promise<void> {
     this.requests.exit();
     if (this.server.listening) this.server.close();
+    await handleClosed();
   }
+}
+
+/**
+ * The server's "close" event comes before libuv has closed its listening handle, which it does
+ * at the end of the current event-loop turn: wait two turns, so that once `serveHttp` returns
+ * no handle of it is left (`process.getActiveResourcesInfo()` shows no `TCPServerWrap`).
+ * Not a cancellation point: it runs in a shutdown that must finish.
+ */
+function handleClosed(): Promise<void> {
+  return park<void>("http server handle closing", (parked) => setImmediate(() => setImmediate(() => wake(parked, undefined))), false);
 }
 
 /**

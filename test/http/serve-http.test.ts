@@ -650,12 +650,12 @@ describe("serveHttp: nothing left when it returns", () => {
     assert.equal(servers(), before);
   });
 
-  test("once serveHttp has returned after being cancelled while it started listening, its listening handle is closed", async () => {
+  test("once serveHttp has returned after being cancelled while it started listening (host looked up), its listening handle is closed", async () => {
     const before = servers();
     await run(
       () =>
         withTaskGroup(async (tg) => {
-          tg.spawn(() => serveHttp(() => {}, { host: "127.0.0.1" }));
+          tg.spawn(() => serveHttp(() => {}, { host: "localhost" }));
           tg.spawn(() => tg.cancel()); // runs while serveHttp waits for "listening"
         }),
       { handleSignals: false },

@@ -177,6 +177,21 @@ test("a worker that exceeds its resourceLimits fails its call with BrokenResourc
   });
 });
 
+test("a worker that dies while starting (resourceLimits too small to start, process.exit() in the module's top level) fails the call with BrokenResourceError instead of restarting for ever", async () => {
+  await withWorkerPool(fixture(), { size: 1, resourceLimits: { maxOldGenerationSizeMb: 1 } }, async (p) => {
+    const err = (await thrown(() => p.run("add", [1, 2]))) as BrokenResourceError;
+    assert.ok(err instanceof BrokenResourceError, String(err));
+    assert.match(err.message, /ran out of memory/);
+  });
+  await withWorkerPool(fixture("exits-on-load"), { size: 2 }, async (p) => {
+    const errs = await Promise.all([thrown(() => p.run("anything")), thrown(() => p.run("anything"))]);
+    for (const err of errs) {
+      assert.ok(err instanceof BrokenResourceError, String(err));
+      assert.match((err as Error).message, /code 3/);
+    }
+  });
+});
+
 test("pool.bind() gives one method per export", async () => {
   const bound = pool.bind<{ add(a: number, b: number): number }>();
   assert.equal(await bound.add(4, 5), 9);

@@ -177,12 +177,9 @@ test("a worker that exceeds its resourceLimits fails its call with BrokenResourc
   });
 });
 
-test("a worker that dies while starting (resourceLimits too small to start, process.exit() in the module's top level) fails the call with BrokenResourceError instead of restarting for ever", async () => {
-  await withWorkerPool(fixture(), { size: 1, resourceLimits: { maxOldGenerationSizeMb: 1 } }, async (p) => {
-    const err = (await thrown(() => p.run("add", [1, 2]))) as BrokenResourceError;
-    assert.ok(err instanceof BrokenResourceError, String(err));
-    assert.match(err.message, /ran out of memory/);
-  });
+test("a worker that dies while starting (process.exit() in the module's top level) fails the call with BrokenResourceError instead of restarting for ever", async () => {
+  // (resourceLimits too small to start a thread is the same path on Node 20; Node 26 aborts
+  // the whole process in V8's isolate setup instead, so it is not tested here.)
   await withWorkerPool(fixture("exits-on-load"), { size: 2 }, async (p) => {
     const errs = await Promise.all([thrown(() => p.run("anything")), thrown(() => p.run("anything"))]);
     for (const err of errs) {

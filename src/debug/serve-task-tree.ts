@@ -108,10 +108,22 @@ export async function serveTaskTree(options?: ServeTaskTreeOptions): Promise<nev
   });
   const previousTrackWaits = runtime?.trackWaits ?? false;
   if (runtime !== undefined) runtime.trackWaits = true;
+  // Settles once the listen has succeeded or failed: a listen cancelled while under way (the
+  // host is looked up first) completes later, and must then be closed before we return.
+  let listenSettled: Promise<void> | undefined;
   try {
     await park<void>("serveTaskTree: listening", (parked) => {
       const onError = (err: Error) => wakeWithError(parked, err);
       server.once("error", onError);
+      listenSettled = new Promise<void>((resolve) => {
+        const settle = () => {
+          server.removeListener("listening", settle);
+          server.removeListener("error", settle);
+          resolve();
+        };
+        server.once("listening", settle);
+        server.once("error", settle);
+      });
       server.listen(port, host, () => {
         server.removeListener("error", onError);
         wake(parked, undefined);
@@ -132,9 +144,10 @@ export async function serveTaskTree(options?: ServeTaskTreeOptions): Promise<nev
   } finally {
     if (runtime !== undefined) runtime.trackWaits = previousTrackWaits;
     server.closeAllConnections();
-    if (server.listening) {
-      await new CancelScope({ shield: true }).run(() => wait(closed(server)));
-    }
+    await new CancelScope({ shield: true }).run(async () => {
+      if (listenSettled !== undefined) await wait(listenSettled);
+      if (server.listening) await wait(closed(server));
+    });
     record.untrack();
   }
 }

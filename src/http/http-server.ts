@@ -31,6 +31,7 @@ import {
   trackResource,
   wake,
   wakeWithError,
+  wait,
   type AnyParked,
   type Task,
   type TaskImpl,
@@ -68,6 +69,8 @@ export class HttpServer {
   private draining = false;
   /** The server has closed and every one of its connections too. */
   private closed = false;
+  /** Set when a listen is cancelled before it completed: settles once it has, closed. */
+  private listenPending: Promise<void> | undefined;
   /** The one wait of the shutdown sequence, and the condition that ends it. */
   private shutdownWaiter: AnyParked | undefined = undefined;
   private shutdownDone: (() => boolean) | undefined = undefined;
@@ -120,8 +123,16 @@ export class HttpServer {
         // A listen still under way (a host name being resolved) is closed once it completes.
         if (server.listening) server.close();
         else {
-          server.once("listening", () => server.close());
-          server.once("error", () => {});
+          this.listenPending = new Promise<void>((resolve) => {
+            const settle = () => {
+              server.off("listening", settle);
+              server.off("error", settle);
+              if (server.listening) server.close();
+              resolve();
+            };
+            server.once("listening", settle);
+            server.once("error", settle);
+          });
         }
         return true;
       };
@@ -273,6 +284,7 @@ export class HttpServer {
       );
     }
     this.requests.exit();
+    await handleClosed();
     this.tracked?.untrack();
     if (this.fatal !== undefined) throw this.fatal.error;
   }
@@ -299,11 +311,24 @@ export class HttpServer {
     wake(waiter, undefined);
   }
 
-  /** Closes a server that failed to start listening. */
-  abandon(): void {
+  /** Closes a server that failed to start listening; returns once its handle is gone. */
+  async abandon(): Promise<void> {
     this.requests.exit();
     if (this.server.listening) this.server.close();
+    // A listen cancelled while the host was being looked up completes (and is closed) later.
+    if (this.listenPending !== undefined) await new CancelScope({ shield: true }).run(() => wait(this.listenPending!));
+    await handleClosed();
   }
+}
+
+/**
+ * The server's "close" event comes before libuv has closed its listening handle, which it does
+ * at the end of the current event-loop turn: wait two turns, so that once `serveHttp` returns
+ * no handle of it is left (`process.getActiveResourcesInfo()` shows no `TCPServerWrap`).
+ * Not a cancellation point: it runs in a shutdown that must finish.
+ */
+function handleClosed(): Promise<void> {
+  return park<void>("http server handle closing", (parked) => setImmediate(() => setImmediate(() => wake(parked, undefined))), false);
 }
 
 /**

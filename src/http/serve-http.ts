@@ -182,7 +182,7 @@ export async function serveHttp(handler: HttpHandler, options?: ServeHttpOptions
   try {
     await engine.listen(port, host);
   } catch (err) {
-    engine.abandon();
+    await engine.abandon();
     throw err;
   }
   try {

@@ -5,6 +5,7 @@
  */
 import type { ReceiveStream, SendStream } from "../net/index.js";
 import type { ProcessEngine } from "./process-engine.js";
+import { requireSignal } from "./options.js";
 
 /**
  * A child process started by `openProcess` (or reported by `tg.start` around `runProcess`).
@@ -51,6 +52,7 @@ export interface Process extends AsyncDisposable {
   wait(): Promise<number>;
   /**
    * Sends `signal` (default `"SIGTERM"`) to the child; false if it has already exited. Never waits.
+   * A name that is not a signal of this platform (`"SIGFOO"`, a number) throws `TypeError`.
    *
    * @example
    * ```ts
@@ -115,8 +117,8 @@ export class ProcessFacade implements Process {
     return this.#engine.wait();
   }
 
-  kill(signal: NodeJS.Signals = "SIGTERM"): boolean {
-    return this.#engine.kill(signal);
+  kill(signal?: NodeJS.Signals): boolean {
+    return this.#engine.kill(signal == null ? "SIGTERM" : requireSignal("process.kill()", "signal", signal));
   }
 
   close(): Promise<void> {

@@ -377,6 +377,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
   // ---- worker events (WorkerEvents) -----------------------------------------------------
 
   onMessage(worker: WorkerHandle, message: readonly unknown[]): void {
+    worker.answered = true;
     const tag = message[0];
     if (tag === RESULT || tag === ERROR || tag === CANCELLED) {
       const call = worker.call;
@@ -430,6 +431,10 @@ export class PoolEngine implements CallHost, WorkerEvents {
   }
 
   onExit(worker: WorkerHandle, code: number): void {
+    // A worker that died on its own before it ever answered (out of memory while starting —
+    // `resourceLimits` too small —, `process.exit()` or a crash in the module's top level)
+    // would die again in its replacement: fail its first call instead of retrying it for ever.
+    const diedStarting = worker.live && !worker.answered && (worker.lastError !== undefined || code !== 0);
     this.workers.delete(worker);
     if (worker.live) {
       worker.live = false;
@@ -447,7 +452,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
     for (const c of [...ahead.reverse(), call]) {
       if (c === undefined || c.done) continue;
       // (Except the first call of a worker whose module did not load: that is its error.)
-      if (takeBack(worker, c) && !(c === call && worker.loadError !== undefined)) {
+      if (takeBack(worker, c) && !(c === call && (worker.loadError !== undefined || diedStarting))) {
         c.worker = undefined;
         this.queue.push(c, true);
         continue;

@@ -57,6 +57,8 @@ export class WorkerHandle {
   lastEnd = 0;
   /** The last uncaught error the worker reported (its `error` event), for the exit report. */
   lastError: unknown = undefined;
+  /** True once the worker has sent any message (it started, loaded the module and runs). */
+  answered = false;
   /** Set when the user's module failed to load in this worker. */
   loadError: unknown = undefined;
   /** Terminates the worker if a graceful exit takes longer than the grace period. */

@@ -88,6 +88,23 @@ describe("serveTaskTree", () => {
     );
   });
 
+  test("no leaks: cancelled while it starts listening, serveTaskTree closes the server once the listen completes, before it returns", async () => {
+    const servers = () => process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length;
+    const before = servers();
+    await run(
+      () =>
+        withTaskGroup(async (tg) => {
+          tg.spawn(() => serveTaskTree());
+          tg.spawn(() => tg.cancel()); // runs while serveTaskTree waits for its host lookup and listen
+        }),
+      { handleSignals: false },
+    );
+    assert.equal(servers(), before, "a server handle is left when run() returns");
+    // A listen left under way would complete a little later and listen for ever: give it time.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(servers(), before, "a server started listening after run() returned");
+  });
+
   test("randomized: the served tree always lists exactly the live tasks (seeded)", async () => {
     // mulberry32, as bench/prng.mjs: a fixed seed, so a failure replays.
     let seed = 20261206;

@@ -631,3 +631,35 @@ describe("serveHttp: bad input", () => {
     await assertNothingLeft(before);
   });
 });
+
+describe("serveHttp: nothing left when it returns", () => {
+  // The rule "no leaks: when run() returns, no server of trellis is left", checked at once
+  // (no polling): Node emits a server's "close" before libuv has closed its listening handle.
+  const servers = () => process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length;
+
+  test("once serveHttp has returned after a shutdown, its listening handle is closed (no TCPServerWrap left)", async () => {
+    const before = servers();
+    await run(
+      () =>
+        withTaskGroup(async (tg) => {
+          await tg.start<HttpServerInfo>((status) => serveHttp(() => {}, { host: "127.0.0.1", status }));
+          tg.cancel();
+        }),
+      { handleSignals: false },
+    );
+    assert.equal(servers(), before);
+  });
+
+  test("once serveHttp has returned after being cancelled while it started listening (host looked up), its listening handle is closed", async () => {
+    const before = servers();
+    await run(
+      () =>
+        withTaskGroup(async (tg) => {
+          tg.spawn(() => serveHttp(() => {}, { host: "localhost" }));
+          tg.spawn(() => tg.cancel()); // runs while serveHttp waits for "listening"
+        }),
+      { handleSignals: false },
+    );
+    assert.equal(servers(), before);
+  });
+});

@@ -73,6 +73,24 @@ test("kill(signal) sends that signal; wait() returns minus its number", async ()
   });
 });
 
+test("bad input: kill() with a name that is not a signal throws TypeError naming it, and the child is not signalled", async () => {
+  await run(async () => {
+    const proc = await openProcess(["sleep", "30"]);
+    try {
+      for (const bad of ["SIGFOO", "sigterm", 5, ""]) {
+        const err = await thrown(() => proc.kill(bad as never));
+        assert.ok(err instanceof TypeError, String(err));
+        assert.match((err as Error).message, /process\.kill\(\): `signal` must be a signal name/);
+      }
+      assert.equal(proc.returnCode, undefined);
+      assert.equal(proc.kill(undefined), true); // undefined (and null) mean the default, SIGTERM
+      assert.equal(await proc.wait(), -15);
+    } finally {
+      await proc.close();
+    }
+  });
+});
+
 test("a cancelled wait() leaves the child running; several tasks may wait at once", async () => {
   await run(async () => {
     const proc = await openProcess(nodeArgv("setTimeout(() => process.exit(7), 100)"));

@@ -177,6 +177,18 @@ test("a worker that exceeds its resourceLimits fails its call with BrokenResourc
   });
 });
 
+test("a worker that dies while starting (process.exit() in the module's top level) fails the call with BrokenResourceError instead of restarting for ever", async () => {
+  // (resourceLimits too small to start a thread is the same path on Node 20; Node 26 aborts
+  // the whole process in V8's isolate setup instead, so it is not tested here.)
+  await withWorkerPool(fixture("exits-on-load"), { size: 2 }, async (p) => {
+    const errs = await Promise.all([thrown(() => p.run("anything")), thrown(() => p.run("anything"))]);
+    for (const err of errs) {
+      assert.ok(err instanceof BrokenResourceError, String(err));
+      assert.match((err as Error).message, /code 3/);
+    }
+  });
+});
+
 test("pool.bind() gives one method per export", async () => {
   const bound = pool.bind<{ add(a: number, b: number): number }>();
   assert.equal(await bound.add(4, 5), 9);

@@ -9,6 +9,7 @@ import { lstatSync, unlinkSync } from "node:fs";
 import type net from "node:net";
 import {
   ClosedResourceError,
+  completeCheckpoint,
   currentScope,
   park,
   schedulePoint,
@@ -89,7 +90,7 @@ export class ListenerEngine {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     const socket = this.queue.shift();
-    if (socket !== undefined) return schedulePoint().then(() => socket);
+    if (socket !== undefined) return completeCheckpoint(scope).then(() => socket);
     return park<net.Socket>(
       this.acceptLabel,
       (parked) => {

@@ -206,7 +206,8 @@ async function listenInet(where: string, server: net.Server, port: number, optio
  * ```
  */
 export function listenTcp(port: number, options?: ListenTcpOptions): Promise<Listener> {
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  // noDelay: Node turns Nagle off as it accepts (accept()'s setNoDelay is then a no-op).
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   return listenInet("listenTcp()", server, port, options, "connection");
 }
 

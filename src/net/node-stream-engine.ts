@@ -23,6 +23,7 @@ import { TLSSocket } from "node:tls";
 import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
+  completeCheckpoint,
   currentScope,
   sliceExpired,
   yieldToEventLoop,
@@ -33,8 +34,11 @@ import {
   wake,
   wakeWithError,
   requireDuration,
+  type AnyParked,
   type Parked,
   type TrackedResource,
+  type WaitAborter,
+  type WaitDescriber,
 } from "../core/index.js";
 import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
 import {
@@ -64,13 +68,41 @@ export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
 type ReadChunk = Buffer | string | Uint8Array | null;
 
+/** `parked.data` of a parked send or close, for {@link NodeStreamEngine.describeWait}. */
+const SEND = 1;
+const CLOSE = 2;
+
+/** Where a wrapped Node stream keeps its engine, for the shared listeners below. */
+const kEngine = Symbol("trellis stream engine");
+interface EngineHolder {
+  [kEngine]?: NodeStreamEngine | undefined;
+}
+function engineOf(stream: unknown): NodeStreamEngine | undefined {
+  return (stream as EngineHolder)[kEngine];
+}
+function onReadable(this: unknown): void {
+  engineOf(this)?.onReadable();
+}
+function onEnd(this: unknown): void {
+  engineOf(this)?.onEnd();
+}
+function onReceiveError(this: unknown, err: unknown): void {
+  engineOf(this)?.onReceiveError(err);
+}
+function onSendError(this: unknown, err: unknown): void {
+  engineOf(this)?.onSendError(err);
+}
+function onReadableClose(this: unknown): void {
+  engineOf(this)?.onReadableClose();
+}
+function onWritableClose(this: unknown): void {
+  engineOf(this)?.onWritableClose();
+}
+
 /** @internal */
-export class NodeStreamEngine {
+export class NodeStreamEngine implements WaitDescriber {
   readonly label: string;
   readonly closeGraceMs: number;
-  /** `socket receive 127.0.0.1:4000`, computed once. */
-  readonly receiveLabel: string;
-  readonly sendLabel: string;
   private tracked: TrackedResource | undefined = undefined;
 
   /** Bytes read from Node but not yet returned (a chunk longer than `maxBytes`). */
@@ -81,6 +113,11 @@ export class NodeStreamEngine {
   private receiver: Parked<Uint8Array> | undefined = undefined;
   private receiverMax = 0;
   private sender: Parked<void> | undefined = undefined;
+  /** close() waiting for a socket's 'close' event. */
+  private closeWaiter: Parked<void> | undefined = undefined;
+  private closeWaitOn: Readable | Writable | undefined = undefined;
+  /** close()'s fast path: the resource is forgotten when the socket's 'close' comes. */
+  private untrackOnClose = false;
   /** Writes handed to Node, writes it has called back for, and the one the parked send waits for. */
   private writesIssued = 0;
   private writesDone = 0;
@@ -112,9 +149,6 @@ export class NodeStreamEngine {
     this.label = label;
     const grace = options?.closeGraceMs;
     this.closeGraceMs = grace === undefined || grace === null ? DEFAULT_CLOSE_GRACE_MS : requireDuration(where, "options.closeGraceMs", grace);
-    const suffix = label === "" ? "" : ` ${label}`;
-    this.receiveLabel = `${kind} receive${suffix}`;
-    this.sendLabel = `${kind} send${suffix}`;
 
     // A stream wrapped after its end (or its destruction) has already emitted those events.
     if (readable.readableEnded) this.eof = true;
@@ -123,14 +157,25 @@ export class NodeStreamEngine {
     else if (writable.destroyed) this.sendError = writable.errored ?? new Error("the stream was destroyed before it was wrapped");
     this.readableClosed = readable.closed === true;
     this.writableClosed = writable.closed === true;
-    readable.on("readable", this.onReadable);
-    readable.on("end", this.onEnd);
-    readable.on("error", this.onReceiveError);
-    readable.on("close", this.onReadableClose);
+    // One shared function per event, not a closure per stream: Node calls a listener with the
+    // emitter as `this`, and the emitter holds its engine (precondition of the shared listeners:
+    // a Node stream is wrapped by at most one live engine, which release() detaches).
+    (readable as EngineHolder)[kEngine] = this;
+    readable.on("readable", onReadable);
+    readable.on("end", onEnd);
+    readable.on("error", onReceiveError);
+    readable.on("close", onReadableClose);
     if ((writable as unknown) !== readable) {
-      writable.on("error", this.onSendError);
-      writable.on("close", this.onWritableClose);
+      (writable as EngineHolder)[kEngine] = this;
+      writable.on("error", onSendError);
+      writable.on("close", onWritableClose);
     }
+  }
+
+  /** The label of a parked receive or send, made only when a task tree or stall report asks. */
+  describeWait(parked: AnyParked): string {
+    const suffix = this.label === "" ? "" : ` ${this.label}`;
+    return `${this.kind} ${parked.data === SEND ? "send" : parked.data === CLOSE ? "close" : "receive"}${suffix}`;
   }
 
   /** Registers with the run once the public object exists (so a leak report can name it). */
@@ -141,7 +186,8 @@ export class NodeStreamEngine {
 
   // ---- Node's events: one listener each, dispatching to the one waiter ----
 
-  private readonly onReadable = (): void => {
+  /** @internal */
+  onReadable(): void {
     const parked = this.receiver;
     if (parked === undefined) return;
     const chunk = this.take(this.receiverMax);
@@ -149,45 +195,61 @@ export class NodeStreamEngine {
     this.receiver = undefined;
     this.receiveBusy = false;
     wake(parked, chunk);
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** @internal */
+  onEnd(): void {
     this.eof = true;
     const parked = this.receiver;
     if (parked === undefined) return;
     this.receiver = undefined;
     this.receiveBusy = false;
     wake(parked, EMPTY);
-  };
+  }
 
-  private readonly onReceiveError = (err: unknown): void => {
+  /** @internal */
+  onReceiveError(err: unknown): void {
     if (this.closed) return;
     this.receiveError ??= err;
     if (this.duplex) this.sendError ??= err;
     this.failWaiters();
-  };
+  }
 
-  private readonly onSendError = (err: unknown): void => {
+  /** @internal */
+  onSendError(err: unknown): void {
     if (this.closed) return;
     this.sendError ??= err;
     this.failWaiters();
-  };
+  }
 
-  private readonly onReadableClose = (): void => {
+  /** @internal */
+  onReadableClose(): void {
     this.readableClosed = true;
+    this.closeWaiterDone(this.readable);
     if (this.closed || this.eof) return;
     // Destroyed without an end: the other side (or someone holding the Node stream) tore it down.
     this.receiveError ??= new Error("the stream was destroyed before its end");
     if (this.duplex && !this.writable.writableFinished) this.sendError ??= this.receiveError;
     this.failWaiters();
-  };
+  }
 
-  private readonly onWritableClose = (): void => {
+  /** @internal */
+  onWritableClose(): void {
     this.writableClosed = true;
+    this.closeWaiterDone(this.writable);
     if (this.closed || this.writable.writableFinished) return;
     this.sendError ??= new Error("the stream was destroyed before its end");
     this.failWaiters();
-  };
+  }
+
+  /** Wakes close() waiting for the 'close' of a socket (the one listener we already have). */
+  private closeWaiterDone(stream: Readable | Writable): void {
+    const parked = this.closeWaiter;
+    if (parked === undefined || this.closeWaitOn !== stream) return;
+    this.closeWaiter = this.closeWaitOn = undefined;
+    if (this.untrackOnClose) this.tracked?.untrack();
+    wake(parked, undefined);
+  }
 
   private failWaiters(): void {
     const receiver = this.receiver;
@@ -209,10 +271,6 @@ export class NodeStreamEngine {
 
   private closedErr(where: string): Error {
     return this.closedWhy === undefined ? closedError(where) : new ClosedResourceError(`${where}: ${this.closedWhy}`);
-  }
-
-  private closeLabel(): string {
-    return `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`;
   }
 
   private describe(): string {
@@ -239,33 +297,30 @@ export class NodeStreamEngine {
   // ---- the Stream methods ----
 
   receive(maxBytes: unknown): Promise<Uint8Array> {
-    const where = `receive() on ${this.describe()}`;
     let max: number;
     try {
       max = requireMaxBytes("receive()", maxBytes);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.closed) return Promise.reject(this.closedErr(where));
-    if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
+    // The error messages' text is made only when one is thrown (nothing per call).
+    if (this.closed) return Promise.reject(this.closedErr(`receive() on ${this.describe()}`));
+    if (this.receiveBusy) return Promise.reject(busyError(`receive() on ${this.describe()}`, "receive()"));
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     const chunk = this.take(max);
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
-    if (chunk !== undefined) return schedulePoint().then(() => chunk);
-    if (this.eof) return schedulePoint().then(() => EMPTY);
-    if (this.receiveError !== undefined) return Promise.reject(brokenBy(where, this.receiveError));
+    // The scope was checked just above: this schedule point completes the checkpoint (counted).
+    if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
+    if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
+    if (this.receiveError !== undefined) return Promise.reject(brokenBy(`receive() on ${this.describe()}`, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;
     return park<Uint8Array>(
-      this.receiveLabel,
+      this,
       (parked) => {
         this.receiver = parked;
-        parked.abort = () => {
-          this.receiver = undefined;
-          this.receiveBusy = false;
-          return true;
-        };
+        parked.abort = this.receiveAborter;
       },
       true,
       scope,
@@ -273,15 +328,15 @@ export class NodeStreamEngine {
   }
 
   send(data: unknown): Promise<void> {
-    const where = `send() on ${this.describe()}`;
     let bytes: Uint8Array;
     try {
       bytes = requireData("send()", data);
     } catch (err) {
       return Promise.reject(err);
     }
-    const refused = this.sendRefusal(where);
-    if (refused !== undefined) return Promise.reject(refused);
+    if (this.sendBusy || this.closed || this.eofSent || this.cancelledSend || this.sendError !== undefined || this.writable.destroyed) {
+      return Promise.reject(this.sendRefusal(`send() on ${this.describe()}`));
+    }
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     if (bytes.byteLength === 0) return checkpoint();
@@ -292,26 +347,40 @@ export class NodeStreamEngine {
     // once; it has then already counted the bytes out of writableLength. Nothing pending means
     // this send and every earlier one are complete: no park, no wait for the callback.
     if (writable.writableLength === 0 && this.sendError === undefined) {
-      return schedulePoint(); // yields to the event loop when the time slice is spent
+      return completeCheckpoint(scope); // yields to the event loop when the time slice is spent
     }
     this.sendBusy = true;
     this.sendTarget = target;
     return park<void>(
-      this.sendLabel,
+      this,
       (parked) => {
+        parked.data = SEND; // for describeWait
         this.sender = parked;
-        parked.abort = () => {
-          // The bytes are in Node's hands and cannot be taken back.
-          this.sender = undefined;
-          this.sendBusy = false;
-          this.cancelledSend = true;
-          return true;
-        };
+        parked.abort = this.sendAborter;
       },
       true,
       scope,
     );
   }
+
+  /** Withdraws the parked receive (one object per engine, not a closure per wait). */
+  private readonly receiveAborter: WaitAborter = {
+    abortWait: (): boolean => {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+      return true;
+    },
+  };
+
+  /** Withdraws the parked send: the bytes are in Node's hands and cannot be taken back. */
+  private readonly sendAborter: WaitAborter = {
+    abortWait: (): boolean => {
+      this.sender = undefined;
+      this.sendBusy = false;
+      this.cancelledSend = true;
+      return true;
+    },
+  };
 
   /** The one callback of every write (no closure per send): counts completions. */
   private readonly onWriteDone = (err?: unknown): void => {
@@ -341,14 +410,13 @@ export class NodeStreamEngine {
     wakeWithError(parked, brokenBy(`send() on ${this.describe()}`, err));
   }
 
-  private sendRefusal(where: string): Error | undefined {
+  private sendRefusal(where: string): Error {
     if (this.closed) return this.closedErr(where);
     if (this.sendBusy) return busyError(where, "send() or sendEof()");
     if (this.eofSent) return eofSentError(where);
     if (this.cancelledSend) return brokenAfterCancel(where);
     if (this.sendError !== undefined) return brokenBy(where, this.sendError);
-    if (this.writable.destroyed) return brokenBy(where, new Error("the stream was destroyed"));
-    return undefined;
+    return brokenBy(where, new Error("the stream was destroyed"));
   }
 
   sendEof(): Promise<void> {
@@ -360,7 +428,7 @@ export class NodeStreamEngine {
     if (this.eofSent || this.sendError !== undefined || this.cancelledSend) {
       // Already half-closed, or nothing more can be sent anyway: EOF is as good as sent.
       this.eofSent = true;
-      return schedulePoint();
+      return completeCheckpoint(scope);
     }
     this.eofSent = true;
     this.sendBusy = true;
@@ -396,13 +464,15 @@ export class NodeStreamEngine {
     this.closed = true;
     this.closedWhy = why;
     this.closing = Promise.resolve();
-    this.readable.off("readable", this.onReadable);
-    this.readable.off("end", this.onEnd);
-    this.readable.off("error", this.onReceiveError);
-    this.readable.off("close", this.onReadableClose);
+    this.readable.off("readable", onReadable);
+    this.readable.off("end", onEnd);
+    this.readable.off("error", onReceiveError);
+    this.readable.off("close", onReadableClose);
+    (this.readable as EngineHolder)[kEngine] = undefined;
     if (!this.duplex) {
-      this.writable.off("error", this.onSendError);
-      this.writable.off("close", this.onWritableClose);
+      this.writable.off("error", onSendError);
+      this.writable.off("close", onWritableClose);
+      (this.writable as EngineHolder)[kEngine] = undefined;
     }
     this.tracked?.untrack();
   }
@@ -411,6 +481,31 @@ export class NodeStreamEngine {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing.then(schedulePoint);
     this.closed = true;
+    const socket = this.writable;
+    // Fast path (no async function, no listener, no closure): precondition, one plain TCP or
+    // Unix socket (not TLS) for both directions, with no waiter and nothing queued in user
+    // space. Closing its descriptor lets the kernel send what it holds, then FIN (no linger),
+    // as doClose would do after its schedule point; Node always emits 'close' after destroy(),
+    // and our own 'close' listener wakes the one wait. Anything else goes through doClose.
+    if (
+      this.duplex &&
+      socket instanceof Socket &&
+      !(socket instanceof TLSSocket) &&
+      this.receiver === undefined &&
+      this.sender === undefined &&
+      socket.writableLength === 0
+    ) {
+      this.receiveBusy = this.sendBusy = false;
+      socket.destroy();
+      if (this.readableClosed) {
+        this.tracked?.untrack();
+        this.closing = schedulePoint();
+      } else {
+        this.untrackOnClose = true;
+        this.closing = this.closeEvent(socket);
+      }
+      return this.closing;
+    }
     this.closing = this.doClose();
     return this.closing;
   }
@@ -460,9 +555,19 @@ export class NodeStreamEngine {
   }
 
   private closeEvent(stream: Readable | Writable): Promise<void> {
-    // A destroyed net.Socket always emits 'close' once its handle is released: no timer.
+    // A destroyed net.Socket always emits 'close' once its handle is released: no timer. Our
+    // own 'close' listener (attached in the constructor, still attached: only release() takes
+    // it off, and a released engine never closes) wakes the wait: no listener per close.
     if (stream instanceof Socket) {
-      return park<void>(this.closeLabel(), (parked) => void stream.once("close", () => wake(parked, undefined)), false);
+      return park<void>(
+        this,
+        (parked) => {
+          parked.data = CLOSE;
+          this.closeWaiter = parked;
+          this.closeWaitOn = stream;
+        },
+        false,
+      );
     }
     return park<void>(
       `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,

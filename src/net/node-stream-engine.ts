@@ -24,6 +24,7 @@ import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
   completeCheckpoint,
+  countCheckpoint,
   currentScope,
   sliceExpired,
   yieldToEventLoop,
@@ -71,6 +72,17 @@ type ReadChunk = Buffer | string | Uint8Array | null;
 /** `parked.data` of a parked send or close, for {@link NodeStreamEngine.describeWait}. */
 const SEND = 1;
 const CLOSE = 2;
+
+/**
+ * `completeCheckpoint(scope).then(() => value)` without a closure and a second promise when the
+ * time slice is not spent (then completeCheckpoint's schedule point is an already-resolved
+ * promise, and awaiting `Promise.resolve(value)` is the same single turn of the microtask queue).
+ */
+function completed<T>(scope: Parameters<typeof countCheckpoint>[0], value: T): Promise<T> {
+  countCheckpoint(scope);
+  if (!sliceExpired()) return Promise.resolve(value);
+  return yieldToEventLoop().then(() => value);
+}
 
 /** Where a wrapped Node stream keeps its engine, for the shared listeners below. */
 const kEngine = Symbol("trellis stream engine");
@@ -311,8 +323,8 @@ export class NodeStreamEngine implements WaitDescriber {
     const chunk = this.take(max);
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
     // The scope was checked just above: this schedule point completes the checkpoint (counted).
-    if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
-    if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
+    if (chunk !== undefined) return completed(scope, chunk);
+    if (this.eof) return completed(scope, EMPTY);
     if (this.receiveError !== undefined) return Promise.reject(brokenBy(`receive() on ${this.describe()}`, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;

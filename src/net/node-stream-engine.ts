@@ -92,8 +92,8 @@ interface EngineHolder {
 function engineOf(stream: unknown): NodeStreamEngine | undefined {
   return (stream as EngineHolder)[kEngine];
 }
-function onReadable(this: unknown): void {
-  engineOf(this)?.onReadable();
+function onData(this: unknown, chunk: unknown): void {
+  engineOf(this)?.onData(chunk as ReadChunk);
 }
 function onEnd(this: unknown): void {
   engineOf(this)?.onEnd();
@@ -117,8 +117,15 @@ export class NodeStreamEngine implements WaitDescriber {
   readonly closeGraceMs: number;
   private tracked: TrackedResource | undefined = undefined;
 
-  /** Bytes read from Node but not yet returned (a chunk longer than `maxBytes`). */
-  private pending: Uint8Array | undefined = undefined;
+  /**
+   * Chunks Node delivered ('data') that no receive has taken yet, oldest first, and their
+   * bytes. Bounded: once `queued` reaches the readable's high-water mark the Node stream is
+   * paused (Node then reads from the kernel only up to that mark again, and stops), and it is
+   * resumed by a receive that finds the queue below the mark.
+   */
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private readonly highWaterMark: number;
   private eof = false;
   private receiveError: unknown = undefined;
   private sendError: unknown = undefined;
@@ -173,7 +180,10 @@ export class NodeStreamEngine implements WaitDescriber {
     // emitter as `this`, and the emitter holds its engine (precondition of the shared listeners:
     // a Node stream is wrapped by at most one live engine, which release() detaches).
     (readable as EngineHolder)[kEngine] = this;
-    readable.on("readable", onReadable);
+    this.highWaterMark = Math.max(1, readable.readableHighWaterMark || 1);
+    // Chunks are taken as Node reads them ('data', paused when nobody receives), never with
+    // read(): read() concatenates whatever is buffered (a copy), and each 'readable' costs a tick.
+    readable.on("data", onData);
     readable.on("end", onEnd);
     readable.on("error", onReceiveError);
     readable.on("close", onReadableClose);
@@ -199,14 +209,33 @@ export class NodeStreamEngine implements WaitDescriber {
   // ---- Node's events: one listener each, dispatching to the one waiter ----
 
   /** @internal */
-  onReadable(): void {
+  onData(read: ReadChunk): void {
+    if (read === null) return;
+    const chunk = typeof read === "string" ? Buffer.from(read, "utf8") : read;
+    if (chunk.byteLength === 0) return;
     const parked = this.receiver;
-    if (parked === undefined) return;
-    const chunk = this.take(this.receiverMax);
-    if (chunk === undefined) return;
-    this.receiver = undefined;
-    this.receiveBusy = false;
-    wake(parked, chunk);
+    // A parked receiver means the queue is empty (it parks only then): hand the chunk over.
+    if (parked !== undefined && chunk.byteLength <= this.receiverMax) {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+      wake(parked, chunk);
+      return;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    if (parked !== undefined) {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+      wake(parked, this.take(this.receiverMax)!);
+    }
+    // Backpressure: stop taking chunks from Node once a high-water mark of them waits here.
+    if (this.queued >= this.highWaterMark) this.readable.pause();
+  }
+
+  /** Lets Node deliver chunks again when the queue is below its mark (and nothing ended). */
+  private resumeIfRoom(): void {
+    const readable = this.readable;
+    if (this.queued < this.highWaterMark && readable.readableFlowing !== true && !this.eof && !readable.destroyed) readable.resume();
   }
 
   /** @internal */
@@ -289,20 +318,18 @@ export class NodeStreamEngine implements WaitDescriber {
     return this.label === "" ? `this ${this.kind}` : `${this.kind} ${this.label}`;
   }
 
-  /** Up to `max` bytes read so far, or undefined if Node has none buffered. */
+  /** Up to `max` bytes of the oldest queued chunk (no copy), or undefined if none is queued. */
   private take(max: number): Uint8Array | undefined {
-    let chunk = this.pending;
-    if (chunk === undefined) {
-      const read = this.readable.read() as ReadChunk;
-      if (read === null) return undefined;
-      chunk = typeof read === "string" ? Buffer.from(read, "utf8") : read;
-      if (chunk.byteLength === 0) return undefined;
-    }
+    const queue = this.queue;
+    if (queue.length === 0) return undefined;
+    const chunk = queue[0]!;
     if (chunk.byteLength <= max) {
-      this.pending = undefined;
+      queue.shift();
+      this.queued -= chunk.byteLength;
       return chunk;
     }
-    this.pending = chunk.subarray(max);
+    queue[0] = chunk.subarray(max);
+    this.queued -= max;
     return chunk.subarray(0, max);
   }
 
@@ -321,6 +348,7 @@ export class NodeStreamEngine implements WaitDescriber {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     const chunk = this.take(max);
+    this.resumeIfRoom();
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
     // The scope was checked just above: this schedule point completes the checkpoint (counted).
     if (chunk !== undefined) return completed(scope, chunk);
@@ -467,7 +495,7 @@ export class NodeStreamEngine implements WaitDescriber {
   release(where: string, why: string): void {
     if (this.closed) throw closedError(where);
     if (this.sendBusy || this.receiveBusy) throw busyError(where, "send() or receive()");
-    const unread = (this.pending?.byteLength ?? 0) + this.readable.readableLength;
+    const unread = this.queued + this.readable.readableLength;
     if (unread > 0) {
       throw new BrokenResourceError(
         `${where}: ${unread} bytes were received before the TLS handshake and would be lost; the peer must wait for the upgrade before sending TLS data`,
@@ -476,7 +504,8 @@ export class NodeStreamEngine implements WaitDescriber {
     this.closed = true;
     this.closedWhy = why;
     this.closing = Promise.resolve();
-    this.readable.off("readable", onReadable);
+    this.readable.pause(); // nothing may flow once our 'data' listener is gone
+    this.readable.off("data", onData);
     this.readable.off("end", onEnd);
     this.readable.off("error", onReceiveError);
     this.readable.off("close", onReadableClose);

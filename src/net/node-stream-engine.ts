@@ -8,8 +8,11 @@
  *   pipe) has taken them. Nothing stays buffered in user space, so a peer that stops reading
  *   makes `send` wait. A cancelled send cannot take its bytes back: the stream is then broken
  *   for later sends (Trio's rule), and `close` discards what is left instead of flushing it.
- * - `receive` pulls with `readable.read()` (paused mode): Node reads from the kernel only up
- *   to its high-water mark while nobody receives, which is the backpressure towards the peer.
+ * - `receive` takes Node's chunks as Node reads them ('data', no concatenation copy, no tick
+ *   per chunk). Chunks nobody has received yet wait in a queue; once it holds the readable's
+ *   high-water mark the Node stream is paused, so Node reads from the kernel only up to its own
+ *   mark again and stops: at most twice the mark is held while nobody receives, which is the
+ *   backpressure towards the peer. A receive that finds the queue below the mark resumes it.
  * - `close` destroys a plain TCP/Unix socket at once (the kernel flushes what it holds, then
  *   sends FIN); any other stream (TLS, pipes, Duplexes) is first ended, if no send is pending,
  *   and given `closeGraceMs` real milliseconds to finish (a non-cancellable wait). Then it waits

@@ -125,8 +125,12 @@ export async function checkOneWayStream(
     for (const name of ["send", "close"] as const) check(typeof s[name] === "function", `the send stream has no ${name}() method`);
     for (const name of ["receive", "close"] as const) check(typeof r[name] === "function", `the receive stream has no ${name}() method`);
     // Both are checkpoints: in a cancelled scope they raise Cancelled before doing anything.
-    await assertCheckpoints(() => s.send("x"));
-    await assertCheckpoints(() => r.receive(1));
+    // Concurrently: on a stream without a buffer (lockstep) a send returns only once a receive
+    // has taken its bytes, and assertCheckpoints runs the operation for real.
+    await withTaskGroup(async (tg) => {
+      tg.spawn(() => assertCheckpoints(() => s.send("x")));
+      await assertCheckpoints(() => r.receive(1));
+    });
 
     await sendAndReceive(s, r, "x", "x");
     // An empty send has no special meaning.

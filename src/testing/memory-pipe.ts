@@ -10,7 +10,7 @@
  * @internal
  * @module
  */
-import { currentScope, park, schedulePoint, wake, wakeWithError, type Parked } from "../core/index.js";
+import { completeCheckpoint, currentScope, park, wake, wakeWithError, type Parked } from "../core/index.js";
 import { BrokenResourceError } from "../core/index.js";
 import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "./stream-args.js";
 
@@ -105,7 +105,8 @@ export class MemoryPipe {
     this.rest = bytes;
     this.refill(); // as much as fits
     this.feedReceiver();
-    if (this.rest.byteLength === 0) return schedulePoint();
+    // The scope was checked above: completeCheckpoint makes this fast path a (counted) checkpoint.
+    if (this.rest.byteLength === 0) return completeCheckpoint(scope);
     this.sendBusy = true;
     const total = bytes.byteLength;
     return park<void>(
@@ -139,8 +140,8 @@ export class MemoryPipe {
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     const chunk = this.take(max);
-    if (chunk !== undefined) return schedulePoint().then(() => chunk);
-    if (this.eof) return schedulePoint().then(() => EMPTY);
+    if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
+    if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
     this.receiveBusy = true;
     this.receiverMax = max;
     return park<Uint8Array>(
@@ -166,7 +167,7 @@ export class MemoryPipe {
     if (scope !== undefined && scope.cause !== null) return Promise.reject(scope.cancelledError(true));
     this.eofSent = true;
     this.feedReceiver();
-    return schedulePoint();
+    return completeCheckpoint(scope);
   }
 
   closeSend(): void {

@@ -10,7 +10,7 @@
 // trellis: trellis/net. Server: serveTcp, handler `for await (chunk of conn) await conn.send(chunk)`.
 //          Client: connectTcp; one task sends the chunks (each send returns once the kernel
 //          took the bytes), another receives until every byte is back.
-// Both reuse one 64 KiB buffer for every send.
+// Both reuse one 64 KiB buffer for every send, and both turn Nagle off on both sides.
 
 import net from "node:net";
 import { now } from "../lib.mjs";
@@ -20,7 +20,8 @@ export const meta = { n: 16_384, goal: { ms: 1.25 }, what: "n × 64 KiB echoed o
 const CHUNK = 64 * 1024;
 
 export async function raw(n) {
-  const server = net.createServer((socket) => socket.pipe(socket));
+  // noDelay on both sides, as trellis sets it on every TCP socket it makes or accepts.
+  const server = net.createServer({ noDelay: true }, (socket) => socket.pipe(socket));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const client = net.connect({ port: server.address().port, host: "127.0.0.1" });
   await new Promise((resolve) => client.once("connect", resolve));

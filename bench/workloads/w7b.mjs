@@ -23,7 +23,8 @@ export async function raw(n) {
   let serverClosed = 0;
   let done;
   const allClosed = new Promise((resolve) => (done = resolve));
-  const server = net.createServer((socket) => {
+  // noDelay on both sides, as trellis sets it on every TCP socket it makes or accepts.
+  const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on("data", (data) => socket.write(data));
     socket.on("end", () => socket.end());
     socket.on("close", () => {

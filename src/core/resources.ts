@@ -32,7 +32,7 @@ export class TrackedResource {
     readonly label: string,
     /** Where it was opened (user frames), recorded in debug mode only. */
     readonly openedAt: string | undefined,
-    private readonly forceClose: () => void,
+    private readonly forceClose: () => void | PromiseLike<unknown>,
   ) {}
 
   /** The owner closed it: the run forgets it. Idempotent. */
@@ -42,20 +42,51 @@ export class TrackedResource {
     this.runtime.resources.delete(this);
   }
 
-  /** Closes it forcefully (the run ended, or its owner was collected while open). */
-  close(): void {
-    if (!this.open) return;
+  /**
+   * Closes it forcefully (the run ended, or its owner was collected while open). Returns the
+   * promise of a close that completes later (a thread terminating, a child being reaped), which
+   * `run()` waits for, bounded; it never rejects.
+   */
+  close(): Promise<unknown> | undefined {
+    if (!this.open) return undefined;
     this.untrack();
     try {
-      this.forceClose();
+      const done = this.forceClose();
+      return done === undefined ? undefined : Promise.resolve(done).catch(ignore);
     } catch {
       // A forced close is best effort: the handle may already be gone.
+      return undefined;
     }
   }
 
   describe(): string {
     return `${this.kind} ${this.label}`;
   }
+}
+
+function ignore(): void {}
+
+/**
+ * Closes every resource still open in `runtime` and waits until those whose close completes
+ * later are gone, for at most `limitMs` (an unref'd timer: it never keeps the process alive).
+ * `run()` calls it once its last task has finished, so that nothing of the run outlives it.
+ *
+ * @internal
+ */
+export async function closeResources(resources: Set<TrackedResource>, limitMs: number): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  for (const resource of [...resources]) {
+    const done = resource.close();
+    if (done !== undefined) pending.push(done);
+  }
+  if (pending.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, limitMs);
+    timer.unref();
+  });
+  await Promise.race([Promise.all(pending), limit]);
+  clearTimeout(timer);
 }
 
 /** Reports resources collected while open; made on first use in debug mode. */
@@ -78,7 +109,7 @@ function reportLeak(record: TrackedResource): void {
  *
  * @internal
  */
-export function trackResource(owner: object, kind: string, label: string, forceClose: () => void): TrackedResource {
+export function trackResource(owner: object, kind: string, label: string, forceClose: () => void | PromiseLike<unknown>): TrackedResource {
   const runtime = currentScope()?.runtime ?? getDefaultRuntime();
   const openedAt = runtime.debug ? captureSpawnSite(trackResource, 4) : undefined;
   const record = new TrackedResource(runtime, kind, label, openedAt, forceClose);

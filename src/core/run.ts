@@ -8,6 +8,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { isCancelled, RuntimeError, suppressedErrors, TaskGroupError } from "./errors.js";
 import { Runtime, type Instrument } from "./runtime.js";
 import { debugSettingsOf, startDebugMode } from "./debug-mode.js";
+import { closeResources } from "./resources.js";
 import { signalTakenOver } from "./signal-takeover.js";
 import { currentTaskImpl, TaskImpl } from "./task.js";
 import { requireBoolean, requireFunction, requireOptions, show } from "./validate.js";
@@ -118,6 +119,9 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
     if (runtime.liveTasks > 0) await new Promise<void>((resolve) => (runtime.onAllExited = resolve));
   } finally {
     runtime.onAllExited = undefined;
+    // What user code left open is closed now, and run() returns once it is gone (a terminated
+    // worker thread, a reaped child), bounded: nothing of the run outlives it.
+    if (runtime.resources.size > 0) await closeResources(runtime.resources, 2_000);
     signals?.remove();
     clock.detach?.(runtime);
     runtime.close();

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { show } from "./validate.js";
 import type { ScopeNode } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
 import { describeWait, type AnyParked } from "./park.js";
@@ -173,6 +174,9 @@ function enclosingScopes(inner: ScopeNode, task: TaskImpl<unknown>): ScopeSnapsh
  * ```
  */
 export function formatTaskTree(tree?: TaskTree): string {
+  if (tree != null && (typeof tree !== "object" || typeof (tree as Partial<TaskTree>).taskCount !== "number")) {
+    throw new TypeError(`formatTaskTree(): \`tree\` must be a tree returned by taskTree() (or omitted for the current one), got ${show(tree)}`);
+  }
   const t = tree ?? taskTree();
   if (t.root === undefined) return "trellis task tree: no live tasks (called outside run(), or the run has finished)\n";
   const noun = t.taskCount === 1 ? "task" : "tasks";

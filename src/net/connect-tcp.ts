@@ -85,17 +85,20 @@ export async function connectTcp(host: string, port: number, options?: ConnectTc
 function connectOne(target: Target, port: number, localAddress: string | undefined, label: string): Promise<net.Socket> {
   return park<net.Socket>(`connect to ${label}`, (parked) => {
     const socket = net.connect({ host: target.address, port, family: target.family, localAddress, allowHalfOpen: true, autoSelectFamily: false });
+    // on + off rather than once: once wraps each listener in another function and its state.
     const onConnect = (): void => {
+      socket.off("connect", onConnect);
       socket.off("error", onError);
       wake(parked, socket);
     };
     const onError = (err: unknown): void => {
       socket.off("connect", onConnect);
+      socket.off("error", onError);
       socket.destroy();
       wakeWithError(parked, err);
     };
-    socket.once("connect", onConnect);
-    socket.once("error", onError);
+    socket.on("connect", onConnect);
+    socket.on("error", onError);
     parked.abort = () => {
       socket.off("connect", onConnect);
       socket.off("error", onError);

@@ -50,22 +50,41 @@ export class EngineStream implements HalfCloseableStream {
   }
 }
 
+/** The iterator of an {@link EngineStream}: `receive()` until the empty chunk of EOF. */
+class ChunkIterator implements AsyncIterableIterator<Uint8Array> {
+  #done = false;
+  readonly #engine: NodeStreamEngine;
+  readonly #toResult = (chunk: Uint8Array): IteratorResult<Uint8Array, undefined> => {
+    if (chunk.byteLength !== 0) return { value: chunk, done: false };
+    this.#done = true;
+    return END;
+  };
+
+  constructor(engine: NodeStreamEngine) {
+    this.#engine = engine;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    return this.#done ? Promise.resolve(END) : this.#engine.receive(undefined).then(this.#toResult);
+  }
+
+  return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.#done = true;
+    return Promise.resolve(END);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
 /**
  * @internal The `for await` of a Node-backed stream. A plain iterator over receive() rather
  * than an async generator: one promise per chunk instead of a generator's several (servers
  * loop over this per connection).
  */
 export function chunksOf(engine: NodeStreamEngine): AsyncIterableIterator<Uint8Array> {
-  let done = false;
-  const iterator: AsyncIterableIterator<Uint8Array> = {
-    next: () => (done ? Promise.resolve(END) : engine.receive(undefined).then((chunk) => (chunk.byteLength === 0 ? ((done = true), END) : { value: chunk, done: false }))),
-    return: () => {
-      done = true;
-      return Promise.resolve(END);
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
+  return new ChunkIterator(engine);
 }
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });

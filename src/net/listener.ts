@@ -109,12 +109,18 @@ export class Listener implements AsyncDisposable {
    * for (;;) { const conn = await listener.accept(); await conn.send("hi\n"); await conn.close(); }
    * ```
    */
-  async accept(): Promise<SocketStream> {
-    const socket = await this.#engine.accept();
+  accept(): Promise<SocketStream> {
+    // Not an async function: one promise reaction per accept, and #adopt runs in the caller's
+    // context (AsyncLocalStorage follows the reaction), so the stream is tracked by its run.
+    return this.#engine.accept().then(this.#adopt);
+  }
+
+  /** Wraps an accepted socket (one function per listener, not a closure per accept). */
+  readonly #adopt = (socket: net.Socket): SocketStream => {
     socket.off("error", ignore);
     if (socket instanceof net.Socket && !(socket instanceof tls.TLSSocket)) socket.setNoDelay(true);
     return openSocketStream(socket, { label: describePeer(socket) || String(this.address), closeGraceMs: this.#engine.closeGraceMs });
-  }
+  };
 
   /**
    * Stops listening: connections not yet accepted are closed, a task blocked in `accept()` gets
@@ -212,7 +218,8 @@ async function listenInet(where: string, server: net.Server, port: number, optio
  * ```
  */
 export function listenTcp(port: number, options?: ListenTcpOptions): Promise<Listener> {
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  // noDelay: Node turns Nagle off as it accepts (accept()'s setNoDelay is then a no-op).
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   return listenInet("listenTcp()", server, port, options, "connection");
 }
 

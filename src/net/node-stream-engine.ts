@@ -8,8 +8,11 @@
  *   pipe) has taken them. Nothing stays buffered in user space, so a peer that stops reading
  *   makes `send` wait. A cancelled send cannot take its bytes back: the stream is then broken
  *   for later sends (Trio's rule), and `close` discards what is left instead of flushing it.
- * - `receive` pulls with `readable.read()` (paused mode): Node reads from the kernel only up
- *   to its high-water mark while nobody receives, which is the backpressure towards the peer.
+ * - `receive` takes Node's chunks as Node reads them ('data', no concatenation copy, no tick
+ *   per chunk). Chunks nobody has received yet wait in a queue; once it holds the readable's
+ *   high-water mark the Node stream is paused, so Node reads from the kernel only up to its own
+ *   mark again and stops: at most twice the mark is held while nobody receives, which is the
+ *   backpressure towards the peer. A receive that finds the queue below the mark resumes it.
  * - `close` destroys a plain TCP/Unix socket at once (the kernel flushes what it holds, then
  *   sends FIN); any other stream (TLS, pipes, Duplexes) is first ended, if no send is pending,
  *   and given `closeGraceMs` real milliseconds to finish (a non-cancellable wait). Then it waits
@@ -24,6 +27,7 @@ import type { Readable, Writable } from "node:stream";
 import {
   checkpoint,
   completeCheckpoint,
+  countCheckpoint,
   currentScope,
   sliceExpired,
   yieldToEventLoop,
@@ -34,8 +38,11 @@ import {
   wake,
   wakeWithError,
   requireDuration,
+  type AnyParked,
   type Parked,
   type TrackedResource,
+  type WaitAborter,
+  type WaitDescriber,
 } from "../core/index.js";
 import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
 import {
@@ -65,23 +72,74 @@ export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
 type ReadChunk = Buffer | string | Uint8Array | null;
 
+/** `parked.data` of a parked send or close, for {@link NodeStreamEngine.describeWait}. */
+const SEND = 1;
+const CLOSE = 2;
+
+/**
+ * `completeCheckpoint(scope).then(() => value)` without a closure and a second promise when the
+ * time slice is not spent (then completeCheckpoint's schedule point is an already-resolved
+ * promise, and awaiting `Promise.resolve(value)` is the same single turn of the microtask queue).
+ */
+function completed<T>(scope: Parameters<typeof countCheckpoint>[0], value: T): Promise<T> {
+  countCheckpoint(scope);
+  if (!sliceExpired()) return Promise.resolve(value);
+  return yieldToEventLoop().then(() => value);
+}
+
+/** Where a wrapped Node stream keeps its engine, for the shared listeners below. */
+const kEngine = Symbol("trellis stream engine");
+interface EngineHolder {
+  [kEngine]?: NodeStreamEngine | undefined;
+}
+function engineOf(stream: unknown): NodeStreamEngine | undefined {
+  return (stream as EngineHolder)[kEngine];
+}
+function onData(this: unknown, chunk: unknown): void {
+  engineOf(this)?.onData(chunk as ReadChunk);
+}
+function onEnd(this: unknown): void {
+  engineOf(this)?.onEnd();
+}
+function onReceiveError(this: unknown, err: unknown): void {
+  engineOf(this)?.onReceiveError(err);
+}
+function onSendError(this: unknown, err: unknown): void {
+  engineOf(this)?.onSendError(err);
+}
+function onReadableClose(this: unknown): void {
+  engineOf(this)?.onReadableClose();
+}
+function onWritableClose(this: unknown): void {
+  engineOf(this)?.onWritableClose();
+}
+
 /** @internal */
-export class NodeStreamEngine {
+export class NodeStreamEngine implements WaitDescriber {
   readonly label: string;
   readonly closeGraceMs: number;
-  /** `socket receive 127.0.0.1:4000`, computed once. */
-  readonly receiveLabel: string;
-  readonly sendLabel: string;
   private tracked: TrackedResource | undefined = undefined;
 
-  /** Bytes read from Node but not yet returned (a chunk longer than `maxBytes`). */
-  private pending: Uint8Array | undefined = undefined;
+  /**
+   * Chunks Node delivered ('data') that no receive has taken yet, oldest first, and their
+   * bytes. Bounded: once `queued` reaches the readable's high-water mark the Node stream is
+   * paused (Node then reads from the kernel only up to that mark again, and stops), and it is
+   * resumed by a receive that finds the queue below the mark.
+   */
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private readonly highWaterMark: number;
   private eof = false;
   private receiveError: unknown = undefined;
   private sendError: unknown = undefined;
   private receiver: Parked<Uint8Array> | undefined = undefined;
   private receiverMax = 0;
   private sender: Parked<void> | undefined = undefined;
+  /** close() waiting for a socket's 'close' event. */
+  private closeWaiter: Parked<void> | undefined = undefined;
+  private closeWaitOn: Readable | Writable | undefined = undefined;
+  /** close()'s fast path: the resource is forgotten when the socket's 'close' comes. */
+  private untrackOnClose = false;
   /** Writes handed to Node, writes it has called back for, and the one the parked send waits for. */
   private writesIssued = 0;
   private writesDone = 0;
@@ -113,9 +171,6 @@ export class NodeStreamEngine {
     this.label = label;
     const grace = options?.closeGraceMs;
     this.closeGraceMs = grace === undefined || grace === null ? DEFAULT_CLOSE_GRACE_MS : requireDuration(where, "options.closeGraceMs", grace);
-    const suffix = label === "" ? "" : ` ${label}`;
-    this.receiveLabel = `${kind} receive${suffix}`;
-    this.sendLabel = `${kind} send${suffix}`;
 
     // A stream wrapped after its end (or its destruction) has already emitted those events.
     if (readable.readableEnded) this.eof = true;
@@ -124,14 +179,28 @@ export class NodeStreamEngine {
     else if (writable.destroyed) this.sendError = writable.errored ?? new Error("the stream was destroyed before it was wrapped");
     this.readableClosed = readable.closed === true;
     this.writableClosed = writable.closed === true;
-    readable.on("readable", this.onReadable);
-    readable.on("end", this.onEnd);
-    readable.on("error", this.onReceiveError);
-    readable.on("close", this.onReadableClose);
+    // One shared function per event, not a closure per stream: Node calls a listener with the
+    // emitter as `this`, and the emitter holds its engine (precondition of the shared listeners:
+    // a Node stream is wrapped by at most one live engine, which release() detaches).
+    (readable as EngineHolder)[kEngine] = this;
+    this.highWaterMark = Math.max(1, readable.readableHighWaterMark || 1);
+    // Chunks are taken as Node reads them ('data', paused when nobody receives), never with
+    // read(): read() concatenates whatever is buffered (a copy), and each 'readable' costs a tick.
+    readable.on("data", onData);
+    readable.on("end", onEnd);
+    readable.on("error", onReceiveError);
+    readable.on("close", onReadableClose);
     if ((writable as unknown) !== readable) {
-      writable.on("error", this.onSendError);
-      writable.on("close", this.onWritableClose);
+      (writable as EngineHolder)[kEngine] = this;
+      writable.on("error", onSendError);
+      writable.on("close", onWritableClose);
     }
+  }
+
+  /** The label of a parked receive or send, made only when a task tree or stall report asks. */
+  describeWait(parked: AnyParked): string {
+    const suffix = this.label === "" ? "" : ` ${this.label}`;
+    return `${this.kind} ${parked.data === SEND ? "send" : parked.data === CLOSE ? "close" : "receive"}${suffix}`;
   }
 
   /** Registers with the run once the public object exists (so a leak report can name it). */
@@ -142,53 +211,89 @@ export class NodeStreamEngine {
 
   // ---- Node's events: one listener each, dispatching to the one waiter ----
 
-  private readonly onReadable = (): void => {
+  /** @internal */
+  onData(read: ReadChunk): void {
+    if (read === null) return;
+    const chunk = typeof read === "string" ? Buffer.from(read, "utf8") : read;
+    if (chunk.byteLength === 0) return;
     const parked = this.receiver;
-    if (parked === undefined) return;
-    const chunk = this.take(this.receiverMax);
-    if (chunk === undefined) return;
-    this.receiver = undefined;
-    this.receiveBusy = false;
-    wake(parked, chunk);
-  };
+    // A parked receiver means the queue is empty (it parks only then): hand the chunk over.
+    if (parked !== undefined && chunk.byteLength <= this.receiverMax) {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+      wake(parked, chunk);
+      return;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    if (parked !== undefined) {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+      wake(parked, this.take(this.receiverMax)!);
+    }
+    // Backpressure: stop taking chunks from Node once a high-water mark of them waits here.
+    if (this.queued >= this.highWaterMark) this.readable.pause();
+  }
 
-  private readonly onEnd = (): void => {
+  /** Lets Node deliver chunks again when the queue is below its mark (and nothing ended). */
+  private resumeIfRoom(): void {
+    const readable = this.readable;
+    if (this.queued < this.highWaterMark && readable.readableFlowing !== true && !this.eof && !readable.destroyed) readable.resume();
+  }
+
+  /** @internal */
+  onEnd(): void {
     this.eof = true;
     const parked = this.receiver;
     if (parked === undefined) return;
     this.receiver = undefined;
     this.receiveBusy = false;
     wake(parked, EMPTY);
-  };
+  }
 
-  private readonly onReceiveError = (err: unknown): void => {
+  /** @internal */
+  onReceiveError(err: unknown): void {
     if (this.closed) return;
     this.receiveError ??= err;
     if (this.duplex) this.sendError ??= err;
     this.failWaiters();
-  };
+  }
 
-  private readonly onSendError = (err: unknown): void => {
+  /** @internal */
+  onSendError(err: unknown): void {
     if (this.closed) return;
     this.sendError ??= err;
     this.failWaiters();
-  };
+  }
 
-  private readonly onReadableClose = (): void => {
+  /** @internal */
+  onReadableClose(): void {
     this.readableClosed = true;
+    this.closeWaiterDone(this.readable);
     if (this.closed || this.eof) return;
     // Destroyed without an end: the other side (or someone holding the Node stream) tore it down.
     this.receiveError ??= new Error("the stream was destroyed before its end");
     if (this.duplex && !this.writable.writableFinished) this.sendError ??= this.receiveError;
     this.failWaiters();
-  };
+  }
 
-  private readonly onWritableClose = (): void => {
+  /** @internal */
+  onWritableClose(): void {
     this.writableClosed = true;
+    this.closeWaiterDone(this.writable);
     if (this.closed || this.writable.writableFinished) return;
     this.sendError ??= new Error("the stream was destroyed before its end");
     this.failWaiters();
-  };
+  }
+
+  /** Wakes close() waiting for the 'close' of a socket (the one listener we already have). */
+  private closeWaiterDone(stream: Readable | Writable): void {
+    const parked = this.closeWaiter;
+    if (parked === undefined || this.closeWaitOn !== stream) return;
+    this.closeWaiter = this.closeWaitOn = undefined;
+    if (this.untrackOnClose) this.tracked?.untrack();
+    wake(parked, undefined);
+  }
 
   private failWaiters(): void {
     const receiver = this.receiver;
@@ -212,61 +317,53 @@ export class NodeStreamEngine {
     return this.closedWhy === undefined ? closedError(where) : new ClosedResourceError(`${where}: ${this.closedWhy}`);
   }
 
-  private closeLabel(): string {
-    return `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`;
-  }
-
   private describe(): string {
     return this.label === "" ? `this ${this.kind}` : `${this.kind} ${this.label}`;
   }
 
-  /** Up to `max` bytes read so far, or undefined if Node has none buffered. */
+  /** Up to `max` bytes of the oldest queued chunk (no copy), or undefined if none is queued. */
   private take(max: number): Uint8Array | undefined {
-    let chunk = this.pending;
-    if (chunk === undefined) {
-      const read = this.readable.read() as ReadChunk;
-      if (read === null) return undefined;
-      chunk = typeof read === "string" ? Buffer.from(read, "utf8") : read;
-      if (chunk.byteLength === 0) return undefined;
-    }
+    const queue = this.queue;
+    if (queue.length === 0) return undefined;
+    const chunk = queue[0]!;
     if (chunk.byteLength <= max) {
-      this.pending = undefined;
+      queue.shift();
+      this.queued -= chunk.byteLength;
       return chunk;
     }
-    this.pending = chunk.subarray(max);
+    queue[0] = chunk.subarray(max);
+    this.queued -= max;
     return chunk.subarray(0, max);
   }
 
   // ---- the Stream methods ----
 
   receive(maxBytes: unknown): Promise<Uint8Array> {
-    const where = `receive() on ${this.describe()}`;
     let max: number;
     try {
       max = requireMaxBytes("receive()", maxBytes);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.closed) return Promise.reject(this.closedErr(where));
-    if (this.receiveBusy) return Promise.reject(busyError(where, "receive()"));
+    // The error messages' text is made only when one is thrown (nothing per call).
+    if (this.closed) return Promise.reject(this.closedErr(`receive() on ${this.describe()}`));
+    if (this.receiveBusy) return Promise.reject(busyError(`receive() on ${this.describe()}`, "receive()"));
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const chunk = this.take(max);
+    this.resumeIfRoom();
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
-    if (chunk !== undefined) return completeCheckpoint(scope).then(() => chunk);
-    if (this.eof) return completeCheckpoint(scope).then(() => EMPTY);
-    if (this.receiveError !== undefined) return Promise.reject(brokenBy(where, this.receiveError));
+    // The scope was checked just above: this schedule point completes the checkpoint (counted).
+    if (chunk !== undefined) return completed(scope, chunk);
+    if (this.eof) return completed(scope, EMPTY);
+    if (this.receiveError !== undefined) return Promise.reject(brokenBy(`receive() on ${this.describe()}`, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;
     return park<Uint8Array>(
-      this.receiveLabel,
+      this,
       (parked) => {
         this.receiver = parked;
-        parked.abort = () => {
-          this.receiver = undefined;
-          this.receiveBusy = false;
-          return true;
-        };
+        parked.abort = this.receiveAborter;
       },
       true,
       scope,
@@ -274,15 +371,15 @@ export class NodeStreamEngine {
   }
 
   send(data: unknown): Promise<void> {
-    const where = `send() on ${this.describe()}`;
     let bytes: Uint8Array;
     try {
       bytes = requireData("send()", data);
     } catch (err) {
       return Promise.reject(err);
     }
-    const refused = this.sendRefusal(where);
-    if (refused !== undefined) return Promise.reject(refused);
+    if (this.sendBusy || this.closed || this.eofSent || this.cancelledSend || this.sendError !== undefined || this.writable.destroyed) {
+      return Promise.reject(this.sendRefusal(`send() on ${this.describe()}`));
+    }
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (bytes.byteLength === 0) return checkpoint();
@@ -298,21 +395,35 @@ export class NodeStreamEngine {
     this.sendBusy = true;
     this.sendTarget = target;
     return park<void>(
-      this.sendLabel,
+      this,
       (parked) => {
+        parked.data = SEND; // for describeWait
         this.sender = parked;
-        parked.abort = () => {
-          // The bytes are in Node's hands and cannot be taken back.
-          this.sender = undefined;
-          this.sendBusy = false;
-          this.cancelledSend = true;
-          return true;
-        };
+        parked.abort = this.sendAborter;
       },
       true,
       scope,
     );
   }
+
+  /** Withdraws the parked receive (one object per engine, not a closure per wait). */
+  private readonly receiveAborter: WaitAborter = {
+    abortWait: (): boolean => {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+      return true;
+    },
+  };
+
+  /** Withdraws the parked send: the bytes are in Node's hands and cannot be taken back. */
+  private readonly sendAborter: WaitAborter = {
+    abortWait: (): boolean => {
+      this.sender = undefined;
+      this.sendBusy = false;
+      this.cancelledSend = true;
+      return true;
+    },
+  };
 
   /** The one callback of every write (no closure per send): counts completions. */
   private readonly onWriteDone = (err?: unknown): void => {
@@ -342,14 +453,13 @@ export class NodeStreamEngine {
     wakeWithError(parked, brokenBy(`send() on ${this.describe()}`, err));
   }
 
-  private sendRefusal(where: string): Error | undefined {
+  private sendRefusal(where: string): Error {
     if (this.closed) return this.closedErr(where);
     if (this.sendBusy) return busyError(where, "send() or sendEof()");
     if (this.eofSent) return eofSentError(where);
     if (this.cancelledSend) return brokenAfterCancel(where);
     if (this.sendError !== undefined) return brokenBy(where, this.sendError);
-    if (this.writable.destroyed) return brokenBy(where, new Error("the stream was destroyed"));
-    return undefined;
+    return brokenBy(where, new Error("the stream was destroyed"));
   }
 
   sendEof(): Promise<void> {
@@ -388,7 +498,7 @@ export class NodeStreamEngine {
   release(where: string, why: string): void {
     if (this.closed) throw closedError(where);
     if (this.sendBusy || this.receiveBusy) throw busyError(where, "send() or receive()");
-    const unread = (this.pending?.byteLength ?? 0) + this.readable.readableLength;
+    const unread = this.queued + this.readable.readableLength;
     if (unread > 0) {
       throw new BrokenResourceError(
         `${where}: ${unread} bytes were received before the TLS handshake and would be lost; the peer must wait for the upgrade before sending TLS data`,
@@ -397,13 +507,16 @@ export class NodeStreamEngine {
     this.closed = true;
     this.closedWhy = why;
     this.closing = Promise.resolve();
-    this.readable.off("readable", this.onReadable);
-    this.readable.off("end", this.onEnd);
-    this.readable.off("error", this.onReceiveError);
-    this.readable.off("close", this.onReadableClose);
+    this.readable.pause(); // nothing may flow once our 'data' listener is gone
+    this.readable.off("data", onData);
+    this.readable.off("end", onEnd);
+    this.readable.off("error", onReceiveError);
+    this.readable.off("close", onReadableClose);
+    (this.readable as EngineHolder)[kEngine] = undefined;
     if (!this.duplex) {
-      this.writable.off("error", this.onSendError);
-      this.writable.off("close", this.onWritableClose);
+      this.writable.off("error", onSendError);
+      this.writable.off("close", onWritableClose);
+      (this.writable as EngineHolder)[kEngine] = undefined;
     }
     this.tracked?.untrack();
   }
@@ -412,6 +525,31 @@ export class NodeStreamEngine {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing.then(schedulePoint);
     this.closed = true;
+    const socket = this.writable;
+    // Fast path (no async function, no listener, no closure): precondition, one plain TCP or
+    // Unix socket (not TLS) for both directions, with no waiter and nothing queued in user
+    // space. Closing its descriptor lets the kernel send what it holds, then FIN (no linger),
+    // as doClose would do after its schedule point; Node always emits 'close' after destroy(),
+    // and our own 'close' listener wakes the one wait. Anything else goes through doClose.
+    if (
+      this.duplex &&
+      socket instanceof Socket &&
+      !(socket instanceof TLSSocket) &&
+      this.receiver === undefined &&
+      this.sender === undefined &&
+      socket.writableLength === 0
+    ) {
+      this.receiveBusy = this.sendBusy = false;
+      socket.destroy();
+      if (this.readableClosed) {
+        this.tracked?.untrack();
+        this.closing = schedulePoint();
+      } else {
+        this.untrackOnClose = true;
+        this.closing = this.closeEvent(socket);
+      }
+      return this.closing;
+    }
     this.closing = this.doClose();
     return this.closing;
   }
@@ -461,9 +599,19 @@ export class NodeStreamEngine {
   }
 
   private closeEvent(stream: Readable | Writable): Promise<void> {
-    // A destroyed net.Socket always emits 'close' once its handle is released: no timer.
+    // A destroyed net.Socket always emits 'close' once its handle is released: no timer. Our
+    // own 'close' listener (attached in the constructor, still attached: only release() takes
+    // it off, and a released engine never closes) wakes the wait: no listener per close.
     if (stream instanceof Socket) {
-      return park<void>(this.closeLabel(), (parked) => void stream.once("close", () => wake(parked, undefined)), false);
+      return park<void>(
+        this,
+        (parked) => {
+          parked.data = CLOSE;
+          this.closeWaiter = parked;
+          this.closeWaitOn = stream;
+        },
+        false,
+      );
     }
     return park<void>(
       `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,

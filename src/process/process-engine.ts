@@ -200,8 +200,15 @@ export class ProcessEngine {
   }
 
   /** run() ended with the child still open: kill it and drop the pipes, now. Holds no facade. */
-  private forceClose(): void {
+  /** SIGKILL and pipes destroyed; the promise settles once the child is reaped (see onExit). */
+  private forceClose(): Promise<void> | undefined {
     this.kill("SIGKILL");
     for (const pipe of [this.child.stdin, this.child.stdout, this.child.stderr]) pipe?.destroy();
+    if (this.settled) return undefined;
+    return new Promise<void>((resolve) => {
+      const reaped = () => setImmediate(() => setImmediate(resolve));
+      if (this.exited) reaped();
+      else this.child.once("exit", reaped);
+    });
   }
 }

@@ -18,12 +18,16 @@ class AckBatch extends WaitQueue {
 export class AckBatcher {
   private ids: string[] = [];
   private batch: AckBatch | undefined = undefined;
+  /** What a waiting ack shows in the task tree (made once, not per acknowledgement). */
+  private readonly label: string;
 
   constructor(
     private readonly client: RedisClientLike,
     private readonly key: string,
     private readonly group: string,
-  ) {}
+  ) {
+    this.label = `Envelope.ack() on Redis stream "${key}"`;
+  }
 
   /** Queues an XACK of `id`; returns the batch to wait on (see {@link AckBatcher.wait}). */
   ack(id: string): WaitQueue {
@@ -40,7 +44,7 @@ export class AckBatcher {
     const b = batch as AckBatch;
     if (b.error !== undefined) return Promise.reject(b.error);
     if (b.done) return completeCheckpoint(scope);
-    return b.park<void>(`Envelope.ack() on Redis stream "${this.key}"`, undefined, scope);
+    return b.park<void>(this.label, undefined, scope);
   }
 
   private readonly flush = (): void => {

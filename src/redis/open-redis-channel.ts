@@ -40,8 +40,9 @@ export interface RedisChannelOptions<T> {
   /**
    * How many values this consumer keeps at hand, read and not yet acknowledged (AMQP's
    * prefetch count). Default 1: read on demand only, as many as there are receives waiting.
-   * Above 1, the next values are read while the current ones are worked on and acknowledged
-   * (throughput: use about the number of worker tasks, or twice it). Values read ahead are
+   * Above 1, the next values are read while the current ones are worked on and acknowledged,
+   * once half of `prefetch` is free (throughput: use about the number of worker tasks, or
+   * twice it). Values read ahead are
    * pending under this consumer while they wait here; one that waits half of `claimIdleMs`
    * is not handed out any more (another consumer may be claiming it) and comes back through
    * a claim once idle for `claimIdleMs`.

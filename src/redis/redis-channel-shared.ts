@@ -11,12 +11,16 @@ import type { StreamReceiver } from "./stream-receiver.js";
 export class RedisChannelShared<T> {
   openSendHandles = 0;
   sendsInFlight = 0;
+  /** What a waiting send shows in the task tree (made once, not per send). */
+  readonly sendLabel: string;
 
   constructor(
     readonly receiver: StreamReceiver<T>,
     readonly maxLen: number | undefined,
     readonly serialize: (value: T) => string,
-  ) {}
+  ) {
+    this.sendLabel = `send on Redis stream "${receiver.settings.key}" (XADD)`;
+  }
 
   statistics(): AckChannelStatistics {
     const r = this.receiver.statistics();

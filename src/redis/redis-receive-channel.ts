@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { WouldBlock, currentScope, currentTaskImpl, completeCheckpoint } from "../core/index.js";
+import { WouldBlock, countCheckpoint, currentScope, currentTaskImpl, sliceExpired, yieldToEventLoop } from "../core/index.js";
 import type { AckChannelStatistics, Envelope } from "../channels/index.js";
 import type { RedisChannelShared } from "./redis-channel-shared.js";
 import { closedReceiver } from "./stream-receiver.js";
@@ -86,8 +86,8 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
       const ready = receiver.takeBuffered();
       if (ready !== undefined) {
         const delivery = receiver.deliver(ready, held, task);
-        const settled = completeCheckpoint(scope);
-        return asStep ? settled.then(() => ({ done: false, value: delivery })) : settled.then(() => delivery);
+        countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
+        return settledSoon(asStep ? { done: false, value: delivery } : delivery);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -245,4 +245,9 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
 /** @internal A new handle on `shared` (the constructor is private). */
 export function openRedisReceiveChannel<T>(shared: RedisChannelShared<T>): RedisReceiveChannel<T> {
   return make(shared as RedisChannelShared<unknown>) as RedisReceiveChannel<T>;
+}
+
+/** A value now, through a schedule point: one promise, no closure, unless the slice is spent. */
+function settledSoon<V>(value: V): Promise<V> {
+  return sliceExpired() ? yieldToEventLoop().then(() => value) : Promise.resolve(value);
 }

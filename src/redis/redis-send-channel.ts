@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { ClosedResourceError, WouldBlock, currentScope, isCancelled, show, wait } from "../core/index.js";
+import { ClosedResourceError, WouldBlock, currentScope, show } from "../core/index.js";
 import type { AckChannelStatistics } from "../channels/index.js";
-import { brokenByRedis } from "./redis-client.js";
+import { sendAndWait } from "./xadd-wait.js";
 import type { RedisChannelShared } from "./redis-channel-shared.js";
 
 let make: (shared: RedisChannelShared<unknown>) => RedisSendChannel<unknown>;
@@ -60,25 +60,20 @@ export class RedisSendChannel<T> implements Disposable {
    * await send.send("welcome@example.com");
    * ```
    */
-  async send(value: T): Promise<void> {
+  send(value: T): Promise<void> {
     const scope = currentScope();
-    if (scope !== undefined && scope.cause !== null) throw scope.raiseCancelled();
-    if (this.#closed) throw closedSender("RedisSendChannel.send()");
+    if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
+    if (this.#closed) return Promise.reject(closedSender("RedisSendChannel.send()"));
     const shared = this.#shared;
-    const text = serializeOrThrow(shared.serialize, value);
-    const settings = shared.receiver.settings;
-    const args = ["XADD", settings.key];
-    if (shared.maxLen !== undefined) args.push("MAXLEN", "~", String(shared.maxLen));
-    args.push("*", "v", text);
-    shared.sendsInFlight++;
+    let text: string;
     try {
-      await wait(settings.client.sendCommand(args));
+      text = serializeOrThrow(shared.serialize, value);
     } catch (err) {
-      if (isCancelled(err)) throw err;
-      throw brokenByRedis("RedisSendChannel.send()", settings.key, err);
-    } finally {
-      shared.sendsInFlight--;
+      return Promise.reject(err);
     }
+    const settings = shared.receiver.settings;
+    const args = shared.maxLen === undefined ? ["XADD", settings.key, "*", "v", text] : ["XADD", settings.key, "MAXLEN", "~", String(shared.maxLen), "*", "v", text];
+    return sendAndWait(settings.client, args, scope, shared.sendLabel, settings.key, shared as RedisChannelShared<unknown>);
   }
 
   /**

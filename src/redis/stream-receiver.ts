@@ -150,8 +150,11 @@ export class StreamReceiver<T> implements WaitAborter {
 
   /**
    * Starts the fetch loop if it has something to do: receives wait, or (once this consumer has
-   * started receiving) it holds fewer than `prefetch` values — read ahead or in flight — so the
-   * next batch is read while the current one is being worked on and acknowledged.
+   * started receiving) it holds no more than half of `prefetch` values — read ahead or in
+   * flight — so the next batch is read while the current one is being worked on and
+   * acknowledged. Half, not "fewer than prefetch": topping up after every receive would read
+   * one or two entries per XREADGROUP (a round trip and a reply each), where waiting for half
+   * the window to empty reads at least `prefetch / 2` at a time.
    */
   kick(): void {
     if (!this.fetching && this.wantsMore()) void this.fetchLoop();
@@ -162,7 +165,7 @@ export class StreamReceiver<T> implements WaitAborter {
     if (this.waiters.length > 0) return true;
     // prefetch 1 (the default) reads on demand only: nothing waits here unasked for.
     const prefetch = this.settings.prefetch;
-    return prefetch > 1 && this.receiving && this.buffer.length + this.inFlightCount < prefetch;
+    return prefetch > 1 && this.receiving && (this.buffer.length + this.inFlightCount) * 2 <= prefetch;
   }
 
   /** Parks the caller until an entry comes; starts the fetch loop if needed. */

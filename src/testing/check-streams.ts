@@ -124,12 +124,12 @@ export async function checkOneWayStream(
   await withPair(makePair, async (s, r) => {
     for (const name of ["send", "close"] as const) check(typeof s[name] === "function", `the send stream has no ${name}() method`);
     for (const name of ["receive", "close"] as const) check(typeof r[name] === "function", `the receive stream has no ${name}() method`);
-    // Both are checkpoints, also when they complete at once. They run for real (as Trio's
-    // assert_checkpoints), so each runs in its own task with its peer beside it: a clogged
-    // send completes only once the receive has taken the byte.
+    // Both are checkpoints: in a cancelled scope they raise Cancelled before doing anything.
+    // Concurrently: on a stream without a buffer (lockstep) a send returns only once a receive
+    // has taken its bytes, and assertCheckpoints runs the operation for real.
     await withTaskGroup(async (tg) => {
       tg.spawn(() => assertCheckpoints(() => s.send("x")));
-      tg.spawn(() => assertCheckpoints(() => receiveOne(r, "x")));
+      await assertCheckpoints(() => r.receive(1));
     });
 
     await sendAndReceive(s, r, "x", "x");

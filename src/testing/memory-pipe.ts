@@ -105,6 +105,7 @@ export class MemoryPipe {
     this.rest = bytes;
     this.refill(); // as much as fits
     this.feedReceiver();
+    // The scope was checked above: completeCheckpoint makes this fast path a (counted) checkpoint.
     if (this.rest.byteLength === 0) return completeCheckpoint(scope);
     this.sendBusy = true;
     const total = bytes.byteLength;

@@ -545,16 +545,18 @@ export class PoolEngine implements CallHost, WorkerEvents {
 }
 
 /** run() ended with the pool open (or its owner was collected): terminate every worker now. */
-function forceCloser(engine: PoolEngine): () => void {
+function forceCloser(engine: PoolEngine): () => Promise<unknown> {
   return () => {
     engine.closed = true;
     if (engine.idleTimer !== undefined) clearTimeout(engine.idleTimer);
+    const gone: Promise<void>[] = [];
     for (const worker of engine.workers) {
       worker.worker.ref();
       if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
       if (worker.call?.graceTimer !== undefined) clearTimeout(worker.call.graceTimer);
-      worker.terminate();
+      gone.push(worker.terminate());
     }
+    return Promise.all(gone); // run() waits for the threads to be gone before it returns
   };
 }
 

@@ -82,9 +82,10 @@ export class WorkerHandle {
   }
 
   /** Terminates the thread now (the `exit` event follows). Idempotent. */
-  terminate(): void {
+  /** Terminates the thread; the promise settles once it is gone (never rejects). */
+  terminate(): Promise<void> {
     this.live = false;
-    this.worker.terminate().catch(ignore);
+    return this.worker.terminate().then(ignore, ignore);
   }
 }
 

@@ -253,3 +253,11 @@ describe("taskTree", () => {
     assert.deepEqual(flatten(tree!).map((t) => t.name), ["main", "slow"]);
   });
 });
+
+test("formatTaskTree() refuses what is not a task tree with a TypeError naming `tree` (null and undefined: the current tree)", () => {
+  for (const bad of [5, "tree", {}, { root: undefined }]) {
+    assert.throws(() => formatTaskTree(bad as never), (e: unknown) => e instanceof TypeError && /`tree` must be a tree returned by taskTree\(\)/.test((e as Error).message));
+  }
+  assert.match(formatTaskTree(null as never), /no live tasks/);
+  assert.match(formatTaskTree(), /no live tasks/);
+});

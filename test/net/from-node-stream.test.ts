@@ -72,6 +72,9 @@ test("send waits while the peer does not read: no more than one chunk waits in u
       // The sender is parked in send(): the kernel buffers are full and Node holds one chunk at most.
       assert.ok(a.writableLength <= chunk.byteLength, `user-space buffer ${a.writableLength}`);
       assert.ok(sent < 256 * 1024 * 1024);
+      // The receiving side took chunks ('data') only up to its high-water mark, then paused
+      // Node, which stopped reading from the kernel: that is what blocked the sender.
+      assert.equal(b.readableFlowing, false, "the receiving Node stream is paused");
       const before = sent;
       // Reading lets it go on.
       let got = 0;
@@ -240,12 +243,12 @@ test("a waiting receive is labelled with the stream and registers one listener p
   await run(async () => {
     const [a, b] = await nodeSocketPair();
     await using right = fromNodeStream(b, { label: "127.0.0.1:4000" });
-    assert.equal(b.listenerCount("readable"), 1);
+    assert.equal(b.listenerCount("data"), 1);
     await withTaskGroup(async (tg) => {
       tg.spawn(() => right.receive());
       tg.spawn(() => right.receive().catch(() => undefined));
       await waitAllTasksBlocked();
-      assert.equal(b.listenerCount("readable"), 1);
+      assert.equal(b.listenerCount("data"), 1);
       tg.cancel();
     });
     a.destroy();

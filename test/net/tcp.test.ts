@@ -5,7 +5,7 @@ import { BusyResourceError, CancelScope, ClosedResourceError, run, withTaskGroup
 import { checkHalfCloseableStream, waitAllTasksBlocked } from "../../src/testing/index.js";
 import { connectTcp, listenTcp, serveTcp, serve, type SocketStream, type ListenerAddress } from "../../src/net/index.js";
 import { thrown } from "../support/thrown.js";
-import { assertNothingLeft, clog } from "./support.js";
+import { assertNothingLeft, clog, prng } from "./support.js";
 
 async function tcpPair(host = "127.0.0.1"): Promise<[SocketStream, SocketStream]> {
   await using listener = await listenTcp(0, { host });
@@ -242,5 +242,63 @@ test("run() force-closes a listener and sockets left open", async () => {
     await using again = await listenTcp(port);
     assert.equal(again.address.port, port);
   });
+  await assertNothingLeft();
+});
+
+// close() of a plain TCP socket has a fast path (precondition: no parked receive or send and
+// nothing queued in user space: destroy, then wait for 'close' through the engine's own
+// listener) and a fallback (doClose: wake the waiters, discard what a cancelled send left).
+// Seeded: each round picks a state that meets the precondition or breaks it in one way, and
+// checks the same outcome either way: close() returns with the handle gone, the peer sees EOF
+// or a reset, a parked receive gets ClosedResourceError, and nothing is left.
+test("close takes its fast path or falls back, seeded: either way the socket is gone when it returns", async () => {
+  const rand = prng(1207);
+  const hit = { fast: 0, parkedReceive: 0, queued: 0, unread: 0 };
+  for (let round = 0; round < 24; round++) {
+    const kind = Math.floor(rand() * 4);
+    await run(async () => {
+      const [a, b] = await tcpPair();
+      if (kind === 3) {
+        // Data queued on our side but not received (the 'data' queue): no waiter, so fast path.
+        await b.send(new Uint8Array(1 + Math.floor(rand() * 100_000)));
+        await withTaskGroup(async (tg) => {
+          tg.spawn(async () => void (await a.receive(1)));
+        });
+      }
+      await withTaskGroup(async (tg) => {
+        if (kind === 1) {
+          // A parked receive: the precondition fails, close wakes it with ClosedResourceError.
+          tg.spawn(async () => assert.ok((await thrown(() => a.receive())) instanceof ClosedResourceError));
+          await waitAllTasksBlocked();
+        }
+        if (kind === 2) {
+          // A send cancelled while the peer does not read leaves bytes queued in Node: fallback.
+          clog(a.socket);
+          const scope = new CancelScope();
+          tg.spawn(async () => {
+            await scope.run(async () => {
+              for (;;) await a.send(new Uint8Array(256 * 1024));
+            });
+          });
+          await waitAllTasksBlocked();
+          scope.cancel();
+          await waitAllTasksBlocked();
+        }
+        const scope = new CancelScope();
+        scope.cancel(); // close succeeds in a cancelled scope on either path
+        await scope.run(() => a.close());
+        assert.equal(a.socket.destroyed, true);
+        assert.equal(a.socket.closed, true, "the handle is closed when close() returns");
+      });
+      if (kind === 0) hit.fast++;
+      else if (kind === 1) hit.parkedReceive++;
+      else if (kind === 2) hit.queued++;
+      else hit.unread++;
+      const seen = await b.receive().catch((err: unknown) => err);
+      assert.ok(seen instanceof Uint8Array ? seen.byteLength >= 0 : seen instanceof Error, String(seen));
+      await b.close();
+    });
+  }
+  assert.ok(hit.fast > 0 && hit.parkedReceive > 0 && hit.queued > 0 && hit.unread > 0, JSON.stringify(hit));
   await assertNothingLeft();
 });

@@ -350,15 +350,31 @@ export class PoolEngine implements CallHost, WorkerEvents {
     worker.worker.postMessage([CANCEL, call.id, source]);
     if (call.graceMs === 0) return this.terminateFor(call);
     if (call.graceMs !== Infinity && call.graceTimer === undefined) {
-      call.graceTimer = setTimeout(() => {
-        if (worker.holds(call)) this.terminate(worker);
-      }, call.graceMs).unref();
+      call.graceTimer = setTimeout(() => this.terminateFor(call), call.graceMs).unref();
     }
   }
 
+  /**
+   * Terminates the worker running `call`, unless the worker has ended it already. The worker may
+   * have finished `call` and started a call sent after it before this thread has read the
+   * result: terminating then would break that other call. So the calls sent after `call` are
+   * withdrawn first, latest first (the worker starts them in order); if one of them has started,
+   * `call` has ended (its result is on its way) and the worker is left alone. Else the worker
+   * can run nothing but `call`, and the withdrawn calls go back to the queue's front.
+   */
   terminateFor(call: PoolCall): void {
     const worker = call.worker;
-    if (worker !== undefined && worker.holds(call)) this.terminate(worker);
+    if (worker === undefined || !worker.holds(call)) return;
+    const after = worker.ahead.slice(worker.call === call ? 0 : worker.ahead.indexOf(call) + 1);
+    const back: PoolCall[] = [];
+    for (let i = after.length - 1; i >= 0; i--) {
+      const c = after[i]!;
+      if (this.withdraw(c)) back.push(c);
+      else break; // started: so has every call before it ended
+    }
+    for (const c of back) this.queue.push(c, true); // latest first: they end up in order
+    if (back.length === after.length) this.terminate(worker);
+    else this.pump();
   }
 
   reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void {

@@ -16,7 +16,7 @@ import {
   Event,
   withTaskGroup,
 } from "trellis";
-import { fixture } from "./support.js";
+import { eventually, fixture, threadHandles } from "./support.js";
 import { thrown } from "../support/thrown.js";
 
 const records: string[] = [];
@@ -234,3 +234,40 @@ async function withSizeOne(fn: (pool: TestPool) => Promise<void>): Promise<void>
     await one.close();
   }
 }
+
+test("terminating for a call the worker has just finished does not break the next one it started meanwhile", async () => {
+  // The race: the worker ends call A and starts B (sent ahead) before the main thread has read
+  // A's result; A's caller is then cancelled with cancel: "terminate". Terminating the worker
+  // then would kill B, a call nobody cancelled.
+  const pool = new WorkerPool(fixture(), { size: 1 });
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  let a: unknown = "unset";
+  let b: unknown = "unset";
+  await run(async () => {
+    await pool.run("add", [0, 0]); // the worker is up: it starts A as soon as it gets it
+    const scope = new CancelScope();
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => {
+        a = await scope.run(() => pool.run("add", [1, 2], { cancel: "terminate" }));
+      });
+      tg.spawn(async () => {
+        try {
+          b = await pool.run("flagThenNap", [flag, 20]);
+        } catch (err) {
+          b = err;
+        }
+      });
+      // Both calls sent (B ahead of A), with no turn of the event loop that could read A's result.
+      for (let i = 0; i < 1000 && pool.statistics().busy + pool.statistics().waiting < 2; i++) await Promise.resolve();
+      assert.equal(pool.statistics().busy + pool.statistics().waiting, 2);
+      // Block the main thread until the worker has started B (so A's result waits, unread).
+      assert.notEqual(Atomics.wait(flag, 0, 0, 10_000), "timed-out");
+      scope.cancel();
+    });
+    await pool.close();
+  });
+  assert.equal(b, "slept", `B: ${String(b)}`);
+  assert.ok(a === 3 || a === undefined, `A: ${String(a)}`);
+  assert.equal(pool.statistics().replaced, 0);
+  assert.ok(await eventually(() => threadHandles().length === 0));
+});

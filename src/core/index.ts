@@ -48,3 +48,4 @@ export { trackResource, TrackedResource, watchForLeak, forgetLeak } from "./reso
 export { taskTree, formatTaskTree, snapshotRun, rootTaskOf, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "./task-tree.js";
 export { formatStall } from "./loop-monitor.js";
 export { takeOverSignal, signalTakenOver } from "./signal-takeover.js";
+export * from "./stream-args.js";

@@ -5,7 +5,7 @@
  */
 import { checkpoint, requireOptions, schedulePoint, show } from "../core/index.js";
 import { DelimiterNotFoundError, IncompleteReadError } from "./errors.js";
-import { DEFAULT_MAX_BYTES, requireData, requireMaxBytes } from "./stream-args.js";
+import { DEFAULT_MAX_BYTES, requireData, requireMaxBytes } from "../core/index.js";
 import type { ReceiveStream, SendStream, Stream } from "./stream.js";
 
 /** Options of {@link BufferedStream.lines}. */

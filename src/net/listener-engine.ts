@@ -19,7 +19,7 @@ import {
   type Parked,
   type TrackedResource,
 } from "../core/index.js";
-import { busyError } from "./stream-args.js";
+import { busyError } from "../core/index.js";
 import type { ListenerAddress } from "./listener.js";
 
 /** @internal The machinery of a Listener. */

@@ -54,7 +54,7 @@ import {
   eofSentError,
   requireData,
   requireMaxBytes,
-} from "./stream-args.js";
+} from "../core/index.js";
 
 /** Options shared by every Node-backed stream. */
 export interface NodeStreamOptions {

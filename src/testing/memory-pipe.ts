@@ -12,7 +12,7 @@
  */
 import { completeCheckpoint, currentScope, park, wake, wakeWithError, type Parked } from "../core/index.js";
 import { BrokenResourceError } from "../core/index.js";
-import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "./stream-args.js";
+import { EMPTY, brokenAfterCancel, busyError, closedError, eofSentError, requireData, requireMaxBytes } from "../core/index.js";
 
 /** @internal */
 export class MemoryPipe {

@@ -5,7 +5,8 @@
  * @internal
  * @module
  */
-import { BrokenResourceError, BusyResourceError, ClosedResourceError, show } from "../core/index.js";
+import { BrokenResourceError, BusyResourceError, ClosedResourceError } from "./errors.js";
+import { show } from "./validate.js";
 
 /** The default and the ceiling of `receive(maxBytes)`. */
 export const DEFAULT_MAX_BYTES = 65_536;

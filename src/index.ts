@@ -20,7 +20,7 @@ export type { TaskInfo } from "./core/index.js";
 export { CancelScope, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./core/index.js";
 export { checkpoint, checkpointIfCancelled } from "./core/index.js";
 export type { Task, TaskState } from "./core/index.js";
-export { withTaskGroup, type TaskGroup, type TaskGroupOptions, type SpawnOptions, type TaskStatus } from "./core/index.js";
+export { withTaskGroup, type TaskGroup, type TaskGroupOptions, type SpawnOptions, type SpawnLimiter, type TaskStatus } from "./core/index.js";
 export { run, type RunOptions, type DebugOptions } from "./core/index.js";
 export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } from "./core/index.js";
 export { wait, cancelOnAbort } from "./core/index.js";

@@ -40,6 +40,7 @@ export {
   type SpawnOptions,
   type TaskStatus,
 } from "./task-group.js";
+export { TASK_LIMITER, requireTaskLimiter, admitFromRun, queuedTaskAdjustment, TaskRun, type TaskLimiter, type SpawnLimiter } from "./limited-spawn.js";
 export { run, type RunOptions, type DebugOptions } from "./run.js";
 export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } from "./current.js";
 export { wait, cancelOnAbort } from "./wait.js";

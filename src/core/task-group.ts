@@ -13,6 +13,7 @@ import { schedulePoint } from "./checkpoint.js";
 import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { requireFunction, requireOneOf, requireOptionalString, requireOptions, show } from "./validate.js";
+import { requireTaskLimiter, spawnLimited, type SpawnLimiter } from "./limited-spawn.js";
 
 /** Options of {@link withTaskGroup}. */
 export interface TaskGroupOptions {
@@ -29,6 +30,31 @@ export interface TaskGroupOptions {
 export interface SpawnOptions {
   /** The task's name, for errors and the debug task tree. Default: the function's name. */
   readonly name?: string;
+  /**
+   * A `CapacityLimiter` whose token the task must hold to run (`tg.spawn` and `sup.spawn`
+   * only; `tg.start` refuses it). The task belongs to the group from `spawn` on: the group
+   * waits for it, `task.cancel()` and the group's cancellation end it, `result()` and `state`
+   * work. But its body starts only once it is granted a token, in FIFO order with the
+   * limiter's other waiters (`acquire()`, `withToken()`); a task cancelled while it waits ends
+   * `cancelled` without running its body and never takes a token. The token is the task's for
+   * its whole life (it shows in `limiter.statistics().borrowers`) and goes back when the task
+   * ends, however it ends. The body runs with the spawner's AsyncLocalStorage values, as any
+   * spawned task's. A task that finds a token free starts at once, in spawn order.
+   *
+   * Unlike `tg.spawn(() => limiter.withToken(fn))`, a task that waits has no context and no
+   * body yet: a hundred thousand queued tasks cost little more than their handles.
+   * Default: none (the task starts at once).
+   *
+   * @example
+   * ```ts
+   * import { CapacityLimiter, withTaskGroup } from "trellis";
+   * const limiter = new CapacityLimiter(100);
+   * await withTaskGroup(async (tg) => {
+   *   for (const url of urls) tg.spawn(() => fetch(url), { name: url, limiter });
+   * }); // at most 100 fetches at once; the others wait for a token without having started
+   * ```
+   */
+  readonly limiter?: SpawnLimiter;
 }
 
 /** What `tg.start` passes to the task it starts. */
@@ -52,16 +78,22 @@ export interface TaskGroup {
   readonly cancelScope: CancelScope;
   /**
    * Schedules `fn()` as a child task and returns its handle at once; no code of `fn` runs
-   * before `spawn` returns, and children start in spawn order. Never waits.
+   * before `spawn` returns, and children start in spawn order. Never waits. With
+   * `options.limiter`, the child starts only once it holds a token of the limiter (see
+   * {@link SpawnOptions.limiter}).
    *
    * @throws {ClosedResourceError} If the group has finished.
-   * @throws {TypeError} If `fn` is not a function (a promise, `tg.spawn(work())`, included: pass `() => work()`).
+   * @throws {TypeError} If `fn` is not a function (a promise, `tg.spawn(work())`, included: pass
+   *   `() => work()`), or `options.limiter` is not a CapacityLimiter.
    */
   spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>>;
   /**
    * Runs `fn(status)` as a child task and returns the value it passes to `status.started()`.
    * Until then the child runs under the caller's cancel scopes; afterwards it belongs to the
    * group. If it fails or returns before calling `started`, `start` throws.
+   *
+   * @throws {TypeError} (as a rejection) If `options.limiter` is given: a task that reports
+   *   readiness to its caller does not wait for a token; take one inside it (`limiter.withToken`).
    */
   start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: SpawnOptions): Promise<T>;
   /** Shorthand for `tg.cancelScope.cancel(reason)`. */
@@ -96,16 +128,23 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
   spawn<R>(fn: () => R | PromiseLike<R>, options?: SpawnOptions): Task<Awaited<R>> {
     requireTaskFunction("spawn()", fn);
     const name = taskName("spawn()", fn, options);
+    const limiter = options == null ? undefined : requireTaskLimiter("spawn()", options.limiter);
     this.requireOpen("spawn()");
     const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this.childExited);
     this.live++;
-    task.start(fn as () => Awaited<R>, this.cancelScope);
+    if (limiter === undefined) task.start(fn as () => Awaited<R>, this.cancelScope);
+    else spawnLimited(task as TaskImpl<unknown>, fn, this.cancelScope, limiter);
     return task;
   }
 
   async start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: SpawnOptions): Promise<T> {
     requireTaskFunction("start()", fn);
     const name = taskName("start()", fn, options);
+    if (options?.limiter != null) {
+      throw new TypeError(
+        `start(): \`options.limiter\` is not supported by start(), whose caller waits for the task to report that it is ready; spawn it with tg.spawn(fn, { limiter }), or take a token inside it (limiter.withToken)`,
+      );
+    }
     this.requireOpen("start()");
     const callerScope = currentScope();
     return park<T>(startLabel, (parked) => {

@@ -15,6 +15,7 @@ import type { ScopeNode } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
 import { describeWait, type AnyParked } from "./park.js";
 import { TaskImpl } from "./task.js";
+import { GroupQueue } from "./limited-spawn.js";
 
 /** One enclosing cancel scope of a task, as {@link TaskSnapshot.scopes} lists it. */
 export interface ScopeSnapshot {
@@ -116,7 +117,11 @@ function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
   // The task's own scopes (nested scopes, groups it opened), down to the root scopes of other tasks.
   const stack: ScopeNode[] = [task];
   for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
-    for (let p = scope.firstParked; p !== undefined; p = p.nextInScope) if (!p.settled && p.task === task) waits.push(p);
+    for (let p = scope.firstParked; p !== undefined; p = p.nextInScope) {
+      // Tasks a group spawned with a limiter that wait for a token: children, not waits.
+      if (p instanceof GroupQueue) for (const queued of p.queued()) children.push(snapshotQueued(queued, p, counter));
+      else if (!p.settled && p.task === task) waits.push(p);
+    }
     for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) {
       if (child instanceof TaskImpl && child !== task) {
         if (child.state === "running") children.push(snapshotTask(child, counter));
@@ -138,6 +143,24 @@ function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
     waitingSince: blocked ? task.waitingSince : undefined,
     scopes: enclosingScopes(inner, task),
     children,
+  };
+}
+
+/** A task spawned with a limiter, still waiting for a token: outside the scope tree until admitted. */
+function snapshotQueued(task: TaskImpl<unknown>, group: GroupQueue, counter: Walk): TaskSnapshot {
+  counter.count++;
+  const scope = group.scope!;
+  return {
+    id: task.id,
+    name: task.name,
+    state: "blocked",
+    parent: task.parent?.id,
+    cancelled: scope.cause !== null,
+    spawnedAt: task.spawnStack?.replace(/^ +/gm, ""),
+    waitingOn: describeWait(group),
+    waitingSince: task.waitingSince,
+    scopes: enclosingScopes(scope, task),
+    children: [],
   };
 }
 

@@ -14,6 +14,8 @@ import type { TaskInfo } from "./task-info.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { RingBuffer } from "./ring-buffer.js";
 import { callInstruments } from "./instruments.js";
+import { queuedTaskCancelled } from "./limited-spawn.js";
+import type { CancelSource } from "./errors.js";
 
 /** The state of a task: running (or about to start), or how it ended. */
 export type TaskState = "running" | "done" | "failed" | "cancelled";
@@ -97,9 +99,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
   start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined, runtimeScope = parentScope): void {
-    this.enter(parentScope, this as TaskImpl<unknown>);
-    if (parentScope === undefined && runtimeScope !== undefined) this.setRuntime(runtimeScope.runtime);
-    this.runtime.taskSpawned(this);
+    this.join(parentScope, runtimeScope);
     if (this.runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
     this.body = fn;
     // "No code of fn runs synchronously inside spawn": the body starts in a microtask, queued
@@ -108,6 +108,26 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     startQueue.push(this as TaskImpl<unknown>);
     if (contextFramesAreImmutable) void settled.then(runNextBody);
     else scopeStorage.run(this, queueStart);
+  }
+
+  /**
+   * @internal Links the task under `parentScope` and counts it as live, without starting a body
+   * ({@link start} does both; a task spawned with a limiter waits so for its token, and starts
+   * with {@link runBody}: see limited-spawn.ts).
+   */
+  join(parentScope: ScopeNode | undefined, runtimeScope = parentScope): void {
+    this.enter(parentScope, this as TaskImpl<unknown>);
+    if (parentScope === undefined && runtimeScope !== undefined) this.setRuntime(runtimeScope.runtime);
+    this.runtime.taskSpawned(this);
+  }
+
+  /**
+   * @internal Cancels the task. One spawned with a limiter and still queued for a token is not in
+   * the scope tree yet: it ends without running its body (limited-spawn.ts).
+   */
+  override cancelWith(reason: unknown, source: CancelSource): void {
+    super.cancelWith(reason, source);
+    if (this.phase === "new") queuedTaskCancelled(this as TaskImpl<unknown>);
   }
 
   /** The value the task returned, once done. */
@@ -352,6 +372,15 @@ function runNextBody(): void {
   if (contextFramesAreImmutable) scopeStorage.enterWith(task);
   const fn = task.body!;
   task.body = undefined;
+  runBody(task, fn);
+}
+
+/**
+ * @internal Runs `fn` as the body of `task`, which has joined its group: in a microtask whose
+ * context is the task's own (its root scope is the current one) and carries its spawner's
+ * AsyncLocalStorage values. Shared with limited-spawn.ts.
+ */
+export function runBody(task: TaskImpl<unknown>, fn: () => unknown): void {
   if (task.runtime.instruments !== undefined) callInstruments(task.runtime, "taskStarted", task);
   let result: unknown;
   try {

@@ -60,6 +60,11 @@ export class WaitQueue implements WaitAborter, WaitRegistrar<unknown> {
     return this.head;
   }
 
+  /** The last waiter, still queued. */
+  last(): AnyQueued | undefined {
+    return this.tail;
+  }
+
   /** Removes the first waiter and ends its wait with `value`; returns it, or undefined if none. */
   wakeFirst<T>(value: T): AnyQueued | undefined {
     const parked = this.head;

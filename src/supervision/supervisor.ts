@@ -23,6 +23,7 @@ import {
   requireOptions,
   openGroup,
   requireTaskFunction,
+  requireTaskLimiter,
   RuntimeError,
   TaskGroupImpl,
   type Task,
@@ -141,6 +142,8 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
     requireTaskFunction("sup.spawn()", fn);
     requireOptions("sup.spawn()", options);
     const policy = restartPolicy("sup.spawn()", options);
+    // A limited child holds its token for its whole life, across restarts (see SpawnOptions.limiter).
+    const limiter = options?.limiter == null ? undefined : (requireTaskLimiter("sup.spawn()", options.limiter), options.limiter);
     if (this.closed) {
       const label = this.name === undefined ? "the supervisor" : `supervisor "${this.name}"`;
       throw new ClosedResourceError(
@@ -149,7 +152,7 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
     }
     const name = options?.name ?? (fn.name || "anonymous");
     const task = (
-      policy.restart === "never" ? super.spawn(fn, { name }) : super.spawn(() => this.supervise(fn, policy), { name })
+      policy.restart === "never" ? super.spawn(fn, { name, limiter }) : super.spawn(() => this.supervise(fn, policy), { name, limiter })
     ) as TaskImpl<Awaited<R>>;
     // A report must say where the task came from; supervised tasks are few and long-lived, so
     // they always pay for one stack trace (other tasks only in debug mode).

@@ -14,6 +14,12 @@
  * @module
  */
 import {
+  admitFromRun,
+  queuedTaskAdjustment,
+  TaskRun,
+  TASK_LIMITER,
+  type SpawnLimiter,
+  type TaskLimiter,
   completeCheckpoint,
   currentScope,
   type AnyParked,
@@ -70,8 +76,10 @@ export interface CapacityLimiterStatistics {
  * });
  * ```
  */
-export class CapacityLimiter {
+export class CapacityLimiter implements SpawnLimiter {
   private total: number;
+  /** What `tg.spawn(fn, { limiter })` drives (core's limited-spawn.ts), made on first use. */
+  #taskLimiter: TaskLimiter | undefined = undefined;
   private readonly borrowers = new Set<unknown>();
   private readonly pending = new Set<unknown>();
   /** Tokens held by code outside any task. */
@@ -296,16 +304,43 @@ export class CapacityLimiter {
       borrowedTokens: this.borrowedTokens,
       totalTokens: this.total,
       borrowers,
-      tasksWaiting: this.waiters.length,
+      tasksWaiting: this.waitingCount(),
     };
   }
 
   static {
     // Shows `CapacityLimiter { borrowedTokens: 2, totalTokens: 2, tasksWaiting: 3 }` in `console.log`.
     defineInspect(CapacityLimiter, function (_depth, options, inspect) {
-      const state = { borrowedTokens: this.borrowedTokens, totalTokens: this.total, tasksWaiting: this.waiters.length };
+      const state = { borrowedTokens: this.borrowedTokens, totalTokens: this.total, tasksWaiting: this.waitingCount() };
       return formatState("CapacityLimiter", state, options, inspect);
     });
+    // The engine a limited spawn drives, under a key core knows (not a member of the public type).
+    Object.defineProperty(CapacityLimiter.prototype, TASK_LIMITER, {
+      get(this: CapacityLimiter): TaskLimiter {
+        return (this.#taskLimiter ??= this.makeTaskLimiter());
+      },
+    });
+  }
+
+  /** Waiters in line: acquires, and tasks spawned with this limiter that wait for a token. */
+  private waitingCount(): number {
+    const engine = this.#taskLimiter;
+    return this.waiters.length + (engine === undefined ? 0 : queuedTaskAdjustment(engine));
+  }
+
+  private makeTaskLimiter(): TaskLimiter {
+    return {
+      line: this.waiters,
+      queue: undefined,
+      canAdmitNow: () => this.waiters.length === 0 && this.borrowedTokens < this.total,
+      grant: (task) => this.grant(task),
+      releaseTask: (task) => {
+        if (!this.borrowers.has(task)) return;
+        this.borrowers.delete(task);
+        this.wakeWaiters();
+      },
+      describe: () => `CapacityLimiter (${this.borrowedTokens}/${this.total} in use)`,
+    };
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -347,7 +382,8 @@ export class CapacityLimiter {
       if (this.total === 0) {
         throw new WouldBlock(`${where}: totalTokens is 0, so nobody is admitted until it is raised; use acquire() to wait for a token`);
       }
-      const why = this.waiters.length > 0 ? `${this.waiters.length} waiting before you` : "none is free";
+      const waiting = this.waitingCount();
+      const why = waiting > 0 ? `${waiting} waiting before you` : "none is free";
       throw new WouldBlock(
         `${where}: all ${this.total} tokens are borrowed (${why}); use acquire() to wait for one`,
       );
@@ -415,6 +451,12 @@ export class CapacityLimiter {
     while (this.borrowedTokens < this.total) {
       const next = this.waiters.first();
       if (next === undefined) return;
+      if (next instanceof TaskRun) {
+        // Tasks spawned with this limiter (limited-spawn.ts): the next one is admitted.
+        const task = admitFromRun(next);
+        if (task !== undefined) this.grant(task);
+        continue;
+      }
       this.forgetPending(next);
       this.grant(next.data);
       this.waiters.wakeFirst(undefined);

@@ -256,9 +256,11 @@ export class GroupQueue extends Parked<void> {
   ) {
     super(scope, admissionLabel);
     const limiter = queue.limiter;
+    // The group hears first: if the task failed, the group is cancelled, and its queued tasks
+    // are dropped before the token goes back, so that none of them starts after the failure.
     this.owner = (task) => {
-      limiter.releaseTask(task);
       groupOwner(task);
+      limiter.releaseTask(task);
     };
     owners.set(this.owner, this);
     this.abort = groupCancelled;

@@ -23,7 +23,7 @@ export {
   type WaitRegistrar,
 } from "./park.js";
 export { RingBuffer } from "./ring-buffer.js";
-export { WaitQueue } from "./wait-queue.js";
+export { WaitQueue, QueuedWait } from "./wait-queue.js";
 export { CancelScope, ScopeNode, UserScope, withCancelScope, type CancelScopeOptions, type CancelScopeConstructor } from "./cancel-scope.js";
 export { checkpoint, checkpointIfCancelled, schedulePoint, completeCheckpoint, countCheckpoint, checkpointsPassed, setCancellationPoll } from "./checkpoint.js";
 export { sliceExpired, yieldToEventLoop } from "./scheduler.js";

@@ -21,7 +21,13 @@ import {
   type SpawnLimiter,
   type TaskLimiter,
   completeCheckpoint,
+  countCheckpoint,
   currentScope,
+  parkWait,
+  QueuedWait,
+  sliceExpired,
+  yieldToEventLoop,
+  type ScopeNode,
   type AnyParked,
   type WaitAborter,
   requireFunction,
@@ -276,16 +282,69 @@ export class CapacityLimiter implements SpawnLimiter {
    * const thumb = await limiter.withToken(() => resize(image));
    * ```
    */
-  async withToken<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    requireFunction("CapacityLimiter.withToken()", "fn", fn);
-    const borrower: unknown = currentHolder();
-    await this.acquireFor(borrower, "CapacityLimiter.withToken()");
+  withToken<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    // Not an async function (one would cost a frame and two awaits per call): the check-try-park
+    // skeleton of acquireFor, with `fn` carried by the wait itself, which the token is handed to.
+    const where = "CapacityLimiter.withToken()";
+    const scope = currentScope();
+    const borrower = scope?.task ?? OUTSIDE_ANY_TASK; // currentHolder(), from the scope just read
     try {
-      return await fn();
-    } finally {
-      this.releaseFor(borrower, "CapacityLimiter.withToken()");
+      requireFunction(where, "fn", fn);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const cancelled = rejectIfCancelled(scope);
+    if (cancelled !== undefined) return cancelled;
+    const call = new TokenWait<T>(scope, fn, borrower);
+    try {
+      if (this.take(borrower, where)) {
+        // The cancel check above and this schedule point make the checkpoint (as completeCheckpoint).
+        countCheckpoint(scope);
+        const granted = sliceExpired() ? yieldToEventLoop().then(() => call) : Promise.resolve(call);
+        return granted.then(this.#runWithToken as (call: TokenWait<T>) => T | Promise<T>);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Waits in line like acquire(); the limiter wakes a TokenWait with itself (see wakeWaiters).
+    call.abort = this.#aborter;
+    return parkWait(call, this.waiters).then(this.#runWithToken as (call: TokenWait<T>) => T | Promise<T>);
   }
+
+  /**
+   * What ends `withToken`: releases the token of the calling code, then passes `fn`'s value or
+   * error on. One pair per limiter, no closure per call. Precondition: they run as reactions
+   * attached in the context of the `withToken` caller (runWithToken attaches them, itself a
+   * reaction attached by withToken), so the current holder is the borrower; nothing that `fn`
+   * runs synchronously can leave another trellis scope current (trellis enters scopes with
+   * `run()` or in a microtask of their own). Exercised by test/sync/limited-spawn.test.ts's
+   * randomized test (withToken, cancellations, failures).
+   */
+  readonly #releaseAfterValue = (value: unknown): unknown => {
+    this.releaseFor(currentHolder(), "CapacityLimiter.withToken()");
+    return value;
+  };
+
+  readonly #releaseAfterError = (err: unknown): never => {
+    this.releaseFor(currentHolder(), "CapacityLimiter.withToken()");
+    throw err;
+  };
+
+  /** `fn` runs holding the token, which goes back however it ends (one reaction per limiter). */
+  readonly #runWithToken = (call: TokenWait<unknown>): unknown => {
+    let result: unknown;
+    try {
+      result = call.fn();
+    } catch (err) {
+      this.releaseFor(call.data, "CapacityLimiter.withToken()");
+      throw err;
+    }
+    if (result instanceof Promise) return result.then(this.#releaseAfterValue, this.#releaseAfterError);
+    // A foreign thenable may call back in any context: adopted first, its reactions are ours.
+    if (isThenable(result)) return Promise.resolve(result).then(this.#releaseAfterValue, this.#releaseAfterError);
+    this.releaseFor(call.data, "CapacityLimiter.withToken()");
+    return result;
+  };
 
   /**
    * A fresh snapshot: `{ borrowedTokens, totalTokens, borrowers, tasksWaiting }`.
@@ -459,9 +518,26 @@ export class CapacityLimiter implements SpawnLimiter {
       }
       this.forgetPending(next);
       this.grant(next.data);
-      this.waiters.wakeFirst(undefined);
+      // A withToken() wait goes on with itself (it carries its fn); an acquire() returns nothing.
+      this.waiters.wakeFirst(next instanceof TokenWait ? next : undefined);
     }
   }
+}
+
+/** A `withToken` call: its wait in line (if it had to wait), carrying what runs once it is granted. */
+class TokenWait<T> extends QueuedWait<TokenWait<T>> {
+  constructor(
+    scope: ScopeNode | undefined,
+    readonly fn: () => T | PromiseLike<T>,
+    borrower: unknown,
+  ) {
+    super(scope, "CapacityLimiter.withToken");
+    this.data = borrower;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /**

@@ -10,8 +10,9 @@
 //          Promise.all.
 // floor:   raw's tasks and semaphore, each task a floor task (bench/floor.mjs).
 // trellis: new CapacityLimiter(100); 100k tg.spawn()ed tasks each
-//          `() => limiter.withToken(checkpoint)` (withToken is one async function with
-//          two awaits, the shape of raw's task).
+//          `() => limiter.withToken(checkpoint)` (withToken is not an async function: the
+//          wait in line carries fn, and the release is one reaction per limiter).
+//          W5c runs the same work with tasks started only when a token is free.
 // p-limit: pLimit(100) with 100k calls of async () => { await null; }.
 // effect:  not run. The idiomatic equivalent (Semaphore.makeUnsafe(100) and
 //          Effect.forEach(unbounded) of sem.withPermits(1)(Effect.yieldNow)) is

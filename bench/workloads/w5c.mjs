@@ -13,8 +13,9 @@
 //          acquire / `await null` / release, Promise.all. That is the baseline the goal is set
 //          against: what plain promises do when nothing defers the start.
 // floor:   the task model at its cheapest (bench/floor.mjs), started only when a token is
-//          free: a queued task is a floor task record plus one pending promise whose reaction,
-//          attached in the spawner's context, starts it (its context frame made at admission).
+//          free: a queued task is a floor task record plus one link of a start chain (a
+//          promise reaction attached in the spawner's context, trellis's mechanism), and gets
+//          its context frame when it starts. The FIFO semaphore is raw's, hand-inlined.
 // trellis: new CapacityLimiter(100); 100k `tg.spawn(checkpoint, { limiter })`.
 // p-limit: pLimit(100) with 100k calls of async () => { await null; }.
 
@@ -54,6 +55,10 @@ export async function p_limit(n) {
 }
 
 // ---- floor: bench/floor.mjs's task model, with a start deferred until a token is free --------
+//
+// A queued task is a floor task record and one link of a start chain (a promise reaction
+// attached in the spawner's context, as trellis does): links run in FIFO order; the link of an
+// admitted task starts it (one enterWith), the link of a task still queued holds the chain.
 
 const storage = new AsyncLocalStorage();
 
@@ -68,18 +73,30 @@ class FloorTask {
     this.outer = undefined;
     this.next = undefined;
     this.prev = undefined;
-    this.admit = undefined;
   }
 }
 
-let captured;
-const capture = (resolve) => {
-  captured = resolve;
+function floorLimiter(total) {
+  const limiter = { free: total, tasks: [], admitHead: 0, startHead: 0, tail: undefined, hold: undefined };
+  limiter.tail = Promise.resolve(limiter);
+  return limiter;
+}
+
+let capturedHold;
+const captureHold = (resolve) => {
+  capturedHold = resolve;
 };
 
-/** Tokens, and the queued tasks in FIFO order (each with the resolve of its carrier). */
-function floorLimiter(total) {
-  return { free: total, queue: [], head: 0 };
+function carry(limiter) {
+  const task = limiter.tasks[limiter.startHead];
+  if (task.state === -1) {
+    const held = new Promise(captureHold);
+    limiter.hold = capturedHold;
+    return held.then(carry);
+  }
+  limiter.tasks[limiter.startHead++] = undefined;
+  start(task);
+  return limiter;
 }
 
 function start(task) {
@@ -100,10 +117,14 @@ function end(task, state, outcome) {
   task.outcome = outcome;
   const group = task.group;
   const limiter = group.limiter;
-  if (limiter.head < limiter.queue.length) {
-    const next = limiter.queue[limiter.head];
-    limiter.queue[limiter.head++] = undefined;
-    next.admit(next);
+  if (limiter.admitHead < limiter.tasks.length) {
+    const next = limiter.tasks[limiter.admitHead++];
+    next.state = 0; // admitted
+    if (limiter.hold !== undefined && limiter.tasks[limiter.startHead] === next) {
+      const hold = limiter.hold;
+      limiter.hold = undefined;
+      hold(limiter);
+    }
   } else limiter.free++;
   if (state === 2) group.errors.push(outcome);
   if (--group.live === 0) group.done();
@@ -119,17 +140,17 @@ export async function floor(n) {
     const group = { live: 1, errors: [], limiter: floorLimiter(TOKENS), done: () => (group.errors.length ? reject(group.errors[0]) : resolve()) };
     storage.run(group, () => {
       const parent = storage.getStore();
+      const limiter = group.limiter;
       for (let i = 0; i < n; i++) {
         group.live++;
         const task = new FloorTask(group, fn, parent);
-        if (group.limiter.free > 0) {
-          group.limiter.free--;
+        if (limiter.free > 0) {
+          limiter.free--;
           void settled.then(() => start(task));
         } else {
-          const carrier = new Promise(capture);
-          task.admit = captured;
-          void carrier.then(start);
-          group.limiter.queue.push(task);
+          task.state = -1; // queued
+          limiter.tasks.push(task);
+          limiter.tail = limiter.tail.then(carry);
         }
       }
       if (--group.live === 0) group.done();

@@ -118,7 +118,8 @@ export interface Supervisor extends TaskGroup {
    * handle stands for the child across its restarts: its `state` stays `"running"` until the
    * child ends for good, and `cancel()` ends it without a restart.
    *
-   * @throws {TypeError} If `fn` is not a function or `options.restart` is not a known mode.
+   * @throws {TypeError} If `fn` is not a function, `options.restart` is not a known mode, or
+   *   `options.limiter` is not a CapacityLimiter (a limited child keeps its token across restarts).
    * @throws {RangeError} If `maxRestarts`, `restartWindowMs`, `backoffMs` or `maxBackoffMs` is out of range.
    * @throws {ClosedResourceError} If the supervisor has finished.
    */
@@ -143,7 +144,8 @@ class SupervisorImpl extends TaskGroupImpl implements Supervisor {
     requireOptions("sup.spawn()", options);
     const policy = restartPolicy("sup.spawn()", options);
     // A limited child holds its token for its whole life, across restarts (see SpawnOptions.limiter).
-    const limiter = options?.limiter == null ? undefined : (requireTaskLimiter("sup.spawn()", options.limiter), options.limiter);
+    requireTaskLimiter("sup.spawn()", options?.limiter); // a bad one is refused here, in sup.spawn()'s name
+    const limiter = options?.limiter ?? undefined;
     if (this.closed) {
       const label = this.name === undefined ? "the supervisor" : `supervisor "${this.name}"`;
       throw new ClosedResourceError(

@@ -115,6 +115,8 @@ export class LimitedQueue {
   hold: ((queue: LimitedQueue) => void) | undefined = undefined;
   /** The group that spawned last on this limiter (most spawn many tasks in a row). */
   lastGroup: GroupQueue | undefined = undefined;
+  /** Every group that spawned on this limiter: one group queue each, however their spawns interleave. */
+  private readonly groups = new WeakMap<TaskOwner, GroupQueue>();
 
   constructor(readonly limiter: TaskLimiter) {
     this.tail = Promise.resolve(this);
@@ -123,8 +125,16 @@ export class LimitedQueue {
   /** The group's queue on this limiter: made (and parked in the group's scope) on first use. */
   groupQueue(groupOwner: TaskOwner, scope: ScopeNode): GroupQueue {
     const last = this.lastGroup;
-    if (last !== undefined && last.groupOwner === groupOwner) return last;
-    return (this.lastGroup = new GroupQueue(this, groupOwner, scope));
+    if (last !== undefined && last.groupOwner === groupOwner && last.abort !== undefined) return last;
+    let group = this.groups.get(groupOwner);
+    if (group === undefined) this.groups.set(groupOwner, (group = new GroupQueue(this, groupOwner, scope)));
+    else if (group.abort === undefined && scope.cause === null) {
+      // Its scope was cancelled (the group queue left it), then uncancelled (a shield raised on
+      // the group's scope): listen again, for the tasks it may queue now.
+      group.abort = groupCancelled;
+      scope.addParked(group);
+    }
+    return (this.lastGroup = group);
   }
 
   /** Appends a task to the chain: its link is a reaction attached now, in the caller's context. */
@@ -294,7 +304,6 @@ const groupCancelled: WaitAborter = {
   abortWait(parked: AnyParked): boolean {
     const group = parked as GroupQueue;
     group.scope!.removeParked(group);
-    if (group.queue.lastGroup === group) group.queue.lastGroup = undefined;
     for (const task of [...group.queued()]) dropQueued(group, task);
     return false;
   },

@@ -197,6 +197,43 @@ test("group cancellation ends queued tasks without running them; a failure reach
   assert.equal(limiter.borrowedTokens, 0);
 });
 
+test("two groups share a limiter: FIFO across both, and cancelling one ends only its queued tasks", async () => {
+  const limiter = new CapacityLimiter(1);
+  const order: string[] = [];
+  await run(() =>
+    withTaskGroup(async (outer) => {
+      const gate = new Event();
+      outer.spawn(() => gate.wait(), { name: "holder", limiter });
+      const groups: TaskGroup[] = [];
+      const done = new Event();
+      for (const name of ["a", "b"]) {
+        outer.spawn(() =>
+          withTaskGroup(async (tg) => {
+            groups.push(tg);
+            await done.wait();
+          }),
+        );
+      }
+      await settle();
+      const [a, b] = groups as [TaskGroup, TaskGroup];
+      for (let i = 0; i < 3; i++) {
+        a.spawn(() => void order.push(`a${i}`), { limiter });
+        b.spawn(() => void order.push(`b${i}`), { limiter });
+      }
+      await settle();
+      assert.equal(limiter.statistics().tasksWaiting, 6);
+      a.cancel();
+      await settle();
+      assert.equal(limiter.statistics().tasksWaiting, 3);
+      gate.set();
+      await settle();
+      done.set();
+    }),
+  );
+  assert.deepEqual(order, ["b0", "b1", "b2"]);
+  assert.equal(limiter.borrowedTokens, 0);
+});
+
 test("raising totalTokens admits queued tasks at once, in order", async () => {
   const limiter = new CapacityLimiter(0);
   const order: number[] = [];

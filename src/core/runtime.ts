@@ -6,7 +6,7 @@
  * @module
  */
 import { systemClock, type Clock, type ClockHost } from "./clock.js";
-import { TimerHeap, type TimerEntry } from "./timer-heap.js";
+import { TimerQueue, type TimerEntry } from "./timer-queue.js";
 import type { TaskInfo } from "./task-info.js";
 import type { TrackedResource } from "./resources.js";
 import type { TaskImpl } from "./task.js";
@@ -24,9 +24,9 @@ interface IdleWatcher {
   callback: () => void;
 }
 
-/** @internal One per `run()` (and one shared outside): the clock, the deadline heap, blocked-task counts. */
+/** @internal One per `run()` (and one shared outside): the clock, the deadline queue, blocked-task counts. */
 export class Runtime implements ClockHost {
-  readonly timers = new TimerHeap();
+  readonly timers = new TimerQueue();
   instruments: readonly Instrument[] | undefined;
   /** Debug mode: tasks record where they were spawned. */
   debug = false;
@@ -231,7 +231,7 @@ export class Runtime implements ClockHost {
   /** Called when the run ends: nothing of it may outlive `run()`. */
   close(): void {
     if (this.instruments !== undefined) callInstruments(this, "runFinished");
-    // Resources first: closing one may settle waits that would otherwise find no timer heap.
+    // Resources first: closing one may settle waits that would otherwise find no timer queue.
     for (const resource of [...this.resources]) resource.close();
     this.disarm();
     this.timers.clear();

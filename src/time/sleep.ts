@@ -17,6 +17,7 @@ import {
   type ScopeNode,
   type Runtime,
   type TimerEntry,
+  type TimerLink,
   type WaitAborter,
   type WaitDescriber,
 } from "../core/index.js";
@@ -31,12 +32,12 @@ function formatTime(t: number): string {
 }
 
 /**
- * A sleeping wait that is also its own entry in the run's deadline queue and its own abort
- * handler: one object per sleep.
+ * A sleeping wait that is also its own entry in the run's deadline queue (the queue's links
+ * live on it: queueing allocates nothing) and its own abort handler: one object per sleep.
  */
 class SleepWait extends Parked<void> implements TimerEntry, WaitAborter, WaitRegistrar<void> {
-  seq = 0;
-  queued = false;
+  nextTimer: TimerLink | undefined = undefined;
+  prevTimer: TimerLink | undefined = undefined;
   constructor(
     scope: ScopeNode | undefined,
     public deadline: number,

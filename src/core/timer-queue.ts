@@ -1,0 +1,312 @@
+/**
+ * The run's one queue of deadlines (DESIGN.md choice 5): sleeps and scope deadlines are
+ * entries here, and the runtime arms a single real timer for the earliest.
+ *
+ * A calendar queue. Entries are filed in *buckets* of one millisecond of deadline (the bucket
+ * of deadline `d` is `Math.floor(d)`); a bucket is the head of a circular, doubly linked list
+ * whose links live on the entries themselves (`nextTimer`/`prevTimer`), so queueing an entry
+ * allocates nothing, and removing one unlinks it in O(1) and leaves nothing behind (cancelling
+ * a hundred thousand one-hour sleeps frees them at once). The buckets that hold entries sit in
+ * a small binary heap ordered by key, and in a `Map` from key to bucket; a program's deadlines
+ * fall into few distinct milliseconds compared with its number of waits, so that heap stays
+ * small (W4's 100,000 sleeps over 100 ms make a few hundred buckets).
+ *
+ * The order is exact, whatever the bucket width: entries come out in deadline order, ties in
+ * the order they were queued (moving an entry queues it again, after the entries already
+ * waiting for the same deadline), and an entry never comes out before its deadline (the
+ * bucket only says where to look; `popExpired` compares the entry's own deadline).
+ *
+ * @module
+ */
+
+/** A node of a bucket's list: an entry, or the bucket itself (the list's head). */
+export interface TimerLink {
+  nextTimer?: TimerLink | undefined;
+  prevTimer?: TimerLink | undefined;
+}
+
+/** One pending deadline. `fire` runs when the run's clock reaches `deadline`. */
+export interface TimerEntry extends TimerLink {
+  /**
+   * Change it only through `update` (the runtime's `moveTimer`). Never NaN (validated where
+   * deadlines come in), so that bucket keys and comparisons order it.
+   */
+  deadline: number;
+  /** Whether this entry keeps the process alive, as a pending `setTimeout` would. */
+  readonly keepAlive: boolean;
+  fire(): void;
+  /**
+   * Set by the queue: the entry's neighbours in its bucket while it is queued, `undefined`
+   * otherwise. An entry class declares both (initialised to `undefined`) so that its objects
+   * keep one shape.
+   */
+  nextTimer?: TimerLink | undefined;
+  prevTimer?: TimerLink | undefined;
+}
+
+/**
+ * The entries of one millisecond of deadline: the head of their circular list (an empty
+ * bucket links to itself).
+ */
+class Bucket implements TimerLink {
+  nextTimer: TimerLink = this;
+  prevTimer: TimerLink = this;
+  /**
+   * True while the list is in deadline order (ties in queueing order). Appending keeps it
+   * true when the new entry's deadline is ≥ the last one's (sleeps of one duration, queued in
+   * time order, always do); otherwise the bucket is sorted, stably, when it is first looked at.
+   */
+  sorted = true;
+  /** True while the bucket is in the heap and the map (it may be empty meanwhile). */
+  filed = true;
+  constructor(readonly key: number) {}
+}
+
+/**
+ * Empty buckets stay filed (a bucket emptied by a cancellation is often refilled within the
+ * same millisecond); once they are more than this many, and more than the buckets in use,
+ * they are dropped all at once.
+ */
+const DROP_EMPTY_ABOVE = 64;
+
+/**
+ * The bucket of a deadline. Precondition of the bucket order: the key is a non-decreasing
+ * function of the deadline (`Math.floor` is, on every double, also ±Infinity), so every entry
+ * of a bucket with a smaller key has a smaller deadline than every entry of a larger one. The
+ * randomized test in test/core/timer-queue.test.ts checks the order on fractional, negative,
+ * equal, huge and infinite deadlines against a sorted list.
+ */
+function bucketKey(deadline: number): number {
+  return Math.floor(deadline);
+}
+
+function byDeadline(a: TimerEntry, b: TimerEntry): number {
+  return a.deadline - b.deadline;
+}
+
+/** @internal */
+export class TimerQueue {
+  /** Binary min-heap of filed buckets by key. */
+  private heap: Bucket[] = [];
+  private readonly byKey = new Map<number, Bucket>();
+  /** The bucket used last: consecutive sleeps of one duration fall into the same one. */
+  private last: Bucket | undefined = undefined;
+  /** Filed buckets that hold no entry. */
+  private empty = 0;
+  /** Reused by `sort`: emptied after each use, so it keeps no entry alive. */
+  private readonly scratch: TimerEntry[] = [];
+  /** The number of queued entries. */
+  size = 0;
+  /** How many queued entries have `keepAlive`. */
+  keepAliveCount = 0;
+
+  /** Filed buckets, empty ones included: never more than the entries plus a little. */
+  get buckets(): number {
+    return this.heap.length;
+  }
+
+  /** Whether `entry` is queued. */
+  has(entry: TimerEntry): boolean {
+    return entry.nextTimer !== undefined;
+  }
+
+  /** The earliest queued entry. */
+  peek(): TimerEntry | undefined {
+    const bucket = this.firstBucket();
+    return bucket === undefined ? undefined : (bucket.nextTimer as TimerEntry);
+  }
+
+  /** Queues `entry` (a queued entry is moved to its current deadline instead). */
+  push(entry: TimerEntry): void {
+    if (entry.nextTimer !== undefined) return this.update(entry);
+    this.size++;
+    if (entry.keepAlive) this.keepAliveCount++;
+    this.link(entry);
+  }
+
+  /** Removes `entry` if it is queued; returns whether it was. */
+  remove(entry: TimerEntry): boolean {
+    if (entry.nextTimer === undefined) return false;
+    this.size--;
+    if (entry.keepAlive) this.keepAliveCount--;
+    this.unlink(entry);
+    return true;
+  }
+
+  /** Re-files a queued entry after its deadline changed, after the entries already waiting for it. */
+  update(entry: TimerEntry): void {
+    if (entry.nextTimer === undefined) return;
+    this.unlink(entry);
+    this.link(entry);
+  }
+
+  /** Removes and returns the earliest queued entry if its deadline is ≤ `now`. */
+  popExpired(now: number): TimerEntry | undefined {
+    const top = this.heap[0];
+    // Every deadline of a bucket is ≥ its key: nothing to sort or look at before then.
+    if (top === undefined || top.key > now) return undefined;
+    const bucket = this.firstBucket();
+    if (bucket === undefined) return undefined;
+    const first = bucket.nextTimer as TimerEntry;
+    if (first.deadline > now) return undefined;
+    this.size--;
+    if (first.keepAlive) this.keepAliveCount--;
+    this.unlink(first);
+    return first;
+  }
+
+  /** Unqueues every entry. */
+  clear(): void {
+    for (const bucket of this.heap) {
+      for (let link = bucket.nextTimer; link !== bucket; ) {
+        const next = link.nextTimer!;
+        link.nextTimer = link.prevTimer = undefined;
+        link = next;
+      }
+      bucket.filed = false;
+    }
+    this.heap = [];
+    this.byKey.clear();
+    this.last = undefined;
+    this.empty = 0;
+    this.size = 0;
+    this.keepAliveCount = 0;
+  }
+
+  // ---- buckets ---------------------------------------------------------------------------
+
+  /** Appends `entry` to its deadline's bucket. */
+  private link(entry: TimerEntry): void {
+    const key = bucketKey(entry.deadline);
+    let bucket = this.last;
+    // The cache is valid only while the bucket is filed (dropBucket/dropEmpty clear `filed`).
+    if (bucket === undefined || bucket.key !== key || !bucket.filed) bucket = this.bucketFor(key);
+    const tail = bucket.prevTimer;
+    if (tail === bucket) {
+      this.empty--; // every empty filed bucket is counted (see unlink and bucketFor)
+    } else if ((tail as TimerEntry).deadline > entry.deadline) {
+      bucket.sorted = false;
+    }
+    entry.prevTimer = tail;
+    entry.nextTimer = bucket;
+    tail.nextTimer = entry;
+    bucket.prevTimer = entry;
+  }
+
+  /** Unlinks `entry` from its bucket; a bucket left empty stays filed for now. */
+  private unlink(entry: TimerEntry): void {
+    const prev = entry.prevTimer!;
+    const next = entry.nextTimer!;
+    prev.nextTimer = next;
+    next.prevTimer = prev;
+    entry.nextTimer = entry.prevTimer = undefined;
+    // Only the head can be both neighbours of an entry: the bucket is empty now.
+    if (prev === next) {
+      (prev as Bucket).sorted = true; // an empty list is in order
+      this.empty++;
+      if (this.empty > DROP_EMPTY_ABOVE && this.empty * 2 > this.heap.length) this.dropEmpty();
+    }
+  }
+
+  private bucketFor(key: number): Bucket {
+    let bucket = this.byKey.get(key);
+    if (bucket === undefined) {
+      bucket = new Bucket(key);
+      this.byKey.set(key, bucket);
+      this.heapPush(bucket);
+      this.empty++; // link() takes it back at once
+    }
+    this.last = bucket;
+    return bucket;
+  }
+
+  /** The filed bucket with the smallest key that holds entries, sorted; drops empty ones on the way. */
+  private firstBucket(): Bucket | undefined {
+    for (;;) {
+      const bucket = this.heap[0];
+      if (bucket === undefined) return undefined;
+      if (bucket.nextTimer === bucket) {
+        this.empty--;
+        this.dropBucket(bucket);
+        this.heapPopTop();
+        continue;
+      }
+      if (!bucket.sorted) this.sort(bucket);
+      return bucket;
+    }
+  }
+
+  /** Puts a bucket's list in deadline order; stable, so equal deadlines keep queueing order. */
+  private sort(bucket: Bucket): void {
+    const entries = this.scratch;
+    for (let link = bucket.nextTimer; link !== bucket; link = link.nextTimer!) entries.push(link as TimerEntry);
+    entries.sort(byDeadline);
+    let prev: TimerLink = bucket;
+    for (const entry of entries) {
+      prev.nextTimer = entry;
+      entry.prevTimer = prev;
+      prev = entry;
+    }
+    prev.nextTimer = bucket;
+    bucket.prevTimer = prev;
+    bucket.sorted = true;
+    entries.length = 0;
+  }
+
+  private dropBucket(bucket: Bucket): void {
+    bucket.filed = false;
+    this.byKey.delete(bucket.key);
+    if (this.last === bucket) this.last = undefined;
+  }
+
+  /** Drops every empty bucket and restores the heap order bottom-up (Floyd's heapify). */
+  private dropEmpty(): void {
+    const heap = this.heap;
+    let kept = 0;
+    for (const bucket of heap) {
+      if (bucket.nextTimer === bucket) this.dropBucket(bucket);
+      else heap[kept++] = bucket;
+    }
+    heap.length = kept;
+    this.empty = 0;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  // ---- heap of buckets by key --------------------------------------------------------------
+
+  private heapPush(bucket: Bucket): void {
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(bucket);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.key <= bucket.key) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = bucket;
+  }
+
+  private heapPopTop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    this.siftDown(0);
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const bucket = heap[i]!;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap[child + 1]!.key < heap[child]!.key) child++;
+      if (heap[child]!.key >= bucket.key) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = bucket;
+  }
+}

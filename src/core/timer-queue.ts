@@ -57,8 +57,6 @@ class Bucket implements TimerLink {
    * time order, always do); otherwise the bucket is sorted, stably, when it is first looked at.
    */
   sorted = true;
-  /** True while the bucket is in the heap and the map (it may be empty meanwhile). */
-  filed = true;
   constructor(readonly key: number) {}
 }
 
@@ -80,10 +78,6 @@ function bucketKey(deadline: number): number {
   return Math.floor(deadline);
 }
 
-function byDeadline(a: TimerEntry, b: TimerEntry): number {
-  return a.deadline - b.deadline;
-}
-
 /** @internal */
 export class TimerQueue {
   /** Binary min-heap of filed buckets by key. */
@@ -93,8 +87,6 @@ export class TimerQueue {
   private last: Bucket | undefined = undefined;
   /** Filed buckets that hold no entry. */
   private empty = 0;
-  /** Reused by `sort`: emptied after each use, so it keeps no entry alive. */
-  private readonly scratch: TimerEntry[] = [];
   /** The number of queued entries. */
   size = 0;
   /** How many queued entries have `keepAlive`. */
@@ -163,7 +155,6 @@ export class TimerQueue {
         link.nextTimer = link.prevTimer = undefined;
         link = next;
       }
-      bucket.filed = false;
     }
     this.heap = [];
     this.byKey.clear();
@@ -178,9 +169,9 @@ export class TimerQueue {
   /** Appends `entry` to its deadline's bucket. */
   private link(entry: TimerEntry): void {
     const key = bucketKey(entry.deadline);
+    // `last` is always a filed bucket: dropping a bucket (dropBucket, clear) forgets it.
     let bucket = this.last;
-    // The cache is valid only while the bucket is filed (dropBucket/dropEmpty clear `filed`).
-    if (bucket === undefined || bucket.key !== key || !bucket.filed) bucket = this.bucketFor(key);
+    if (bucket === undefined || bucket.key !== key) bucket = this.bucketFor(key);
     const tail = bucket.prevTimer;
     if (tail === bucket) {
       this.empty--; // every empty filed bucket is counted (see unlink and bucketFor)
@@ -236,25 +227,62 @@ export class TimerQueue {
     }
   }
 
-  /** Puts a bucket's list in deadline order; stable, so equal deadlines keep queueing order. */
+  /**
+   * Puts a bucket's list in deadline order: a bottom-up merge sort of the linked list itself
+   * (Simon Tatham's), stable, so equal deadlines keep queueing order; it allocates nothing.
+   */
   private sort(bucket: Bucket): void {
-    const entries = this.scratch;
-    for (let link = bucket.nextTimer; link !== bucket; link = link.nextTimer!) entries.push(link as TimerEntry);
-    entries.sort(byDeadline);
+    // Work on a chain of `nextTimer` links ending in `undefined`; the prev links are redone last.
+    let list = bucket.nextTimer as TimerEntry | undefined;
+    (bucket.prevTimer as TimerEntry).nextTimer = undefined;
+    let tail: TimerEntry | undefined;
+    for (let width = 1; ; width *= 2) {
+      let p = list;
+      list = tail = undefined;
+      let merges = 0;
+      while (p !== undefined) {
+        merges++;
+        // Merge the run of `width` starting at p with the one after it.
+        let q: TimerEntry | undefined = p;
+        let pSize = 0;
+        while (pSize < width && q !== undefined) {
+          pSize++;
+          q = q.nextTimer as TimerEntry | undefined;
+        }
+        let qSize = width;
+        while (pSize > 0 || (qSize > 0 && q !== undefined)) {
+          let next: TimerEntry;
+          // `<=`: on a tie the earlier run's entry goes first (stability).
+          if (pSize > 0 && (qSize === 0 || q === undefined || p!.deadline <= q.deadline)) {
+            next = p!;
+            p = p!.nextTimer as TimerEntry | undefined;
+            pSize--;
+          } else {
+            next = q!;
+            q = q!.nextTimer as TimerEntry | undefined;
+            qSize--;
+          }
+          if (tail === undefined) list = next;
+          else tail.nextTimer = next;
+          tail = next;
+        }
+        p = q;
+      }
+      tail!.nextTimer = undefined;
+      if (merges <= 1) break;
+    }
     let prev: TimerLink = bucket;
-    for (const entry of entries) {
-      prev.nextTimer = entry;
+    for (let entry = list; entry !== undefined; entry = entry.nextTimer as TimerEntry | undefined) {
       entry.prevTimer = prev;
+      prev.nextTimer = entry;
       prev = entry;
     }
     prev.nextTimer = bucket;
     bucket.prevTimer = prev;
     bucket.sorted = true;
-    entries.length = 0;
   }
 
   private dropBucket(bucket: Bucket): void {
-    bucket.filed = false;
     this.byKey.delete(bucket.key);
     if (this.last === bucket) this.last = undefined;
   }

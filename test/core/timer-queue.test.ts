@@ -115,7 +115,7 @@ test("random pushes, removals, moves and pops match a sorted-list model (seeded)
   );
   const op = fc.tuple(fc.constantFrom("push", "remove", "move", "repush", "pop", "peek"), deadline, fc.nat(), fc.boolean());
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+    fc.property(fc.array(op, { minLength: 1, maxLength: 300, size: "max" }), (ops) => {
       const queue = new TimerQueue();
       const model = new Map<Entry, number>();
       const all: Entry[] = [];

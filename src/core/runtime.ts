@@ -62,7 +62,10 @@ export class Runtime implements ClockHost {
 
   addTimer(entry: TimerEntry): void {
     this.timers.push(entry);
-    if (entry.deadline < this.timerDeadline) this.arm();
+    // An entry earlier than the armed deadline is the earliest of all: arm for it without
+    // asking the queue (a peek may sort a bucket; with a stopped mock clock, where nothing is
+    // ever armed, every sleep would ask).
+    if (entry.deadline < this.timerDeadline) this.armFor(entry.deadline);
     else this.updateRef();
     // An autojump watcher that was dormant for want of a deadline has one now.
     if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
@@ -74,11 +77,14 @@ export class Runtime implements ClockHost {
     else this.updateRef();
   }
 
-  /** Re-sorts an entry whose deadline moved, and re-arms if it is now the earliest. */
+  /**
+   * Re-files an entry whose deadline moved, and re-arms if it is now the earliest. A deadline
+   * moved later leaves the timer armed for the earlier time: it fires, finds nothing expired
+   * and re-arms (fireExpired pops only what has expired), which costs less than a peek per move.
+   */
   moveTimer(entry: TimerEntry): void {
     this.timers.update(entry);
-    const first = this.timers.peek();
-    if (first !== undefined && first.deadline !== this.timerDeadline) this.arm();
+    if (entry.deadline < this.timerDeadline) this.armFor(entry.deadline);
   }
 
   nextDeadline(): number {
@@ -98,10 +104,16 @@ export class Runtime implements ClockHost {
     this.arm();
   }
 
+  /** Arms the real timer for the earliest queued deadline (or clears it if none). */
   private arm(): void {
     const first = this.timers.peek();
     if (first === undefined) return this.disarm();
-    const sleepMs = this.clock.deadlineToSleepTime(first.deadline);
+    this.armFor(first.deadline);
+  }
+
+  /** Arms the real timer for `deadline`, which must be the earliest queued one. */
+  private armFor(deadline: number): void {
+    const sleepMs = this.clock.deadlineToSleepTime(deadline);
     if (sleepMs === Infinity) return this.disarm(); // a stopped mock clock: only a jump gets there
     if (this.timer !== undefined) clearTimeout(this.timer);
     // Node's timers have millisecond granularity and may fire a little early: fireExpired()
@@ -111,7 +123,7 @@ export class Runtime implements ClockHost {
       this.timerDeadline = Infinity;
       this.fireExpired();
     }, Math.max(0, Math.ceil(sleepMs)));
-    this.timerDeadline = first.deadline;
+    this.timerDeadline = deadline;
     this.timerRefed = true;
     this.updateRef();
   }

@@ -172,16 +172,21 @@ export class TimerQueue {
     // `last` is always a filed bucket: dropping a bucket (dropBucket, clear) forgets it.
     let bucket = this.last;
     if (bucket === undefined || bucket.key !== key) bucket = this.bucketFor(key);
-    const tail = bucket.prevTimer;
-    if (tail === bucket) {
+    let prev = bucket.prevTimer!; // the tail
+    if (prev === bucket) {
       this.empty--; // every empty filed bucket is counted (see unlink and bucketFor)
-    } else if ((tail as TimerEntry).deadline > entry.deadline) {
-      bucket.sorted = false;
+    } else if ((prev as TimerEntry).deadline > entry.deadline) {
+      // Shortcut: an entry strictly earlier than the first of a sorted bucket goes first and
+      // the bucket stays sorted (strictly: no entry shares its deadline, so no tie is
+      // reordered); deadlines set in decreasing order then never need a sort.
+      if (bucket.sorted && (bucket.nextTimer as TimerEntry).deadline > entry.deadline) prev = bucket;
+      else bucket.sorted = false;
     }
-    entry.prevTimer = tail;
-    entry.nextTimer = bucket;
-    tail.nextTimer = entry;
-    bucket.prevTimer = entry;
+    const next = prev.nextTimer!;
+    entry.prevTimer = prev;
+    entry.nextTimer = next;
+    prev.nextTimer = entry;
+    next.prevTimer = entry;
   }
 
   /** Unlinks `entry` from its bucket; a bucket left empty stays filed for now. */

@@ -18,7 +18,7 @@ import {
   withCancelScope,
   withTaskGroup,
 } from "../../src/index.js";
-import { currentScope } from "../../src/core/index.js";
+import { currentScope, Runtime, type TimerEntry } from "../../src/core/index.js";
 import { MockClock, waitAllTasksBlocked } from "../../src/testing/index.js";
 import { mulberry32 } from "../support/prng.js";
 import { assertNoTimersLeft } from "../support/tasks.js";
@@ -203,6 +203,58 @@ test("nothing fires before its deadline, and the run's queue is empty at the end
   assert.equal(queueSize, 0);
   assert.equal(buckets, 0, "the buckets of fired deadlines are dropped");
   await assertNoTimersLeft();
+});
+
+// Many deadlines in one millisecond, set in random and in decreasing order on a stopped clock:
+// the wake order is the deadline order.
+test("five thousand sleeps within one millisecond wake in deadline order (seeded, MockClock)", async () => {
+  const random = mulberry32(777);
+  const clock = new MockClock();
+  const n = 5_000;
+  const deadlines = Array.from({ length: n }, (_, i) => (i < n / 2 ? 5 + random() * 0.999 : 6.999 - i / n));
+  const woke: number[] = [];
+  await run(
+    () =>
+      withTaskGroup(async (tg) => {
+        for (let i = 0; i < n; i++) {
+          tg.spawn(async () => {
+            await sleepUntil(deadlines[i]!);
+            woke.push(i);
+          });
+        }
+        await waitAllTasksBlocked();
+        clock.jump(10);
+      }),
+    { clock },
+  );
+  const expected = deadlines.map((d, i) => ({ d, i })).sort((a, b) => a.d - b.d || a.i - b.i).map((e) => e.i);
+  assert.deepEqual(woke, expected);
+  await assertNoTimersLeft();
+});
+
+// The runtime arms for a new earliest deadline without asking the queue, which would sort the
+// bucket: on a stopped clock (nothing is ever armed) that is once per deadline, quadratic in a
+// crowded millisecond. Fifty thousand deadlines in one: instant, or an hour (the test
+// runner's timeout) if each one sorted the bucket.
+test("adding deadlines to a crowded millisecond does not sort it each time (core)", () => {
+  const random = mulberry32(4242);
+  const clock = new MockClock();
+  const runtime = new Runtime(clock);
+  const fired: number[] = [];
+  const entries = Array.from({ length: 50_000 }, (_, i): TimerEntry & { i: number } => ({
+    i,
+    deadline: 1 + random(),
+    keepAlive: true,
+    fire: () => fired.push(i),
+    nextTimer: undefined,
+    prevTimer: undefined,
+  }));
+  for (const entry of entries) runtime.addTimer(entry);
+  clock.jump(2); // a clock that no run() attached: tell the runtime, as run() would have it told
+  runtime.timeChanged();
+  assert.equal(fired.length, entries.length);
+  for (let k = 1; k < fired.length; k++) assert.ok(entries[fired[k - 1]!]!.deadline <= entries[fired[k]!]!.deadline);
+  runtime.close();
 });
 
 // Real clock on purpose: the one real timer, armed for the earliest bucket's first deadline,

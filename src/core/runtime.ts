@@ -62,9 +62,14 @@ export class Runtime implements ClockHost {
 
   addTimer(entry: TimerEntry): void {
     this.timers.push(entry);
-    // An entry earlier than the armed deadline is the earliest of all: arm for it without
-    // asking the queue (a peek may sort a bucket; with a stopped mock clock, where nothing is
-    // ever armed, every sleep would ask).
+    // Shortcut: arm for the new entry without asking the queue for its earliest (a peek may
+    // sort a bucket; with a stopped mock clock, where nothing is ever armed, every sleep would
+    // ask). Precondition: while the timer is armed, no queued deadline is earlier than
+    // `timerDeadline` (arming takes the earliest; only an earlier entry or move re-arms, and
+    // removals only raise the earliest), so an entry earlier than it is the earliest of all.
+    // Disarmed (`Infinity`) with entries queued happens only on a stopped clock (armFor then
+    // disarms again) and inside fireExpired (which re-arms from the queue when it ends).
+    // Exercised by test/time/deadline-order.prop.test.ts (real and mock clocks).
     if (entry.deadline < this.timerDeadline) this.armFor(entry.deadline);
     else this.updateRef();
     // An autojump watcher that was dormant for want of a deadline has one now.

@@ -294,3 +294,35 @@ test("on the real clock, sleeps wake in deadline order and the real timer is cle
   assert.ok(!woke.some((w) => w.id === -1), "a cancelled sleep woke");
   await assertNoTimersLeft();
 });
+
+// Real clock on purpose: a deadline moved later leaves the real timer armed for the old time
+// (runtime.moveTimer); it fires, finds nothing expired and re-arms. The scope must end at the
+// new deadline, not the old one. (If the machine stalls past the old deadline before the move,
+// the scope is rightly cancelled already and there is nothing to check: the attempt repeats.)
+test("on the real clock, a deadline moved later ends the scope at the new time, not the old", async (t) => {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    let start = 0;
+    let ended = 0;
+    let moved = 0;
+    let cancelledBeforeMove = false;
+    await withCancelScope(async (scope) => {
+      start = currentTime();
+      scope.deadline = start + 20;
+      await sleep(1);
+      cancelledBeforeMove = scope.cancelCalled;
+      moved = scope.deadline = currentTime() + 30;
+      try {
+        await sleepForever();
+      } finally {
+        ended = currentTime();
+      }
+    });
+    if (cancelledBeforeMove) {
+      t.diagnostic(`attempt ${attempt}: the old deadline passed before the move (a slow machine)`);
+      continue;
+    }
+    assert.ok(ended >= moved, `ended at +${(ended - start).toFixed(2)} ms, before the moved deadline +${(moved - start).toFixed(2)}`);
+    break;
+  }
+  await assertNoTimersLeft();
+});

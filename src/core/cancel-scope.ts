@@ -17,7 +17,7 @@ import { deliverCancel, type AnyParked } from "./park.js";
 import { countCheckpoint } from "./checkpoint.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
-import type { TimerEntry } from "./timer-heap.js";
+import type { TimerEntry } from "./timer-queue.js";
 import type { TaskImpl } from "./task.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalString, requireOptions } from "./validate.js";
 
@@ -348,9 +348,9 @@ export class ScopeNode {
       const scope = this;
       details.deadlineEntry = {
         deadline,
-        seq: 0,
-        queued: false,
         keepAlive: true,
+        nextTimer: undefined,
+        prevTimer: undefined,
         fire() {
           details.deadlineEntry = undefined;
           scope.cancelWith("deadline exceeded", "deadline");

@@ -4,7 +4,7 @@ export * from "./errors.js";
 export * from "./clock.js";
 export { Runtime, getDefaultRuntime } from "./runtime.js";
 export { callInstruments, type Instrument, type TaskOutcome } from "./instruments.js";
-export type { TimerEntry } from "./timer-heap.js";
+export type { TimerEntry, TimerLink } from "./timer-queue.js";
 export type { TaskInfo } from "./task-info.js";
 export { currentScope } from "./context.js";
 export {

@@ -6,7 +6,7 @@
  * @module
  */
 import { systemClock, type Clock, type ClockHost } from "./clock.js";
-import { TimerHeap, type TimerEntry } from "./timer-heap.js";
+import { TimerQueue, type TimerEntry } from "./timer-queue.js";
 import type { TaskInfo } from "./task-info.js";
 import type { TrackedResource } from "./resources.js";
 import type { TaskImpl } from "./task.js";
@@ -24,9 +24,9 @@ interface IdleWatcher {
   callback: () => void;
 }
 
-/** @internal One per `run()` (and one shared outside): the clock, the deadline heap, blocked-task counts. */
+/** @internal One per `run()` (and one shared outside): the clock, the deadline queue, blocked-task counts. */
 export class Runtime implements ClockHost {
-  readonly timers = new TimerHeap();
+  readonly timers = new TimerQueue();
   instruments: readonly Instrument[] | undefined;
   /** Debug mode: tasks record where they were spawned. */
   debug = false;
@@ -62,7 +62,15 @@ export class Runtime implements ClockHost {
 
   addTimer(entry: TimerEntry): void {
     this.timers.push(entry);
-    if (entry.deadline < this.timerDeadline) this.arm();
+    // Shortcut: arm for the new entry without asking the queue for its earliest (a peek may
+    // sort a bucket; with a stopped mock clock, where nothing is ever armed, every sleep would
+    // ask). Precondition: while the timer is armed, no queued deadline is earlier than
+    // `timerDeadline` (arming takes the earliest; only an earlier entry or move re-arms, and
+    // removals only raise the earliest), so an entry earlier than it is the earliest of all.
+    // Disarmed (`Infinity`) with entries queued happens only on a stopped clock (armFor then
+    // disarms again) and inside fireExpired (which re-arms from the queue when it ends).
+    // Exercised by test/time/deadline-order.prop.test.ts (real and mock clocks).
+    if (entry.deadline < this.timerDeadline) this.armFor(entry.deadline);
     else this.updateRef();
     // An autojump watcher that was dormant for want of a deadline has one now.
     if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
@@ -74,11 +82,14 @@ export class Runtime implements ClockHost {
     else this.updateRef();
   }
 
-  /** Re-sorts an entry whose deadline moved, and re-arms if it is now the earliest. */
+  /**
+   * Re-files an entry whose deadline moved, and re-arms if it is now the earliest. A deadline
+   * moved later leaves the timer armed for the earlier time: it fires, finds nothing expired
+   * and re-arms (fireExpired pops only what has expired), which costs less than a peek per move.
+   */
   moveTimer(entry: TimerEntry): void {
     this.timers.update(entry);
-    const first = this.timers.peek();
-    if (first !== undefined && first.deadline !== this.timerDeadline) this.arm();
+    if (entry.deadline < this.timerDeadline) this.armFor(entry.deadline);
   }
 
   nextDeadline(): number {
@@ -98,10 +109,16 @@ export class Runtime implements ClockHost {
     this.arm();
   }
 
+  /** Arms the real timer for the earliest queued deadline (or clears it if none). */
   private arm(): void {
     const first = this.timers.peek();
     if (first === undefined) return this.disarm();
-    const sleepMs = this.clock.deadlineToSleepTime(first.deadline);
+    this.armFor(first.deadline);
+  }
+
+  /** Arms the real timer for `deadline`, which must be the earliest queued one. */
+  private armFor(deadline: number): void {
+    const sleepMs = this.clock.deadlineToSleepTime(deadline);
     if (sleepMs === Infinity) return this.disarm(); // a stopped mock clock: only a jump gets there
     if (this.timer !== undefined) clearTimeout(this.timer);
     // Node's timers have millisecond granularity and may fire a little early: fireExpired()
@@ -111,7 +128,7 @@ export class Runtime implements ClockHost {
       this.timerDeadline = Infinity;
       this.fireExpired();
     }, Math.max(0, Math.ceil(sleepMs)));
-    this.timerDeadline = first.deadline;
+    this.timerDeadline = deadline;
     this.timerRefed = true;
     this.updateRef();
   }
@@ -231,7 +248,7 @@ export class Runtime implements ClockHost {
   /** Called when the run ends: nothing of it may outlive `run()`. */
   close(): void {
     if (this.instruments !== undefined) callInstruments(this, "runFinished");
-    // Resources first: closing one may settle waits that would otherwise find no timer heap.
+    // Resources first: closing one may settle waits that would otherwise find no timer queue.
     for (const resource of [...this.resources]) resource.close();
     this.disarm();
     this.timers.clear();

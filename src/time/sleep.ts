@@ -17,6 +17,7 @@ import {
   type ScopeNode,
   type Runtime,
   type TimerEntry,
+  type TimerLink,
   type WaitAborter,
   type WaitDescriber,
 } from "../core/index.js";
@@ -31,12 +32,12 @@ function formatTime(t: number): string {
 }
 
 /**
- * A sleeping wait that is also its own entry in the run's deadline queue and its own abort
- * handler: one object per sleep.
+ * A sleeping wait that is also its own entry in the run's deadline queue (the queue's links
+ * live on it: queueing allocates nothing) and its own abort handler: one object per sleep.
  */
 class SleepWait extends Parked<void> implements TimerEntry, WaitAborter, WaitRegistrar<void> {
-  seq = 0;
-  queued = false;
+  nextTimer: TimerLink | undefined = undefined;
+  prevTimer: TimerLink | undefined = undefined;
   constructor(
     scope: ScopeNode | undefined,
     public deadline: number,
@@ -61,9 +62,16 @@ class SleepWait extends Parked<void> implements TimerEntry, WaitAborter, WaitReg
   }
 }
 
-function sleepUntilDeadline(scope: ScopeNode | undefined, runtime: Runtime, deadline: number, label: string): Promise<void> {
+/** `now` is the run's clock, read once by the caller (sleep() has just read it to make `deadline`). */
+function sleepUntilDeadline(
+  scope: ScopeNode | undefined,
+  runtime: Runtime,
+  deadline: number,
+  now: number,
+  label: string,
+): Promise<void> {
   // `label` names the waits without a deadline (sleepForever); timed ones say `sleep until t`.
-  if (deadline <= runtime.now()) return checkpoint();
+  if (deadline <= now) return checkpoint();
   if (deadline === Infinity) {
     return park<void>(
       label,
@@ -101,7 +109,8 @@ export function sleep(ms: number): Promise<void> {
   }
   const scope = currentScope();
   const runtime = scope?.runtime ?? getDefaultRuntime();
-  return sleepUntilDeadline(scope, runtime, runtime.now() + ms, "sleep");
+  const now = runtime.now();
+  return sleepUntilDeadline(scope, runtime, now + ms, now, "sleep");
 }
 
 /**
@@ -124,7 +133,8 @@ export function sleepUntil(deadline: number): Promise<void> {
     return Promise.reject(err);
   }
   const scope = currentScope();
-  return sleepUntilDeadline(scope, scope?.runtime ?? getDefaultRuntime(), deadline, "sleepUntil");
+  const runtime = scope?.runtime ?? getDefaultRuntime();
+  return sleepUntilDeadline(scope, runtime, deadline, runtime.now(), "sleepUntil");
 }
 
 /**
@@ -139,5 +149,6 @@ export function sleepUntil(deadline: number): Promise<void> {
  */
 export function sleepForever(): Promise<never> {
   const scope = currentScope();
-  return sleepUntilDeadline(scope, scope?.runtime ?? getDefaultRuntime(), Infinity, "sleepForever") as Promise<never>;
+  const runtime = scope?.runtime ?? getDefaultRuntime();
+  return sleepUntilDeadline(scope, runtime, Infinity, runtime.now(), "sleepForever") as Promise<never>;
 }

@@ -354,7 +354,7 @@ describe("MockClock in a run", () => {
     // No tasks: every task (none) is blocked.
     runtime.whenAllBlocked(0, () => fired++, true);
     assert.ok(!process.getActiveResourcesInfo().includes("Immediate"), "an idle check was scheduled with nothing to jump to");
-    const entry: TimerEntry = { deadline: 5, seq: 0, queued: false, keepAlive: true, fire() {} };
+    const entry: TimerEntry = { deadline: 5, keepAlive: true, fire() {} };
     runtime.addTimer(entry);
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));

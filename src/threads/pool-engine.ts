@@ -345,8 +345,12 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   requestCancel(call: PoolCall, source: number): void {
     const worker = call.worker!;
-    Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
-    Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
+    // Once a call has started, every call sent to the worker before it has ended: the flag of a
+    // later call is never replaced by an earlier one's (the main thread is its only writer).
+    if (call.id > Atomics.load(worker.control, SLOT_CANCEL_ID)) {
+      Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
+      Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
+    }
     worker.worker.postMessage([CANCEL, call.id, source]);
     if (call.graceMs === 0) return this.terminateFor(call);
     if (call.graceMs !== Infinity && call.graceTimer === undefined) {
@@ -466,7 +470,9 @@ export class PoolEngine implements CallHost, WorkerEvents {
     // A call the worker never started goes back to the front of the queue, in order (so the
     // latest sent goes back first).
     for (const c of [...ahead.reverse(), call]) {
-      if (c === undefined || c.done) continue;
+      if (c === undefined) continue;
+      if (c.graceTimer !== undefined) clearTimeout(c.graceTimer); // (an abandoned call's, armed by close())
+      if (c.done) continue;
       // (Except the first call of a worker whose module did not load: that is its error.)
       if (takeBack(worker, c) && !(c === call && (worker.loadError !== undefined || diedStarting))) {
         c.worker = undefined;
@@ -474,7 +480,6 @@ export class PoolEngine implements CallHost, WorkerEvents {
         continue;
       }
       this.replaced++;
-      if (c.graceTimer !== undefined) clearTimeout(c.graceTimer);
       if (c.cancelling) {
         this.cancelled++;
         c.finish(Outcome.Cancelled, undefined);
@@ -511,18 +516,11 @@ export class PoolEngine implements CallHost, WorkerEvents {
       }
       for (const worker of [...this.workers]) {
         worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
-        for (const call of [...worker.ahead].reverse().concat(worker.call ?? [])) {
-          if (call !== undefined && !call.done && this.withdraw(call)) {
-            this.cancelled++;
-            call.finish(Outcome.Closed, undefined);
-          }
-        }
-        const call = worker.call;
-        if (call === undefined) this.retire(worker);
-        else if (!call.cancelling) {
-          call.closing = true;
-          if (call.mode === "terminate") this.terminate(worker);
-          else this.requestCancel(call, 0);
+        const running = this.takeBackForClose(worker);
+        if (running === undefined) this.retire(worker);
+        else if (!running.cancelling) {
+          if (running.mode === "terminate") this.terminate(worker);
+          else this.requestCancel(running, 0);
         }
       }
     }
@@ -542,6 +540,38 @@ export class PoolEngine implements CallHost, WorkerEvents {
     } else await schedulePoint();
     this.record?.untrack();
     this.record = undefined;
+  }
+
+  /**
+   * close(): takes back the calls `worker` has not started (they fail with ClosedResourceError)
+   * and returns the one it runs, if any. The worker starts its calls in order, so the calls sent
+   * to it are taken back latest first until one has started: that one runs (or has just ended),
+   * and every call before it has ended, its result on its way. Each call left on the worker is
+   * marked closing, so that it ends with ClosedResourceError if it is stopped (not
+   * BrokenResourceError), and with its own outcome if it ends first.
+   */
+  private takeBackForClose(worker: WorkerHandle): PoolCall | undefined {
+    let running: PoolCall | undefined;
+    for (let i = worker.ahead.length - 1; i >= 0 && running === undefined; i--) {
+      const call = worker.ahead[i]!;
+      if (this.withdraw(call)) this.endClosed(call);
+      else running = call;
+    }
+    const current = worker.call;
+    if (running === undefined && current !== undefined) {
+      if (this.withdraw(current)) this.endClosed(current);
+      else running = current;
+    }
+    if (running === undefined) return undefined;
+    if (worker.call !== undefined) worker.call.closing = true;
+    for (const call of worker.ahead) call.closing = true;
+    return running;
+  }
+
+  private endClosed(call: PoolCall): void {
+    if (call.done) return;
+    this.cancelled++;
+    call.finish(Outcome.Closed, undefined);
   }
 
   /** Statistics of the pool, as `pool.statistics()` returns them. */

@@ -97,6 +97,11 @@ export class PoolCall implements WaitAborter {
     this.notify();
   }
 
+  /** Cancels the `callMain` handlers running for this call (each settles and replies to the worker). */
+  cancelHandlers(reason: string): void {
+    if (this.handlers !== undefined) for (const scope of this.handlers.values()) scope.cancel(reason);
+  }
+
   notify(): void {
     const parked = this.parked;
     if (parked === undefined) return;
@@ -157,7 +162,7 @@ export async function awaitCall(call: PoolCall, submit: (call: PoolCall) => void
     if (call.done) {
       if (call.liveHandlers === 0) break;
       // The worker's call ended with a request still running (a callMain nobody awaited).
-      for (const handler of call.handlers!.values()) handler.cancel("the worker call that made this request has ended");
+      call.cancelHandlers("the worker call that made this request has ended");
     }
     registering = call;
     await park<void>(call.label, register, !call.cancelling && !call.done, scope);

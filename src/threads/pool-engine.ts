@@ -520,7 +520,12 @@ export class PoolEngine implements CallHost, WorkerEvents {
         if (running === undefined) this.retire(worker);
         else if (!running.cancelling) {
           if (running.mode === "terminate") this.terminate(worker);
-          else this.requestCancel(running, 0);
+          else {
+            this.requestCancel(running, 0);
+            // A worker blocked in callMainSync reads its cancellation only once the handler has
+            // settled: cancel the call's handlers here, as the worker would if it could.
+            running.cancelHandlers("the pool is closing");
+          }
         }
       }
     }

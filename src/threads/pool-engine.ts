@@ -305,13 +305,19 @@ export class PoolEngine implements CallHost, WorkerEvents {
     worker.exitTimer = setTimeout(() => worker.terminate(), ms).unref();
   }
 
-  private terminate(worker: WorkerHandle): void {
+  /** Terminates `worker` now (it takes no more calls); the promise settles once it is gone. */
+  terminateWorker(worker: WorkerHandle): Promise<void> {
+    return this.terminate(worker);
+  }
+
+  private terminate(worker: WorkerHandle): Promise<void> {
     if (worker.live) {
       this.removeIdle(worker);
       this.live--;
     }
-    worker.terminate();
+    const gone = worker.terminate();
     this.pump();
+    return gone;
   }
 
   /** Starts queued calls on idle or new workers while there is room, then sends calls ahead. */
@@ -343,7 +349,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
     return true;
   }
 
-  requestCancel(call: PoolCall, source: number): void {
+  requestCancel(call: PoolCall, source: number, graceMs = call.graceMs): void {
     const worker = call.worker!;
     // Once a call has started, every call sent to the worker before it has ended: the flag of a
     // later call is never replaced by an earlier one's (the main thread is its only writer).
@@ -352,9 +358,14 @@ export class PoolEngine implements CallHost, WorkerEvents {
       Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
     }
     worker.worker.postMessage([CANCEL, call.id, source]);
-    if (call.graceMs === 0) return this.terminateFor(call);
-    if (call.graceMs !== Infinity && call.graceTimer === undefined) {
-      call.graceTimer = setTimeout(() => this.terminateFor(call), call.graceMs).unref();
+    if (graceMs === 0) return this.terminateFor(call);
+    this.armGrace(call, graceMs);
+  }
+
+  /** Terminates `call`'s worker in `graceMs` unless the call has ended (or a grace period is running already). */
+  private armGrace(call: PoolCall, graceMs: number): void {
+    if (graceMs !== Infinity && call.graceTimer === undefined && call.mode !== "terminate") {
+      call.graceTimer = setTimeout(() => this.terminateFor(call), graceMs).unref();
     }
   }
 
@@ -458,9 +469,9 @@ export class PoolEngine implements CallHost, WorkerEvents {
     this.workers.delete(worker);
     if (worker.live) {
       worker.live = false;
-      this.removeIdle(worker);
       this.live--;
     }
+    this.removeIdle(worker);
     if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
     const { call, ahead } = worker;
     worker.call = undefined;
@@ -517,15 +528,16 @@ export class PoolEngine implements CallHost, WorkerEvents {
       for (const worker of [...this.workers]) {
         worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
         const running = this.takeBackForClose(worker);
+        // The running call gets its grace period; one without (graceMs: Infinity) gets the pool's.
+        const graceMs = running === undefined || running.graceMs === Infinity ? this.settings.graceMs : running.graceMs;
         if (running === undefined) this.retire(worker);
-        else if (!running.cancelling) {
-          if (running.mode === "terminate") this.terminate(worker);
-          else {
-            this.requestCancel(running, 0);
-            // A worker blocked in callMainSync reads its cancellation only once the handler has
-            // settled: cancel the call's handlers here, as the worker would if it could.
-            running.cancelHandlers("the pool is closing");
-          }
+        else if (running.cancelling) this.armGrace(running, graceMs); // its caller's cancellation is on its way
+        else if (running.mode === "terminate") this.terminate(worker);
+        else {
+          this.requestCancel(running, 0, graceMs);
+          // A worker blocked in callMainSync reads its cancellation only once the handler has
+          // settled: cancel the call's handlers here, as the worker would if it could.
+          running.cancelHandlers("the pool is closing");
         }
       }
     }
@@ -605,7 +617,7 @@ function forceCloser(engine: PoolEngine): () => Promise<unknown> {
       worker.worker.ref();
       if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
       if (worker.call?.graceTimer !== undefined) clearTimeout(worker.call.graceTimer);
-      gone.push(worker.terminate());
+      gone.push(engine.terminateWorker(worker));
     }
     return Promise.all(gone); // run() waits for the threads to be gone before it returns
   };

@@ -32,7 +32,7 @@ type Kind = (typeof KINDS)[number];
 /** Short calls most often: they are sent ahead, deeply, to busy workers. */
 const WEIGHTED: readonly Kind[] = ["quick", "quick", "quick", "quick", "throw", "throw", "block", "deaf", "exit", "main", "mainSync"];
 const THROWN = ["undefined", "number", "string", "null", "error"] as const;
-const CLOSES = ["mid", "mid-cancelled", "cancelled-later", "twice", "with", "end"] as const;
+const CLOSES = ["mid", "mid-cancelled", "cancelled-later", "twice", "with", "end", "none"] as const;
 type CloseHow = (typeof CLOSES)[number];
 
 interface Call {
@@ -189,7 +189,7 @@ async function round(seed: number): Promise<void> {
     // Every worker up first (a worker takes tens of ms to start), so that calls run when the pool closes.
     await Promise.all(Array.from({ length: size }, () => pool.run("quick", [runs, runs.length - 1, 0])));
     warmup = size;
-    const closeAt = closeHow === "end" || closeHow === "with" ? -1 : Math.floor(steps / 3 + (random() * steps * 2) / 3);
+    const closeAt = closeHow === "end" || closeHow === "with" || closeHow === "none" ? -1 : Math.floor(steps / 3 + (random() * steps * 2) / 3);
     let closeScope: CancelScope | undefined;
     for (let step = 0; step < steps; step++) {
       if (step === closeAt) {
@@ -215,7 +215,7 @@ async function round(seed: number): Promise<void> {
           kind,
           arg: kind === "throw" ? pick(THROWN) : kind === "block" || kind === "deaf" ? 1 + Math.floor(random() * 12) : kind === "exit" ? 3 : kind === "quick" ? `v${calls.length}` : Math.floor(random() * 4),
           mode: pick(["cooperative", "cooperative", "terminate", "abandon"] as const),
-          graceMs: pick([0, 2, 10, 30]),
+          graceMs: pick([0, 2, 10, 30, Infinity]),
           scope: new CancelScope(),
           batch,
           cancelled: false,
@@ -275,6 +275,7 @@ async function round(seed: number): Promise<void> {
       }
       release.set();
     });
+    if (closeHow === "none") return; // run() closes it (abandoned calls may still run)
     if (closes === 0 && closeHow !== "with") await close("plain");
     await pool.close(); // idempotent, also after a cancelled close
   };

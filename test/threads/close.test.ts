@@ -157,3 +157,52 @@ for (const fn of ["askMainSyncAndReport", "askMainAndReport"]) {
     assert.equal(pool.statistics().replaced, 0, "the worker ended the call: nothing terminated");
   });
 }
+
+test("close() gives a running call without a grace period (graceMs: Infinity) the pool's, then terminates its worker", async () => {
+  // Was: close() waited for such a call for as long as it ran.
+  const pool = new WorkerPool(fixture(), { size: 2, graceMs: 30 });
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const flag2 = new Int32Array(new SharedArrayBuffer(4));
+  let running: unknown;
+  let cancelled: unknown;
+  await run(async () => {
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => {
+        try {
+          running = await pool.run("flagThen", [flag, "spinDeaf", 10_000], { graceMs: Infinity });
+        } catch (err) {
+          running = err;
+        }
+      });
+      const scope = new CancelScope();
+      tg.spawn(() =>
+        scope.run(async () => {
+          try {
+            cancelled = await pool.run("flagThen", [flag2, "spinDeaf", 10_000], { graceMs: Infinity });
+          } catch (err) {
+            cancelled = err;
+            throw err;
+          }
+        }),
+      );
+      while (Atomics.load(flag, 0) === 0 || Atomics.load(flag2, 0) === 0) await sleep(1); // both started
+      scope.cancel(); // its caller waits for it without limit…
+      await pool.close(); // …until the pool closes
+    });
+  });
+  assert.ok(running instanceof ClosedResourceError, String(running));
+  assert.ok(isCancelled(cancelled), String(cancelled));
+  assert.equal(pool.statistics().replaced, 2);
+});
+
+test("run() ending with the pool open terminates its workers, and its statistics show none left", async () => {
+  let pool!: WorkerPool;
+  await run(async () => {
+    pool = new WorkerPool(fixture(), { size: 2 });
+    await Promise.all([pool.run("add", [1, 2]), pool.run("add", [3, 4])]);
+    assert.equal(pool.statistics().idle, 2);
+  });
+  const s = pool.statistics();
+  assert.deepEqual([s.workers, s.idle, s.busy], [0, 0, 0], JSON.stringify(s)); // was: idle 2
+  assert.deepEqual(threadHandles(), []);
+});

@@ -210,7 +210,7 @@ function startHandler(call: PoolCall, message: readonly unknown[]): void {
   call.liveHandlers++;
   const settle = (kind: number, payload: unknown) => {
     call.handlers!.delete(requestId);
-    host.reply(worker, requestId, kind, payload, sync && !call.done);
+    host.reply(worker, requestId, kind, payload, sync); // (a worker blocked in callMainSync waits for this reply, also for an abandoned call)
     if (--call.liveHandlers === 0) call.notify();
   };
   scope.run(() => (handler as (...a: unknown[]) => unknown)(...args)).then(

@@ -494,7 +494,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
       if (c.cancelling) {
         this.cancelled++;
         c.finish(Outcome.Cancelled, undefined);
-      } else if (c.closing) {
+      } else if (c.closing && worker.terminated) {
+        // Terminated by close() (a worker that crashed on its own meanwhile is the call's failure).
         this.cancelled++;
         c.finish(Outcome.Closed, undefined);
       } else {

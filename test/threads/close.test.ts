@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WorkerPool, type RunOptions } from "trellis/threads";
-import { CancelScope, ClosedResourceError, isCancelled, run, sleep, withTaskGroup } from "trellis";
+import { BrokenResourceError, CancelScope, ClosedResourceError, isCancelled, run, sleep, withTaskGroup } from "trellis";
 import { eventually, fixture, threadHandles } from "./support.js";
 
 interface Race {
@@ -205,4 +205,25 @@ test("run() ending with the pool open terminates its workers, and its statistics
   const s = pool.statistics();
   assert.deepEqual([s.workers, s.idle, s.busy], [0, 0, 0], JSON.stringify(s)); // was: idle 2
   assert.deepEqual(threadHandles(), []);
+});
+
+test("a worker that crashes by itself while close() stops its call fails that call with BrokenResourceError, not ClosedResourceError", async () => {
+  const pool = new WorkerPool(fixture(), { size: 1, graceMs: 10_000 });
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  let outcome: unknown;
+  await run(async () => {
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => {
+        try {
+          outcome = await pool.run("flagThen", [flag, "exitOnCancel", 9]);
+        } catch (err) {
+          outcome = err;
+        }
+      });
+      while (Atomics.load(flag, 0) === 0) await sleep(1);
+      await pool.close();
+    });
+  });
+  assert.ok(outcome instanceof BrokenResourceError, String(outcome));
+  assert.equal((outcome as { exitCode?: number }).exitCode, 9);
 });

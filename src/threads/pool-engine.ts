@@ -37,6 +37,7 @@ import {
   SLOT_CANCEL_SOURCE,
   CALL_SLOTS,
   SLOT_CALLS,
+  SLOT_ENDED,
   SLOT_SYNC,
 } from "./protocol.js";
 import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
@@ -370,16 +371,18 @@ export class PoolEngine implements CallHost, WorkerEvents {
   }
 
   /**
-   * Terminates the worker running `call`, unless the worker has ended it already. The worker may
-   * have finished `call` and started a call sent after it before this thread has read the
-   * result: terminating then would break that other call. So the calls sent after `call` are
+   * Terminates the worker running `call`, unless the worker has ended it already (its result on
+   * its way to this thread, which has not read it yet): the worker says so in `SLOT_ENDED`, and
+   * then it is left alone. The worker may also have ended `call` and started a call sent after
+   * it: terminating then would break that other call. So the calls sent after `call` are
    * withdrawn first, latest first (the worker starts them in order); if one of them has started,
-   * `call` has ended (its result is on its way) and the worker is left alone. Else the worker
-   * can run nothing but `call`, and the withdrawn calls go back to the queue's front.
+   * `call` has ended and the worker is left alone. Else the worker can run nothing but `call`
+   * (or nothing at all, if it has ended it meanwhile), and the withdrawn calls go back to the
+   * queue's front.
    */
   terminateFor(call: PoolCall): void {
     const worker = call.worker;
-    if (worker === undefined || !worker.holds(call)) return;
+    if (worker === undefined || !worker.holds(call) || hasEnded(worker, call)) return;
     const after = worker.ahead.slice(worker.call === call ? 0 : worker.ahead.indexOf(call) + 1);
     const back: PoolCall[] = [];
     for (let i = after.length - 1; i >= 0; i--) {
@@ -388,7 +391,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       else break; // started: so has every call before it ended
     }
     for (const c of back) this.queue.push(c, true); // latest first: they end up in order
-    if (back.length === after.length) this.terminate(worker);
+    if (back.length === after.length && !hasEnded(worker, call)) this.terminate(worker);
     else this.pump();
   }
 
@@ -533,7 +536,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
         const graceMs = running === undefined || running.graceMs === Infinity ? this.settings.graceMs : running.graceMs;
         if (running === undefined) this.retire(worker);
         else if (running.cancelling) this.armGrace(running, graceMs); // its caller's cancellation is on its way
-        else if (running.mode === "terminate") this.terminate(worker);
+        else if (running.mode === "terminate") this.terminateFor(running);
         else {
           this.requestCancel(running, 0, graceMs);
           // A worker blocked in callMainSync reads its cancellation only once the handler has
@@ -622,6 +625,11 @@ function forceCloser(engine: PoolEngine): () => Promise<unknown> {
     }
     return Promise.all(gone); // run() waits for the threads to be gone before it returns
   };
+}
+
+/** True if `worker` has ended `call` (its outcome is posted or about to be; protocol.ts). */
+function hasEnded(worker: WorkerHandle, call: PoolCall): boolean {
+  return Atomics.load(worker.control, SLOT_ENDED) >= call.id;
 }
 
 /** Withdraws `call` if `worker` has not started it (protocol.ts); true if it was withdrawn. */

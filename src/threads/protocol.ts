@@ -35,6 +35,12 @@ export const SLOT_CANCEL_SOURCE = 1;
 /** Set to 1 by the main thread once the reply to a `callMainSync` has been posted. */
 export const SLOT_SYNC = 2;
 /**
+ * The id of the last call the worker has ended, stored just before it posts the call's outcome:
+ * a call whose id is at most this has ended, and terminating the worker for it would stop
+ * nothing of it (its outcome is on its way).
+ */
+export const SLOT_ENDED = 3;
+/**
  * Call states. The pool sends a worker its next call before the current one ends (so the worker
  * never waits for the main thread between calls), and takes it back if it is cancelled or
  * another worker gets free first. Slot `CALLS + id % CALL_SLOTS` holds `id` once the call is
@@ -43,7 +49,7 @@ export const SLOT_SYNC = 2;
  * a withdrawn call and reports it `CANCELLED`. The pool keeps fewer than `CALL_SLOTS / 2` calls
  * in flight per worker, so a slot is never reused before the worker has read it.
  */
-export const SLOT_CALLS = 3;
+export const SLOT_CALLS = 4;
 export const CALL_SLOTS = 128;
 export const CONTROL_SLOTS = SLOT_CALLS + CALL_SLOTS;
 

@@ -227,3 +227,38 @@ test("a worker that crashes by itself while close() stops its call fails that ca
   assert.ok(outcome instanceof BrokenResourceError, String(outcome));
   assert.equal((outcome as { exitCode?: number }).exitCode, 9);
 });
+
+for (const how of ["its caller's cancellation", "close()"] as const) {
+  test(`cancel: "terminate" for a call that has ended, its result not read yet: ${how} leaves its worker alone and the caller gets the value`, async () => {
+    // Was: the worker was terminated (and replaced) for a call it had ended (seen here as a new
+    // thread for the next call; under close() the value came through all the same).
+    const pool = new WorkerPool(fixture(), { size: 1 });
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    let before: unknown;
+    let outcome: unknown = "unset";
+    await run(async () => {
+      before = ((await pool.run("whereAmI")) as { threadId: number }).threadId;
+      const scope = new CancelScope();
+      await withTaskGroup(async (tg) => {
+        tg.spawn(() =>
+          scope.run(async () => {
+            outcome = await pool.run("returnThenFlag", [flag, "done"], { cancel: "terminate" });
+          }),
+        );
+        for (let i = 0; i < 1000 && pool.statistics().busy === 0; i++) await Promise.resolve();
+        // Block the main thread until the worker has ended the call (its result waits, unread).
+        assert.notEqual(Atomics.wait(flag, 0, 0, 10_000), "timed-out");
+        if (how === "close()") await pool.close();
+        else scope.cancel();
+      });
+      if (how !== "close()") {
+        const after = ((await pool.run("whereAmI")) as { threadId: number }).threadId;
+        assert.equal(after, before, "the same worker thread");
+      }
+      await pool.close();
+    });
+    assert.equal(outcome, "done");
+    assert.equal(pool.statistics().replaced, 0);
+    assert.equal(pool.statistics().completed, how === "close()" ? 2 : 3);
+  });
+}

@@ -39,6 +39,8 @@ import {
   SLOT_CALLS,
   SLOT_ENDED,
   SLOT_SYNC,
+  endedBy,
+  nextCallId,
 } from "./protocol.js";
 import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
 
@@ -149,7 +151,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   /** Posts `call` to `worker`; on a clone error fails the call and returns false. */
   private post(worker: WorkerHandle, call: PoolCall): boolean {
-    const id = worker.nextId++;
+    const id = worker.nextId;
+    worker.nextId = nextCallId(id);
     Atomics.store(worker.control, SLOT_CALLS + (id % CALL_SLOTS), id);
     try {
       worker.worker.postMessage([CALL, id, call.name, call.args], call.transfer);
@@ -352,9 +355,9 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   requestCancel(call: PoolCall, source: number, graceMs = call.graceMs): void {
     const worker = call.worker!;
-    // Once a call has started, every call sent to the worker before it has ended: the flag of a
-    // later call is never replaced by an earlier one's (the main thread is its only writer).
-    if (call.id > Atomics.load(worker.control, SLOT_CANCEL_ID)) {
+    // A call that has ended needs no flag, and setting it would replace the flag of the call the
+    // worker started after it (the worker ends `call` before it starts the next).
+    if (!hasEnded(worker, call)) {
       Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
       Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
     }
@@ -419,6 +422,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
         if (tag === CANCELLED) worker.withdrawnInFlight--; // a withdrawn call, skipped
         return;
       }
+      // Its flag goes with it: ids wrap (protocol.ts), and a later call may get the same id.
+      if (Atomics.load(worker.control, SLOT_CANCEL_ID) === call.id) Atomics.store(worker.control, SLOT_CANCEL_ID, 0);
       const now = performance.now();
       const took = now - worker.lastEnd;
       worker.lastEnd = now;
@@ -629,7 +634,7 @@ function forceCloser(engine: PoolEngine): () => Promise<unknown> {
 
 /** True if `worker` has ended `call` (its outcome is posted or about to be; protocol.ts). */
 function hasEnded(worker: WorkerHandle, call: PoolCall): boolean {
-  return Atomics.load(worker.control, SLOT_ENDED) >= call.id;
+  return endedBy(Atomics.load(worker.control, SLOT_ENDED), call.id);
 }
 
 /** Withdraws `call` if `worker` has not started it (protocol.ts); true if it was withdrawn. */

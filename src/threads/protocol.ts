@@ -53,6 +53,28 @@ export const SLOT_CALLS = 4;
 export const CALL_SLOTS = 128;
 export const CONTROL_SLOTS = SLOT_CALLS + CALL_SLOTS;
 
+/**
+ * Call ids run from 1 to `MAX_CALL_ID`, then from 1 again: they live in Int32 slots (negated once
+ * started), so a long-lived worker must not count past 2^31 (from there every call would look
+ * withdrawn). A power of two minus one, so that ids compare modulo 2^30 ({@link endedBy}).
+ */
+export const MAX_CALL_ID = 2 ** 30 - 1;
+
+/** The id after `id`. */
+export function nextCallId(id: number): number {
+  return id === MAX_CALL_ID ? 1 : id + 1;
+}
+
+/**
+ * True if call `id` is call `ended` or an earlier one. Ids wrap, so they compare modulo 2^30;
+ * that is right for ids less than 2^29 apart, and the ids compared here are those of calls on one
+ * worker (its last ended call and one it holds, fewer than `CALL_SLOTS` apart). `ended` is 0
+ * before the worker has ended any call.
+ */
+export function endedBy(ended: number, id: number): boolean {
+  return ended !== 0 && ((ended - id) & MAX_CALL_ID) < 2 ** 29;
+}
+
 export const CANCEL_SOURCES = ["explicit", "deadline", "abort", "sibling", "signal"] as const;
 
 /** What the worker receives in `workerData`. */

@@ -43,6 +43,8 @@ export interface CallHost {
   /** Takes back a call its worker has not started; true if done (counted as cancelled). */
   cancelUnstarted(call: PoolCall): boolean;
   abandon(call: PoolCall): void;
+  /** True if the worker has ended `call` (its outcome is on its way). */
+  hasEnded(call: PoolCall): boolean;
   requestCancel(call: PoolCall, source: number): void;
   terminateFor(call: PoolCall): void;
   reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void;
@@ -122,6 +124,12 @@ export class PoolCall implements WaitAborter {
       this.done = true;
       this.parked = undefined;
       return true;
+    }
+    // Ended in the worker, its outcome on its way (this thread was busy): nothing left to stop,
+    // in any mode; the caller gets that outcome.
+    if (this.host.hasEnded(this)) {
+      this.cancelling = true;
+      return false;
     }
     const source = CANCEL_SOURCES.indexOf(parked.scope?.cancelledError(false).source ?? "explicit");
     if (this.mode === "abandon") {

@@ -347,6 +347,11 @@ export class PoolEngine implements CallHost, WorkerEvents {
     }
   }
 
+  hasEnded(call: PoolCall): boolean {
+    const worker = call.worker;
+    return worker !== undefined && worker.holds(call) && hasEnded(worker, call);
+  }
+
   cancelUnstarted(call: PoolCall): boolean {
     if (!this.withdraw(call)) return false;
     this.cancelled++;

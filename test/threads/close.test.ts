@@ -228,10 +228,16 @@ test("a worker that crashes by itself while close() stops its call fails that ca
   assert.equal((outcome as { exitCode?: number }).exitCode, 9);
 });
 
-for (const how of ["its caller's cancellation", "close()"] as const) {
-  test(`cancel: "terminate" for a call that has ended, its result not read yet: ${how} leaves its worker alone and the caller gets the value`, async () => {
+for (const [how, mode] of [
+  ["its caller's cancellation", "terminate"],
+  ["its caller's cancellation", "cooperative"],
+  ["its caller's cancellation", "abandon"],
+  ["close()", "terminate"],
+] as const) {
+  test(`cancel: "${mode}" for a call that has ended, its result not read yet: ${how} leaves its worker alone and the caller gets the value`, async () => {
     // Was: the worker was terminated (and replaced) for a call it had ended (seen here as a new
-    // thread for the next call; under close() the value came through all the same).
+    // thread for the next call; under close() the value came through all the same), and an
+    // "abandon"ed one gave Cancelled although its value was there.
     const pool = new WorkerPool(fixture(), { size: 1 });
     const flag = new Int32Array(new SharedArrayBuffer(4));
     let before: unknown;
@@ -242,7 +248,7 @@ for (const how of ["its caller's cancellation", "close()"] as const) {
       await withTaskGroup(async (tg) => {
         tg.spawn(() =>
           scope.run(async () => {
-            outcome = await pool.run("returnThenFlag", [flag, "done"], { cancel: "terminate" });
+            outcome = await pool.run("returnThenFlag", [flag, "done"], { cancel: mode });
           }),
         );
         for (let i = 0; i < 1000 && pool.statistics().busy === 0; i++) await Promise.resolve();

@@ -70,11 +70,12 @@ function natural(call: Call): { outcome: string; value?: unknown } {
     case "exit":
       return { outcome: "broken" };
     default:
-      return { outcome: "value", value: call.i * 2 };
+      return call.arg === 3 ? { outcome: "error" } : { outcome: "value", value: call.i * 2 };
   }
 }
 
 function thrownMatches(call: Call, err: unknown): boolean {
+  if (call.kind === "main" || call.kind === "mainSync") return err === 42;
   switch (call.arg) {
     case "undefined":
       return err === undefined;
@@ -115,6 +116,7 @@ async function round(seed: number): Promise<void> {
     handlers: {
       twice: async (i: number, ms: number) => {
         await sleep(ms);
+        if (ms === 3) throw 42; // the worker's callMain rethrows it, and so does its call
         return i * 2;
       },
     },

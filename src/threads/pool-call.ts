@@ -43,6 +43,8 @@ export interface CallHost {
   /** Takes back a call its worker has not started; true if done (counted as cancelled). */
   cancelUnstarted(call: PoolCall): boolean;
   abandon(call: PoolCall): void;
+  /** True if the worker has ended `call` (its outcome is on its way). */
+  hasEnded(call: PoolCall): boolean;
   requestCancel(call: PoolCall, source: number): void;
   terminateFor(call: PoolCall): void;
   reply(worker: WorkerHandle, requestId: number, kind: number, payload: unknown, sync: boolean): void;
@@ -97,6 +99,11 @@ export class PoolCall implements WaitAborter {
     this.notify();
   }
 
+  /** Cancels the `callMain` handlers running for this call (each settles and replies to the worker). */
+  cancelHandlers(reason: string): void {
+    if (this.handlers !== undefined) for (const scope of this.handlers.values()) scope.cancel(reason);
+  }
+
   notify(): void {
     const parked = this.parked;
     if (parked === undefined) return;
@@ -117,6 +124,12 @@ export class PoolCall implements WaitAborter {
       this.done = true;
       this.parked = undefined;
       return true;
+    }
+    // Ended in the worker, its outcome on its way (this thread was busy): nothing left to stop,
+    // in any mode; the caller gets that outcome.
+    if (this.host.hasEnded(this)) {
+      this.cancelling = true;
+      return false;
     }
     const source = CANCEL_SOURCES.indexOf(parked.scope?.cancelledError(false).source ?? "explicit");
     if (this.mode === "abandon") {
@@ -157,7 +170,7 @@ export async function awaitCall(call: PoolCall, submit: (call: PoolCall) => void
     if (call.done) {
       if (call.liveHandlers === 0) break;
       // The worker's call ended with a request still running (a callMain nobody awaited).
-      for (const handler of call.handlers!.values()) handler.cancel("the worker call that made this request has ended");
+      call.cancelHandlers("the worker call that made this request has ended");
     }
     registering = call;
     await park<void>(call.label, register, !call.cancelling && !call.done, scope);
@@ -205,7 +218,7 @@ function startHandler(call: PoolCall, message: readonly unknown[]): void {
   call.liveHandlers++;
   const settle = (kind: number, payload: unknown) => {
     call.handlers!.delete(requestId);
-    host.reply(worker, requestId, kind, payload, sync && !call.done);
+    host.reply(worker, requestId, kind, payload, sync); // (a worker blocked in callMainSync waits for this reply, also for an abandoned call)
     if (--call.liveHandlers === 0) call.notify();
   };
   scope.run(() => (handler as (...a: unknown[]) => unknown)(...args)).then(

@@ -37,7 +37,10 @@ import {
   SLOT_CANCEL_SOURCE,
   CALL_SLOTS,
   SLOT_CALLS,
+  SLOT_ENDED,
   SLOT_SYNC,
+  endedBy,
+  nextCallId,
 } from "./protocol.js";
 import { WorkerHandle, type WorkerEvents } from "./worker-handle.js";
 
@@ -148,7 +151,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
 
   /** Posts `call` to `worker`; on a clone error fails the call and returns false. */
   private post(worker: WorkerHandle, call: PoolCall): boolean {
-    const id = worker.nextId++;
+    const id = worker.nextId;
+    worker.nextId = nextCallId(id);
     Atomics.store(worker.control, SLOT_CALLS + (id % CALL_SLOTS), id);
     try {
       worker.worker.postMessage([CALL, id, call.name, call.args], call.transfer);
@@ -305,13 +309,19 @@ export class PoolEngine implements CallHost, WorkerEvents {
     worker.exitTimer = setTimeout(() => worker.terminate(), ms).unref();
   }
 
-  private terminate(worker: WorkerHandle): void {
+  /** Terminates `worker` now (it takes no more calls); the promise settles once it is gone. */
+  terminateWorker(worker: WorkerHandle): Promise<void> {
+    return this.terminate(worker);
+  }
+
+  private terminate(worker: WorkerHandle): Promise<void> {
     if (worker.live) {
       this.removeIdle(worker);
       this.live--;
     }
-    worker.terminate();
+    const gone = worker.terminate();
     this.pump();
+    return gone;
   }
 
   /** Starts queued calls on idle or new workers while there is room, then sends calls ahead. */
@@ -337,34 +347,50 @@ export class PoolEngine implements CallHost, WorkerEvents {
     }
   }
 
+  hasEnded(call: PoolCall): boolean {
+    const worker = call.worker;
+    return worker !== undefined && worker.holds(call) && hasEnded(worker, call);
+  }
+
   cancelUnstarted(call: PoolCall): boolean {
     if (!this.withdraw(call)) return false;
     this.cancelled++;
     return true;
   }
 
-  requestCancel(call: PoolCall, source: number): void {
+  requestCancel(call: PoolCall, source: number, graceMs = call.graceMs): void {
     const worker = call.worker!;
-    Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
-    Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
+    // A call that has ended needs no flag, and setting it would replace the flag of the call the
+    // worker started after it (the worker ends `call` before it starts the next).
+    if (!hasEnded(worker, call)) {
+      Atomics.store(worker.control, SLOT_CANCEL_SOURCE, source);
+      Atomics.store(worker.control, SLOT_CANCEL_ID, call.id);
+    }
     worker.worker.postMessage([CANCEL, call.id, source]);
-    if (call.graceMs === 0) return this.terminateFor(call);
-    if (call.graceMs !== Infinity && call.graceTimer === undefined) {
-      call.graceTimer = setTimeout(() => this.terminateFor(call), call.graceMs).unref();
+    if (graceMs === 0) return this.terminateFor(call);
+    this.armGrace(call, graceMs);
+  }
+
+  /** Terminates `call`'s worker in `graceMs` unless the call has ended (or a grace period is running already). */
+  private armGrace(call: PoolCall, graceMs: number): void {
+    if (graceMs !== Infinity && call.graceTimer === undefined && call.mode !== "terminate") {
+      call.graceTimer = setTimeout(() => this.terminateFor(call), graceMs).unref();
     }
   }
 
   /**
-   * Terminates the worker running `call`, unless the worker has ended it already. The worker may
-   * have finished `call` and started a call sent after it before this thread has read the
-   * result: terminating then would break that other call. So the calls sent after `call` are
+   * Terminates the worker running `call`, unless the worker has ended it already (its result on
+   * its way to this thread, which has not read it yet): the worker says so in `SLOT_ENDED`, and
+   * then it is left alone. The worker may also have ended `call` and started a call sent after
+   * it: terminating then would break that other call. So the calls sent after `call` are
    * withdrawn first, latest first (the worker starts them in order); if one of them has started,
-   * `call` has ended (its result is on its way) and the worker is left alone. Else the worker
-   * can run nothing but `call`, and the withdrawn calls go back to the queue's front.
+   * `call` has ended and the worker is left alone. Else the worker can run nothing but `call`
+   * (or nothing at all, if it has ended it meanwhile), and the withdrawn calls go back to the
+   * queue's front.
    */
   terminateFor(call: PoolCall): void {
     const worker = call.worker;
-    if (worker === undefined || !worker.holds(call)) return;
+    if (worker === undefined || !worker.holds(call) || hasEnded(worker, call)) return;
     const after = worker.ahead.slice(worker.call === call ? 0 : worker.ahead.indexOf(call) + 1);
     const back: PoolCall[] = [];
     for (let i = after.length - 1; i >= 0; i--) {
@@ -373,7 +399,7 @@ export class PoolEngine implements CallHost, WorkerEvents {
       else break; // started: so has every call before it ended
     }
     for (const c of back) this.queue.push(c, true); // latest first: they end up in order
-    if (back.length === after.length) this.terminate(worker);
+    if (back.length === after.length && !hasEnded(worker, call)) this.terminate(worker);
     else this.pump();
   }
 
@@ -401,6 +427,8 @@ export class PoolEngine implements CallHost, WorkerEvents {
         if (tag === CANCELLED) worker.withdrawnInFlight--; // a withdrawn call, skipped
         return;
       }
+      // Its flag goes with it: ids wrap (protocol.ts), and a later call may get the same id.
+      if (Atomics.load(worker.control, SLOT_CANCEL_ID) === call.id) Atomics.store(worker.control, SLOT_CANCEL_ID, 0);
       const now = performance.now();
       const took = now - worker.lastEnd;
       worker.lastEnd = now;
@@ -454,9 +482,9 @@ export class PoolEngine implements CallHost, WorkerEvents {
     this.workers.delete(worker);
     if (worker.live) {
       worker.live = false;
-      this.removeIdle(worker);
       this.live--;
     }
+    this.removeIdle(worker);
     if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
     const { call, ahead } = worker;
     worker.call = undefined;
@@ -466,7 +494,9 @@ export class PoolEngine implements CallHost, WorkerEvents {
     // A call the worker never started goes back to the front of the queue, in order (so the
     // latest sent goes back first).
     for (const c of [...ahead.reverse(), call]) {
-      if (c === undefined || c.done) continue;
+      if (c === undefined) continue;
+      if (c.graceTimer !== undefined) clearTimeout(c.graceTimer); // (an abandoned call's, armed by close())
+      if (c.done) continue;
       // (Except the first call of a worker whose module did not load: that is its error.)
       if (takeBack(worker, c) && !(c === call && (worker.loadError !== undefined || diedStarting))) {
         c.worker = undefined;
@@ -474,11 +504,11 @@ export class PoolEngine implements CallHost, WorkerEvents {
         continue;
       }
       this.replaced++;
-      if (c.graceTimer !== undefined) clearTimeout(c.graceTimer);
       if (c.cancelling) {
         this.cancelled++;
         c.finish(Outcome.Cancelled, undefined);
-      } else if (c.closing) {
+      } else if (c.closing && worker.terminated) {
+        // Terminated by close() (a worker that crashed on its own meanwhile is the call's failure).
         this.cancelled++;
         c.finish(Outcome.Closed, undefined);
       } else {
@@ -511,18 +541,17 @@ export class PoolEngine implements CallHost, WorkerEvents {
       }
       for (const worker of [...this.workers]) {
         worker.worker.ref(); // close() waits for it: keep the process alive meanwhile
-        for (const call of [...worker.ahead].reverse().concat(worker.call ?? [])) {
-          if (call !== undefined && !call.done && this.withdraw(call)) {
-            this.cancelled++;
-            call.finish(Outcome.Closed, undefined);
-          }
-        }
-        const call = worker.call;
-        if (call === undefined) this.retire(worker);
-        else if (!call.cancelling) {
-          call.closing = true;
-          if (call.mode === "terminate") this.terminate(worker);
-          else this.requestCancel(call, 0);
+        const running = this.takeBackForClose(worker);
+        // The running call gets its grace period; one without (graceMs: Infinity) gets the pool's.
+        const graceMs = running === undefined || running.graceMs === Infinity ? this.settings.graceMs : running.graceMs;
+        if (running === undefined) this.retire(worker);
+        else if (running.cancelling) this.armGrace(running, graceMs); // its caller's cancellation is on its way
+        else if (running.mode === "terminate") this.terminateFor(running);
+        else {
+          this.requestCancel(running, 0, graceMs);
+          // A worker blocked in callMainSync reads its cancellation only once the handler has
+          // settled: cancel the call's handlers here, as the worker would if it could.
+          running.cancelHandlers("the pool is closing");
         }
       }
     }
@@ -542,6 +571,38 @@ export class PoolEngine implements CallHost, WorkerEvents {
     } else await schedulePoint();
     this.record?.untrack();
     this.record = undefined;
+  }
+
+  /**
+   * close(): takes back the calls `worker` has not started (they fail with ClosedResourceError)
+   * and returns the one it runs, if any. The worker starts its calls in order, so the calls sent
+   * to it are taken back latest first until one has started: that one runs (or has just ended),
+   * and every call before it has ended, its result on its way. Each call left on the worker is
+   * marked closing, so that it ends with ClosedResourceError if it is stopped (not
+   * BrokenResourceError), and with its own outcome if it ends first.
+   */
+  private takeBackForClose(worker: WorkerHandle): PoolCall | undefined {
+    let running: PoolCall | undefined;
+    for (let i = worker.ahead.length - 1; i >= 0 && running === undefined; i--) {
+      const call = worker.ahead[i]!;
+      if (this.withdraw(call)) this.endClosed(call);
+      else running = call;
+    }
+    const current = worker.call;
+    if (running === undefined && current !== undefined) {
+      if (this.withdraw(current)) this.endClosed(current);
+      else running = current;
+    }
+    if (running === undefined) return undefined;
+    if (worker.call !== undefined) worker.call.closing = true;
+    for (const call of worker.ahead) call.closing = true;
+    return running;
+  }
+
+  private endClosed(call: PoolCall): void {
+    if (call.done) return;
+    this.cancelled++;
+    call.finish(Outcome.Closed, undefined);
   }
 
   /** Statistics of the pool, as `pool.statistics()` returns them. */
@@ -570,10 +631,15 @@ function forceCloser(engine: PoolEngine): () => Promise<unknown> {
       worker.worker.ref();
       if (worker.exitTimer !== undefined) clearTimeout(worker.exitTimer);
       if (worker.call?.graceTimer !== undefined) clearTimeout(worker.call.graceTimer);
-      gone.push(worker.terminate());
+      gone.push(engine.terminateWorker(worker));
     }
     return Promise.all(gone); // run() waits for the threads to be gone before it returns
   };
+}
+
+/** True if `worker` has ended `call` (its outcome is posted or about to be; protocol.ts). */
+function hasEnded(worker: WorkerHandle, call: PoolCall): boolean {
+  return endedBy(Atomics.load(worker.control, SLOT_ENDED), call.id);
 }
 
 /** Withdraws `call` if `worker` has not started it (protocol.ts); true if it was withdrawn. */

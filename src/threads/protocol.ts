@@ -35,6 +35,12 @@ export const SLOT_CANCEL_SOURCE = 1;
 /** Set to 1 by the main thread once the reply to a `callMainSync` has been posted. */
 export const SLOT_SYNC = 2;
 /**
+ * The id of the last call the worker has ended, stored just before it posts the call's outcome:
+ * a call whose id is at most this has ended, and terminating the worker for it would stop
+ * nothing of it (its outcome is on its way).
+ */
+export const SLOT_ENDED = 3;
+/**
  * Call states. The pool sends a worker its next call before the current one ends (so the worker
  * never waits for the main thread between calls), and takes it back if it is cancelled or
  * another worker gets free first. Slot `CALLS + id % CALL_SLOTS` holds `id` once the call is
@@ -43,9 +49,31 @@ export const SLOT_SYNC = 2;
  * a withdrawn call and reports it `CANCELLED`. The pool keeps fewer than `CALL_SLOTS / 2` calls
  * in flight per worker, so a slot is never reused before the worker has read it.
  */
-export const SLOT_CALLS = 3;
+export const SLOT_CALLS = 4;
 export const CALL_SLOTS = 128;
 export const CONTROL_SLOTS = SLOT_CALLS + CALL_SLOTS;
+
+/**
+ * Call ids run from 1 to `MAX_CALL_ID`, then from 1 again: they live in Int32 slots (negated once
+ * started), so a long-lived worker must not count past 2^31 (from there every call would look
+ * withdrawn). A power of two minus one, so that ids compare modulo 2^30 ({@link endedBy}).
+ */
+export const MAX_CALL_ID = 2 ** 30 - 1;
+
+/** The id after `id`. */
+export function nextCallId(id: number): number {
+  return id === MAX_CALL_ID ? 1 : id + 1;
+}
+
+/**
+ * True if call `id` is call `ended` or an earlier one. Ids wrap, so they compare modulo 2^30;
+ * that is right for ids less than 2^29 apart, and the ids compared here are those of calls on one
+ * worker (its last ended call and one it holds, fewer than `CALL_SLOTS` apart). `ended` is 0
+ * before the worker has ended any call.
+ */
+export function endedBy(ended: number, id: number): boolean {
+  return ended !== 0 && ((ended - id) & MAX_CALL_ID) < 2 ** 29;
+}
 
 export const CANCEL_SOURCES = ["explicit", "deadline", "abort", "sibling", "signal"] as const;
 

@@ -81,10 +81,13 @@ export class WorkerHandle {
     this.worker.on("exit", (code: number) => events.onExit(this, code));
   }
 
-  /** Terminates the thread now (the `exit` event follows). Idempotent. */
-  /** Terminates the thread; the promise settles once it is gone (never rejects). */
+  /** True once the pool has terminated it (rather than it exiting or crashing by itself). */
+  terminated = false;
+
+  /** Terminates the thread now (the `exit` event follows); the promise settles once it is gone (never rejects). Idempotent. */
   terminate(): Promise<void> {
     this.live = false;
+    this.terminated = true;
     return this.worker.terminate().then(ignore, ignore);
   }
 }

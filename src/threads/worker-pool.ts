@@ -58,6 +58,8 @@ export interface RunOptions {
    * loop); after `graceMs` the worker is terminated and replaced; `Cancelled` comes once the
    * call has ended or the worker is gone. `"terminate"`: terminates the worker at once.
    * `"abandon"`: raises `Cancelled` at once and lets the worker finish the call unobserved.
+   * In every mode, a call the worker has not started is taken back, and one it has already
+   * ended (its result not read yet) gives the caller that result.
    */
   readonly cancel?: CancelMode | null;
   /** For `"cooperative"`: how long the call may take to end after its cancellation. Default: the pool's `graceMs`. */
@@ -199,10 +201,13 @@ export class WorkerPool<M extends object = UntypedWorkerModule> {
   }
 
   /**
-   * Closes the pool: new calls throw `ClosedResourceError`, queued calls fail with it, running
-   * calls are cancelled (each by its mode, within its grace period) and idle workers exit; it
-   * returns once every worker thread has exited. Idempotent; succeeds inside a cancelled scope,
-   * where it stops waiting for grace periods and terminates what is left.
+   * Closes the pool: new calls throw `ClosedResourceError`, and so do calls that have not started
+   * (queued, or sent ahead to a worker); running calls are cancelled (each by its mode, within
+   * its grace period — the pool's if the call's is `Infinity`) and their callers get
+   * `ClosedResourceError`, or the call's own outcome if it ended first (`Cancelled` if the
+   * caller was cancelled too); idle workers exit. It returns once every worker thread has exited.
+   * Idempotent; succeeds inside a cancelled scope, where it stops waiting for grace periods and
+   * terminates what is left. See "What a call sees when the pool closes under it" in docs/threads.md.
    *
    * @example
    * ```ts

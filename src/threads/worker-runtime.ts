@@ -11,7 +11,7 @@ import type { MessagePort } from "node:worker_threads";
 import { run, UserScope, withTaskGroup, type TaskGroup } from "../core/index.js";
 import { Event } from "../sync/index.js";
 import { notCloneable, toWire } from "./error-transfer.js";
-import { CALL, CANCELLED, CLOSE, ERROR, LOAD_ERROR, RESULT, CALL_SLOTS, SLOT_CALLS, type WorkerBoot } from "./protocol.js";
+import { CALL, CANCELLED, CLOSE, ERROR, LOAD_ERROR, RESULT, CALL_SLOTS, SLOT_CALLS, SLOT_ENDED, type WorkerBoot } from "./protocol.js";
 import { handleWorkerMessage, installWorker, pollCancellation, setRunningCall } from "./worker-side.js";
 
 /** @internal Runs in the worker thread (worker-entry.ts). */
@@ -35,7 +35,7 @@ export async function serveCalls(boot: WorkerBoot, port: MessagePort): Promise<v
       }
       running = true;
       const name = message[2] as string;
-      group.spawn(() => runCall(module, id, name, message[3] as unknown[], port).finally(callEnded), { name });
+      group.spawn(() => runCall(module, id, name, message[3] as unknown[], port, control).finally(callEnded), { name });
     }
   };
   // Bound to this (task-less) context: the next call's task must not become a child of the
@@ -72,7 +72,7 @@ export async function serveCalls(boot: WorkerBoot, port: MessagePort): Promise<v
   port.close();
 }
 
-async function runCall(module: Record<string, unknown>, id: number, name: string, args: unknown[], port: MessagePort): Promise<void> {
+async function runCall(module: Record<string, unknown>, id: number, name: string, args: unknown[], port: MessagePort, control: Int32Array): Promise<void> {
   const scope = new UserScope();
   let reply: unknown[];
   setRunningCall({ id, scope });
@@ -89,6 +89,7 @@ async function runCall(module: Record<string, unknown>, id: number, name: string
     reply = [ERROR, id, toWire(err)];
   }
   setRunningCall(undefined);
+  Atomics.store(control, SLOT_ENDED, id);
   try {
     port.postMessage(reply);
   } catch (err) {

@@ -101,7 +101,7 @@ export function handleWorkerMessage(message: readonly unknown[]): boolean {
 function cancelledHere(scope: ScopeNode | undefined): unknown {
   pollCancellation();
   if (scope?.cause != null) return scope.raiseCancelled();
-  return new RuntimeError("the main thread's handler was cancelled while this worker call was not; the pool is closing");
+  return new RuntimeError("the main thread's handler was cancelled while this worker call was not: its caller stopped waiting for it (cancel: \"abandon\")");
 }
 
 /**

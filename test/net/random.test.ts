@@ -138,10 +138,11 @@ for (const [name, maker] of [
     }
     // The seeds do exercise what this test is about.
     // (Over TCP a send waits, and so can be cancelled while waiting, only when the kernel's
-    // buffers happen to be full: how often depends on the machine's speed, so it is not
-    // asserted; from-node-stream.test.ts cancels a blocked send deterministically.)
-    assert.ok(seen.cancelledReceives > 0, JSON.stringify(seen));
-    if (name === "memory") assert.ok(seen.cancelledSends > 0, JSON.stringify(seen));
+    // buffers happen to be full, and a receive only when they happen to be empty: how often
+    // depends on the machine's speed and load, so neither is asserted there;
+    // from-node-stream.test.ts cancels a blocked send and a blocked receive deterministically.
+    // Over memory the schedule is deterministic, so both are.)
+    if (name === "memory") assert.ok(seen.cancelledReceives > 0 && seen.cancelledSends > 0, JSON.stringify(seen));
     if (name === "TCP") assert.ok(seen.faults > 0, JSON.stringify(seen));
     await assertNothingLeft();
   });

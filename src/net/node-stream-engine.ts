@@ -39,12 +39,15 @@ import {
   wakeWithError,
   requireDuration,
   type AnyParked,
+  type ForceCloser,
   type Parked,
+  type ResourceLabeller,
   type TrackedResource,
   type WaitAborter,
   type WaitDescriber,
 } from "../core/index.js";
 import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
+import { formatAddress } from "./address.js";
 import {
   EMPTY,
   brokenAfterCancel,
@@ -114,11 +117,35 @@ function onWritableClose(this: unknown): void {
   engineOf(this)?.onWritableClose();
 }
 
+/**
+ * @internal The engine of a stream made from user-given Node streams (`fromNodeStream`), with
+ * its options checked.
+ */
+export function openNodeStreamEngine(readable: Readable, writable: Writable, options: NodeStreamOptions | undefined, where: string): NodeStreamEngine {
+  const label = options?.label ?? "";
+  if (typeof label !== "string") throw new TypeError(`${where}: \`options.label\` must be a string, got ${show(label)}`);
+  const grace = options?.closeGraceMs;
+  const closeGraceMs = grace === undefined || grace === null ? DEFAULT_CLOSE_GRACE_MS : requireDuration(where, "options.closeGraceMs", grace);
+  return new NodeStreamEngine(readable, writable, "stream", closeGraceMs, label);
+}
+
 /** @internal */
-export class NodeStreamEngine implements WaitDescriber {
-  readonly label: string;
+export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLabeller, ForceCloser {
   readonly closeGraceMs: number;
   private tracked: TrackedResource | undefined = undefined;
+  /** The label once made (see {@link NodeStreamEngine.label}). */
+  private labelText: string | undefined;
+  /**
+   * A socket whose label is its peer's address, asked of the system (a getpeername call) only
+   * when a label is needed: a wait described in the task tree, an error message, a leak report.
+   */
+  private readonly labelPeer: Socket | undefined;
+  /**
+   * Otherwise the label is made from this host and port: the address connected to; for an
+   * accepted socket (`labelPeer`), the listener's, used once the peer can no longer be asked.
+   */
+  private readonly labelHost: string | undefined;
+  private readonly labelPort: number | undefined;
 
   /**
    * Chunks Node delivered ('data') that no receive has taken yet, oldest first, and their
@@ -158,19 +185,26 @@ export class NodeStreamEngine implements WaitDescriber {
   /** One Node stream for both directions (a socket) rather than two. */
   private readonly duplex: boolean;
 
+  /**
+   * `label` is the label, or undefined to make it when first asked: from `labelPeer`'s peer
+   * address if given and still known, else from `labelHost` and `labelPort`.
+   */
   constructor(
     readonly readable: Readable,
     readonly writable: Writable,
     readonly kind: string,
-    options: NodeStreamOptions | undefined,
-    where: string,
+    closeGraceMs: number,
+    label: string | undefined,
+    labelPeer?: Socket,
+    labelHost?: string,
+    labelPort?: number,
   ) {
     this.duplex = (writable as unknown) === readable;
-    const label = options?.label ?? "";
-    if (typeof label !== "string") throw new TypeError(`${where}: \`options.label\` must be a string, got ${show(label)}`);
-    this.label = label;
-    const grace = options?.closeGraceMs;
-    this.closeGraceMs = grace === undefined || grace === null ? DEFAULT_CLOSE_GRACE_MS : requireDuration(where, "options.closeGraceMs", grace);
+    this.closeGraceMs = closeGraceMs;
+    this.labelText = label;
+    this.labelPeer = labelPeer;
+    this.labelHost = labelHost;
+    this.labelPort = labelPort;
 
     // A stream wrapped after its end (or its destruction) has already emitted those events.
     if (readable.readableEnded) this.eof = true;
@@ -197,16 +231,55 @@ export class NodeStreamEngine implements WaitDescriber {
     }
   }
 
+  /**
+   * Shown in wait labels and error messages: the peer's address (`127.0.0.1:4000`), a path, or
+   * the label given; `""` for none. Made on first use (see the constructor). An accepted
+   * socket's peer is asked of the system then; once its handle is closed (by `close()`, or by
+   * Node after an error) it can no longer be, and the label says `accepted on <listener>`.
+   */
+  get label(): string {
+    const made = this.labelText;
+    if (made !== undefined) return made;
+    if (this.labelPeer === undefined) return (this.labelText = this.labelHost === undefined ? "" : formatAddress(this.labelHost, this.labelPort));
+    const peer = this.peerAddress();
+    // Not cached: the peer's address stays the label whenever it can still be asked.
+    return peer !== "" ? peer : `accepted on ${formatAddress(this.labelHost, this.labelPort)}`;
+  }
+
+  /** The peer's address as the label says it, or `""` when it is not known (any more). */
+  peerAddress(): string {
+    const made = this.labelText;
+    if (made !== undefined) return made;
+    const peer = this.labelPeer;
+    if (peer === undefined) return this.label;
+    if (peer.remotePort !== undefined) return (this.labelText = formatAddress(peer.remoteAddress, peer.remotePort));
+    return "";
+  }
+
   /** The label of a parked receive or send, made only when a task tree or stall report asks. */
   describeWait(parked: AnyParked): string {
-    const suffix = this.label === "" ? "" : ` ${this.label}`;
+    const label = this.label;
+    const suffix = label === "" ? "" : ` ${label}`;
     return `${this.kind} ${parked.data === SEND ? "send" : parked.data === CLOSE ? "close" : "receive"}${suffix}`;
+  }
+
+  /** The resource registry's label (made only when a report or the debug tree asks). */
+  resourceLabel(): string {
+    const label = this.label;
+    return label === "" ? "(unnamed)" : label;
   }
 
   /** Registers with the run once the public object exists (so a leak report can name it). */
   track(owner: object): void {
-    // forceClose must not capture `owner` (resources.ts): it closes over the Node streams only.
-    this.tracked = trackResource(owner, this.kind, this.label === "" ? "(unnamed)" : this.label, destroyBoth(this.readable, this.writable));
+    // The engine is its own label and force-close: it never holds `owner` (resources.ts), only
+    // the Node streams, so a leaked public object can still be collected and reported.
+    this.tracked = trackResource(owner, this.kind, this, this);
+  }
+
+  /** The run's force-close (resources.ts): destroys the Node streams. Never throws. */
+  forceClose(): void {
+    this.readable.destroy();
+    if (!this.duplex) this.writable.destroy();
   }
 
   // ---- Node's events: one listener each, dispatching to the one waiter ----
@@ -318,7 +391,8 @@ export class NodeStreamEngine implements WaitDescriber {
   }
 
   private describe(): string {
-    return this.label === "" ? `this ${this.kind}` : `${this.kind} ${this.label}`;
+    const label = this.label;
+    return label === "" ? `this ${this.kind}` : `${this.kind} ${label}`;
   }
 
   /** Up to `max` bytes of the oldest queued chunk (no copy), or undefined if none is queued. */
@@ -363,7 +437,7 @@ export class NodeStreamEngine implements WaitDescriber {
       this,
       (parked) => {
         this.receiver = parked;
-        parked.abort = this.receiveAborter;
+        parked.abort = this;
       },
       true,
       scope,
@@ -397,33 +471,30 @@ export class NodeStreamEngine implements WaitDescriber {
     return park<void>(
       this,
       (parked) => {
-        parked.data = SEND; // for describeWait
+        parked.data = SEND; // for describeWait and abortWait
         this.sender = parked;
-        parked.abort = this.sendAborter;
+        parked.abort = this;
       },
       true,
       scope,
     );
   }
 
-  /** Withdraws the parked receive (one object per engine, not a closure per wait). */
-  private readonly receiveAborter: WaitAborter = {
-    abortWait: (): boolean => {
-      this.receiver = undefined;
-      this.receiveBusy = false;
-      return true;
-    },
-  };
-
-  /** Withdraws the parked send: the bytes are in Node's hands and cannot be taken back. */
-  private readonly sendAborter: WaitAborter = {
-    abortWait: (): boolean => {
+  /**
+   * Withdraws the parked send or receive (the engine is the abort of both: no object per wait).
+   * A withdrawn send's bytes are in Node's hands and cannot be taken back: later sends fail.
+   */
+  abortWait(parked: AnyParked): boolean {
+    if (parked.data === SEND) {
       this.sender = undefined;
       this.sendBusy = false;
       this.cancelledSend = true;
-      return true;
-    },
-  };
+    } else {
+      this.receiver = undefined;
+      this.receiveBusy = false;
+    }
+    return true;
+  }
 
   /** The one callback of every write (no closure per send): counts completions. */
   private readonly onWriteDone = (err?: unknown): void => {
@@ -590,7 +661,7 @@ export class NodeStreamEngine implements WaitDescriber {
     } else {
       await schedulePoint();
     }
-    destroyBoth(this.readable, this.writable)();
+    this.forceClose();
     // Wait for the handle itself to close (a local matter of one event-loop turn), so that
     // nothing is left when the caller's run() returns.
     if (!this.readableClosed) await this.closeEvent(this.readable);
@@ -630,10 +701,3 @@ export class NodeStreamEngine implements WaitDescriber {
   }
 }
 
-/** A force-close that holds only the Node streams. */
-function destroyBoth(readable: Readable, writable: Writable): () => void {
-  return () => {
-    readable.destroy();
-    if ((writable as unknown) !== readable) writable.destroy();
-  };
-}

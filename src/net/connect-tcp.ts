@@ -19,6 +19,7 @@ import {
   requireOptions,
   requireBoolean,
   requireOptionalString,
+  show,
   wait,
   wake,
   wakeWithError,
@@ -72,7 +73,17 @@ interface Target {
  * await conn.send("GET / HTTP/1.0\r\n\r\n");
  * ```
  */
-export async function connectTcp(host: string, port: number, options?: ConnectTcpOptions): Promise<SocketStream> {
+export function connectTcp(host: string, port: number, options?: ConnectTcpOptions): Promise<SocketStream> {
+  // Not one async function: the checks and the IP-literal path (a connection storm's) make no
+  // async frame with every local of the name-resolving path.
+  try {
+    return connectChecked(host, port, options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function connectChecked(host: string, port: number, options: ConnectTcpOptions | undefined): Promise<SocketStream> {
   const where = "connectTcp()";
   const name = requireHost(where, host);
   requirePort(where, port, false);
@@ -81,19 +92,40 @@ export async function connectTcp(host: string, port: number, options?: ConnectTc
   const localAddress = options?.localAddress == null ? undefined : requireOptionalString(where, "options.localAddress", options.localAddress);
   // Checked here: net.connect would throw it after making the socket's handle (left open).
   if (localAddress !== undefined && net.isIP(localAddress) === 0) {
-    throw new TypeError(`${where}: \`options.localAddress\` must be an IP address, got ${JSON.stringify(localAddress)}`);
+    throw new TypeError(`${where}: \`options.localAddress\` must be an IP address, got ${show(localAddress)}`);
   }
   const noDelay = options?.noDelay == null ? true : requireBoolean(where, "options.noDelay", options.noDelay);
   const closeGraceMs = options?.closeGraceMs == null ? undefined : requireDuration(where, "options.closeGraceMs", options.closeGraceMs);
 
   // An IP literal: one attempt, no lookup, no race (the connection storm's path).
   const literal = net.isIP(name);
-  if (literal !== 0) {
-    const socket = await connectOne(name, literal, port, localAddress, noDelay);
-    // Labelled with the address it connected to, which is known (no getpeername call), and
-    // formatted only if a label is ever asked for.
-    return openSocketStream(socket, closeGraceMs, undefined, name, port);
-  }
+  if (literal !== 0) return connectLiteral(name, literal, port, localAddress, noDelay, closeGraceMs);
+  return connectByName(name, port, delay, localAddress, noDelay, closeGraceMs);
+}
+
+async function connectLiteral(
+  address: string,
+  family: number,
+  port: number,
+  localAddress: string | undefined,
+  noDelay: boolean,
+  closeGraceMs: number | undefined,
+): Promise<SocketStream> {
+  const socket = await connectOne(address, family, port, localAddress, noDelay);
+  // Labelled with the address it connected to, which is known (no getpeername call), and
+  // formatted only if a label is ever asked for.
+  return openSocketStream(socket, closeGraceMs, undefined, address, port);
+}
+
+async function connectByName(
+  name: string,
+  port: number,
+  delay: number,
+  localAddress: string | undefined,
+  noDelay: boolean,
+  closeGraceMs: number | undefined,
+): Promise<SocketStream> {
+  const where = "connectTcp()";
   const targets = interleave(await wait(lookup(name, { all: true, verbatim: true })));
   if (targets.length === 0) throw Object.assign(new Error(`${where}: ${name} resolved to no address`), { code: "ENOTFOUND" });
   const socket =

@@ -32,6 +32,8 @@ import {
   sliceExpired,
   yieldToEventLoop,
   park,
+  parkWait,
+  Parked,
   schedulePoint,
   show,
   trackResource,
@@ -40,11 +42,11 @@ import {
   requireDuration,
   type AnyParked,
   type ForceCloser,
-  type Parked,
   type ResourceLabeller,
   type TrackedResource,
   type WaitAborter,
   type WaitDescriber,
+  type WaitRegistrar,
 } from "../core/index.js";
 import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
 import { formatAddress } from "./address.js";
@@ -130,7 +132,7 @@ export function openNodeStreamEngine(readable: Readable, writable: Writable, opt
 }
 
 /** @internal */
-export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLabeller, ForceCloser {
+export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistrar<unknown>, ResourceLabeller, ForceCloser {
   readonly closeGraceMs: number;
   private tracked: TrackedResource | undefined = undefined;
   /** The label once made (see {@link NodeStreamEngine.label}). */
@@ -177,6 +179,8 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
   private eofSent = false;
   private closed = false;
   private closing: Promise<void> | undefined = undefined;
+  /** The first close() has finished: the handle is gone. */
+  private closeDone = false;
   /** Set when the stream was handed over (startTls) rather than closed. */
   private closedWhy: string | undefined = undefined;
   /** Whether each Node stream has emitted 'close' (its handle, if any, is gone). */
@@ -364,7 +368,10 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
     const parked = this.closeWaiter;
     if (parked === undefined || this.closeWaitOn !== stream) return;
     this.closeWaiter = this.closeWaitOn = undefined;
-    if (this.untrackOnClose) this.tracked?.untrack();
+    if (this.untrackOnClose) {
+      this.tracked?.untrack();
+      this.closeDone = true;
+    }
     wake(parked, undefined);
   }
 
@@ -433,15 +440,8 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
     if (this.receiveError !== undefined) return Promise.reject(brokenBy(`receive() on ${this.describe()}`, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;
-    return park<Uint8Array>(
-      this,
-      (parked) => {
-        this.receiver = parked;
-        parked.abort = this;
-      },
-      true,
-      scope,
-    );
+    // The engine is the wait's label, registrar and abort (registerWait, abortWait): no closure.
+    return parkWait(new Parked<Uint8Array>(scope, this), this);
   }
 
   send(data: unknown): Promise<void> {
@@ -468,16 +468,24 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
     }
     this.sendBusy = true;
     this.sendTarget = target;
-    return park<void>(
-      this,
-      (parked) => {
-        parked.data = SEND; // for describeWait and abortWait
-        this.sender = parked;
-        parked.abort = this;
-      },
-      true,
-      scope,
-    );
+    const parked = new Parked<void>(scope, this);
+    parked.data = SEND; // for registerWait, abortWait and describeWait
+    return parkWait(parked, this);
+  }
+
+  /**
+   * Puts a receive, send or close wait (`parked.data`) where Node's events find it. Precondition
+   * of an object registrar (park.ts): it neither throws nor wakes the wait.
+   */
+  registerWait(parked: AnyParked): void {
+    const what = parked.data;
+    if (what === CLOSE) {
+      this.closeWaiter = parked; // not cancellable: no abort
+      return;
+    }
+    if (what === SEND) this.sender = parked;
+    else this.receiver = parked;
+    parked.abort = this;
   }
 
   /**
@@ -594,6 +602,9 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
 
   /** Idempotent; never raises Cancelled. */
   close(): Promise<void> {
+    // Closed already: a schedule point (the promise of the first close is settled, so waiting
+    // for it would be one more turn and one more promise for nothing).
+    if (this.closeDone) return schedulePoint();
     if (this.closing !== undefined) return this.closing.then(schedulePoint);
     this.closed = true;
     const socket = this.writable;
@@ -614,6 +625,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
       socket.destroy();
       if (this.readableClosed) {
         this.tracked?.untrack();
+        this.closeDone = true;
         this.closing = schedulePoint();
       } else {
         this.untrackOnClose = true;
@@ -667,6 +679,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
     if (!this.readableClosed) await this.closeEvent(this.readable);
     if (!this.duplex && !this.writableClosed) await this.closeEvent(this.writable);
     this.tracked?.untrack();
+    this.closeDone = true;
   }
 
   private closeEvent(stream: Readable | Writable): Promise<void> {
@@ -674,15 +687,10 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, ResourceLab
     // own 'close' listener (attached in the constructor, still attached: only release() takes
     // it off, and a released engine never closes) wakes the wait: no listener per close.
     if (stream instanceof Socket) {
-      return park<void>(
-        this,
-        (parked) => {
-          parked.data = CLOSE;
-          this.closeWaiter = parked;
-          this.closeWaitOn = stream;
-        },
-        false,
-      );
+      const parked = new Parked<void>(currentScope(), this);
+      parked.data = CLOSE;
+      this.closeWaitOn = stream;
+      return parkWait(parked, this, false);
     }
     return park<void>(
       `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,

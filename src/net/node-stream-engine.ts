@@ -77,6 +77,15 @@ export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
 type ReadChunk = Buffer | string | Uint8Array | null;
 
+/** What `for await` over a stream makes of each chunk (engine-stream.ts's ChunkIterator). */
+export interface ChunkResults {
+  /** `{ value: chunk, done: false }`, or the end (and the iterator is done) for the empty chunk. */
+  result(chunk: Uint8Array): IteratorResult<Uint8Array, undefined>;
+}
+
+/** `receive()`'s default `maxBytes`, as requireMaxBytes gives it for `undefined`. */
+const DEFAULT_MAX = requireMaxBytes("receive()", undefined);
+
 /** `parked.data` of a parked send or close, for {@link NodeStreamEngine.describeWait}. */
 const SEND = 1;
 const CLOSE = 2;
@@ -161,8 +170,11 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
   private eof = false;
   private receiveError: unknown = undefined;
   private sendError: unknown = undefined;
-  private receiver: Parked<Uint8Array> | undefined = undefined;
+  /** The parked receive: its value is a chunk, or an iterator result (receiverFor). */
+  private receiver: AnyParked | undefined = undefined;
   private receiverMax = 0;
+  /** The `for await` iterator whose next() the parked receive is, if any (see receiveNext). */
+  private receiverFor: ChunkResults | undefined = undefined;
   private sender: Parked<void> | undefined = undefined;
   /** close() waiting for a socket's 'close' event. */
   private closeWaiter: Parked<void> | undefined = undefined;
@@ -298,7 +310,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     if (parked !== undefined && chunk.byteLength <= this.receiverMax) {
       this.receiver = undefined;
       this.receiveBusy = false;
-      wake(parked, chunk);
+      this.deliver(parked, chunk);
       return;
     }
     this.queue.push(chunk);
@@ -306,7 +318,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     if (parked !== undefined) {
       this.receiver = undefined;
       this.receiveBusy = false;
-      wake(parked, this.take(this.receiverMax)!);
+      this.deliver(parked, this.take(this.receiverMax)!);
     }
     // Backpressure: stop taking chunks from Node once a high-water mark of them waits here.
     if (this.queued >= this.highWaterMark) this.readable.pause();
@@ -325,7 +337,18 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     if (parked === undefined) return;
     this.receiver = undefined;
     this.receiveBusy = false;
-    wake(parked, EMPTY);
+    this.deliver(parked, EMPTY);
+  }
+
+  /** Ends the parked receive with `chunk`, as an iterator result for a parked receiveNext. */
+  private deliver(parked: AnyParked, chunk: Uint8Array): void {
+    const iterator = this.receiverFor;
+    if (iterator === undefined) {
+      wake(parked, chunk);
+      return;
+    }
+    this.receiverFor = undefined;
+    wake(parked, iterator.result(chunk));
   }
 
   /** @internal */
@@ -382,8 +405,11 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
       this.receiveBusy = false;
       // Data already read comes first; the error is seen by the receive after it.
       const chunk = this.take(this.receiverMax);
-      if (chunk !== undefined) wake(receiver, chunk);
-      else wakeWithError(receiver, brokenBy(`receive() on ${this.describe()}`, this.receiveError));
+      if (chunk !== undefined) this.deliver(receiver, chunk);
+      else {
+        this.receiverFor = undefined;
+        wakeWithError(receiver, brokenBy(`receive() on ${this.describe()}`, this.receiveError));
+      }
     }
     const sender = this.sender;
     if (sender !== undefined && this.sendError !== undefined) {
@@ -426,6 +452,19 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.receiveUpTo(max, undefined) as Promise<Uint8Array>;
+  }
+
+  /**
+   * `receive()` for a `for await` loop: the same receive (same checks, checkpoint, park and
+   * wake), whose promise resolves to `iterator.result(chunk)` instead of the chunk, made where
+   * the chunk is handed over: no `then` (a promise and a turn of the microtask queue) per chunk.
+   */
+  receiveNext(iterator: ChunkResults): Promise<IteratorResult<Uint8Array, undefined>> {
+    return this.receiveUpTo(DEFAULT_MAX, iterator) as Promise<IteratorResult<Uint8Array, undefined>>;
+  }
+
+  private receiveUpTo(max: number, iterator: ChunkResults | undefined): Promise<unknown> {
     // The error messages' text is made only when one is thrown (nothing per call).
     if (this.closed) return Promise.reject(this.closedErr(`receive() on ${this.describe()}`));
     if (this.receiveBusy) return Promise.reject(busyError(`receive() on ${this.describe()}`, "receive()"));
@@ -435,13 +474,14 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     this.resumeIfRoom();
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
     // The scope was checked just above: this schedule point completes the checkpoint (counted).
-    if (chunk !== undefined) return completed(scope, chunk);
-    if (this.eof) return completed(scope, EMPTY);
+    if (chunk !== undefined) return completed(scope, iterator === undefined ? chunk : iterator.result(chunk));
+    if (this.eof) return completed(scope, iterator === undefined ? EMPTY : iterator.result(EMPTY));
     if (this.receiveError !== undefined) return Promise.reject(brokenBy(`receive() on ${this.describe()}`, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;
+    this.receiverFor = iterator;
     // The engine is the wait's label, registrar and abort (registerWait, abortWait): no closure.
-    return parkWait(new Parked<Uint8Array>(scope, this), this);
+    return parkWait(new Parked<unknown>(scope, this), this);
   }
 
   send(data: unknown): Promise<void> {
@@ -499,6 +539,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
       this.cancelledSend = true;
     } else {
       this.receiver = undefined;
+      this.receiverFor = undefined;
       this.receiveBusy = false;
     }
     return true;
@@ -646,6 +687,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     const discard = this.cancelledSend || sender !== undefined || this.sendError !== undefined || this.writable.writableLength > 0;
     this.receiver = this.sender = undefined;
     this.receiveBusy = this.sendBusy = false;
+    this.receiverFor = undefined;
     if (receiver !== undefined) wakeWithError(receiver, closedError(where));
     if (sender !== undefined) wakeWithError(sender, closedError(where));
     const writable = this.writable;

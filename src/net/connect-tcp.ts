@@ -99,22 +99,25 @@ function connectChecked(host: string, port: number, options: ConnectTcpOptions |
 
   // An IP literal: one attempt, no lookup, no race (the connection storm's path).
   const literal = net.isIP(name);
-  if (literal !== 0) return connectLiteral(name, literal, port, localAddress, noDelay, closeGraceMs);
+  if (literal !== 0) return connectLiteral(name, port, localAddress, noDelay, closeGraceMs);
   return connectByName(name, port, delay, localAddress, noDelay, closeGraceMs);
 }
 
-async function connectLiteral(
-  address: string,
-  family: number,
-  port: number,
-  localAddress: string | undefined,
-  noDelay: boolean,
-  closeGraceMs: number | undefined,
-): Promise<SocketStream> {
-  const socket = await connectOne(address, family, port, localAddress, noDelay);
-  // Labelled with the address it connected to, which is known (no getpeername call), and
-  // formatted only if a label is ever asked for.
-  return openSocketStream(socket, closeGraceMs, undefined, address, port);
+/**
+ * One promise reaction, not an async function (whose frame, promise and await closures cost
+ * more than the connection's stream): the reaction runs in the caller's context (the context
+ * follows a promise reaction), so the stream is tracked by the caller's run.
+ */
+function connectLiteral(address: string, port: number, localAddress: string | undefined, noDelay: boolean, closeGraceMs: number | undefined): Promise<SocketStream> {
+  return connectOne(address, port, localAddress, noDelay, closeGraceMs).then(adoptConnected);
+}
+
+/**
+ * The stream of a connected attempt, labelled with the address it connected to, which is known
+ * (no getpeername call) and formatted only if a label is ever asked for.
+ */
+function adoptConnected(attempt: ConnectAttempt): SocketStream {
+  return openSocketStream(attempt.socket, attempt.closeGraceMs, undefined, attempt.address, attempt.port);
 }
 
 async function connectByName(
@@ -128,10 +131,8 @@ async function connectByName(
   const where = "connectTcp()";
   const targets = interleave(await wait(lookup(name, { all: true, verbatim: true })));
   if (targets.length === 0) throw Object.assign(new Error(`${where}: ${name} resolved to no address`), { code: "ENOTFOUND" });
-  const socket =
-    targets.length === 1
-      ? await connectOne(targets[0]!.address, targets[0]!.family, port, localAddress, noDelay)
-      : await race(targets, port, delay, localAddress, formatAddress(name, port), noDelay);
+  if (targets.length === 1) return adoptConnected(await connectOne(targets[0]!.address, port, localAddress, noDelay, closeGraceMs));
+  const socket = await race(targets, port, delay, localAddress, formatAddress(name, port), noDelay);
   return openSocketStream(socket, closeGraceMs, undefined, connectedTo.get(socket) ?? targets[0]!.address, port);
 }
 
@@ -146,13 +147,14 @@ interface AttemptHolder {
  * shared by every attempt (Node calls them with the socket as `this`, which holds its attempt),
  * so connecting makes no closure.
  */
-class ConnectAttempt implements WaitDescriber, WaitAborter, WaitRegistrar<net.Socket> {
-  parked: Parked<net.Socket> | undefined = undefined;
+class ConnectAttempt implements WaitDescriber, WaitAborter, WaitRegistrar<ConnectAttempt> {
+  parked: Parked<ConnectAttempt> | undefined = undefined;
 
   constructor(
     readonly socket: net.Socket,
     readonly address: string,
     readonly port: number,
+    readonly closeGraceMs: number | undefined,
   ) {}
 
   describeWait(): string {
@@ -160,7 +162,7 @@ class ConnectAttempt implements WaitDescriber, WaitAborter, WaitRegistrar<net.So
   }
 
   /** Precondition of an object registrar (park.ts): attaching listeners neither throws nor wakes. */
-  registerWait(parked: Parked<net.Socket>): void {
+  registerWait(parked: Parked<ConnectAttempt>): void {
     this.parked = parked;
     parked.abort = this;
     const socket = this.socket;
@@ -189,7 +191,7 @@ function onAttemptConnect(this: net.Socket): void {
   const attempt = (this as AttemptHolder)[kAttempt];
   if (attempt === undefined) return;
   attempt.detach();
-  wake(attempt.parked!, this);
+  wake(attempt.parked!, attempt);
 }
 
 function onAttemptError(this: net.Socket, err: unknown): void {
@@ -200,15 +202,17 @@ function onAttemptError(this: net.Socket, err: unknown): void {
   wakeWithError(attempt.parked!, err);
 }
 
-/** One address (an IP literal, or a name with one address): no race to run. */
-function connectOne(address: string, family: number, port: number, localAddress: string | undefined, noDelay: boolean): Promise<net.Socket> {
+/** One address (an IP literal, or a name with one address): no race to run. Resolves to the attempt, connected. */
+function connectOne(address: string, port: number, localAddress: string | undefined, noDelay: boolean, closeGraceMs: number | undefined): Promise<ConnectAttempt> {
   // Nothing is made in a cancelled context: park would refuse the wait, leaving the socket.
   const scope = currentScope();
   if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
   // noDelay as an option: Node sets it when the socket connects (one setsockopt, not two).
-  const socket = net.connect({ host: address, port, family, localAddress, allowHalfOpen: true, autoSelectFamily: false, noDelay });
-  const attempt = new ConnectAttempt(socket, address, port);
-  return park<net.Socket>(attempt, attempt, true, scope);
+  // `address` is an IP literal (given, or resolved): Node makes no lookup, so `family` and
+  // `autoSelectFamily` (each one more argument check in Node per connection) have no say.
+  const socket = net.connect({ host: address, port, localAddress, allowHalfOpen: true, noDelay });
+  const attempt = new ConnectAttempt(socket, address, port, closeGraceMs);
+  return park<ConnectAttempt>(attempt, attempt, true, scope);
 }
 
 /** RFC 8305 §4: alternate the families, starting with the first one the resolver returned. */

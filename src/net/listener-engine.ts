@@ -87,9 +87,9 @@ export class ListenerEngine implements WaitRegistrar<net.Socket>, WaitAborter {
   };
 
   accept(): Promise<net.Socket> {
-    const where = `accept() on ${String(this.address)}`;
-    if (this.closed) return Promise.reject(new ClosedResourceError(`${where}: this listener was closed`));
-    if (this.acceptor !== undefined) return Promise.reject(busyError(where, "accept()"));
+    // The error messages' text is made only when one is thrown (nothing per accept).
+    if (this.closed) return Promise.reject(new ClosedResourceError(`accept() on ${String(this.address)}: this listener was closed`));
+    if (this.acceptor !== undefined) return Promise.reject(busyError(`accept() on ${String(this.address)}`, "accept()"));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type net from "node:net";
-import { ClosedResourceError, run, withTaskGroup } from "../../src/index.js";
+import { CancelScope, ClosedResourceError, run, withTaskGroup } from "../../src/index.js";
 import { currentScope } from "../../src/core/index.js";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
 import { connectTcp, listenTcp, type SocketStream } from "../../src/net/index.js";
@@ -107,6 +107,27 @@ test("connectTcp: a localAddress that is not an IP address is a TypeError, and n
     const err = await thrown(() => connectTcp("127.0.0.1", listener.address.port!, { localAddress: "not-an-ip" }));
     assert.ok(err instanceof TypeError);
     assert.match(err.message, /localAddress/);
+  });
+  await assertNothingLeft();
+});
+
+test("a second close() after the first has finished is a schedule point: no Cancelled in a cancelled scope, other tasks run", async () => {
+  await run(async () => {
+    const [client, server] = await tcpPair();
+    await client.close();
+    await server.close();
+    const order: string[] = [];
+    await withTaskGroup(async (tg) => {
+      tg.spawn(async () => void order.push("other task"));
+      const scope = new CancelScope();
+      scope.cancel();
+      await scope.run(async () => {
+        await client.close();
+        order.push("second close");
+      });
+    });
+    assert.deepEqual(order, ["other task", "second close"]);
+    assert.equal(client.socket.closed, true);
   });
   await assertNothingLeft();
 });

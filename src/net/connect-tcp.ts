@@ -30,6 +30,7 @@ import {
 } from "../core/index.js";
 import { formatAddress, requireHost, requirePort } from "./address.js";
 import { openSocketStream, type SocketStream } from "./socket-stream.js";
+import { kOwner } from "./node-stream-engine.js";
 
 /** Options of {@link connectTcp}. */
 export interface ConnectTcpOptions {
@@ -136,10 +137,9 @@ async function connectByName(
   return openSocketStream(socket, closeGraceMs, undefined, connectedTo.get(socket) ?? targets[0]!.address, port);
 }
 
-/** Where a connecting socket keeps its attempt, for the shared listeners below. */
-const kAttempt = Symbol("trellis connect attempt");
+/** A connecting socket keeps its attempt in the slot its engine takes later (see kOwner). */
 interface AttemptHolder {
-  [kAttempt]?: ConnectAttempt | undefined;
+  [kOwner]?: ConnectAttempt | undefined;
 }
 
 /**
@@ -166,7 +166,7 @@ class ConnectAttempt implements WaitDescriber, WaitAborter, WaitRegistrar<Connec
     this.parked = parked;
     parked.abort = this;
     const socket = this.socket;
-    (socket as AttemptHolder)[kAttempt] = this;
+    (socket as AttemptHolder)[kOwner] = this;
     socket.on("connect", onAttemptConnect);
     socket.on("error", onAttemptError);
   }
@@ -182,20 +182,20 @@ class ConnectAttempt implements WaitDescriber, WaitAborter, WaitRegistrar<Connec
     const socket = this.socket;
     socket.off("connect", onAttemptConnect);
     socket.off("error", onAttemptError);
-    (socket as AttemptHolder)[kAttempt] = undefined;
+    (socket as AttemptHolder)[kOwner] = undefined;
     return socket;
   }
 }
 
 function onAttemptConnect(this: net.Socket): void {
-  const attempt = (this as AttemptHolder)[kAttempt];
+  const attempt = (this as AttemptHolder)[kOwner];
   if (attempt === undefined) return;
   attempt.detach();
   wake(attempt.parked!, attempt);
 }
 
 function onAttemptError(this: net.Socket, err: unknown): void {
-  const attempt = (this as AttemptHolder)[kAttempt];
+  const attempt = (this as AttemptHolder)[kOwner];
   if (attempt === undefined) return;
   attempt.detach();
   this.destroy();

@@ -101,13 +101,19 @@ function completed<T>(scope: Parameters<typeof countCheckpoint>[0], value: T): P
   return yieldToEventLoop().then(() => value);
 }
 
-/** Where a wrapped Node stream keeps its engine, for the shared listeners below. */
-const kEngine = Symbol("trellis stream engine");
+/**
+ * @internal The one property trellis adds to a Node stream: its engine, for the shared listeners
+ * below; before that, for a socket being connected, its connect attempt (connect-tcp.ts). One
+ * key for both, so a socket takes one more hidden class, not two (Node's own functions then see
+ * fewer shapes of socket). Precondition of sharing it: the attempt is gone (it set the slot to
+ * undefined) before an engine wraps the socket, and an engine's listeners read only engines.
+ */
+export const kOwner = Symbol("trellis owner");
 interface EngineHolder {
-  [kEngine]?: NodeStreamEngine | undefined;
+  [kOwner]?: NodeStreamEngine | undefined;
 }
 function engineOf(stream: unknown): NodeStreamEngine | undefined {
-  return (stream as EngineHolder)[kEngine];
+  return (stream as EngineHolder)[kOwner];
 }
 function onData(this: unknown, chunk: unknown): void {
   engineOf(this)?.onData(chunk as ReadChunk);
@@ -232,7 +238,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     // One shared function per event, not a closure per stream: Node calls a listener with the
     // emitter as `this`, and the emitter holds its engine (precondition of the shared listeners:
     // a Node stream is wrapped by at most one live engine, which release() detaches).
-    (readable as EngineHolder)[kEngine] = this;
+    (readable as EngineHolder)[kOwner] = this;
     this.highWaterMark = Math.max(1, readable.readableHighWaterMark || 1);
     // Chunks are taken as Node reads them ('data', paused when nobody receives), never with
     // read(): read() concatenates whatever is buffered (a copy), and each 'readable' costs a tick.
@@ -241,7 +247,7 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     readable.on("error", onReceiveError);
     readable.on("close", onReadableClose);
     if ((writable as unknown) !== readable) {
-      (writable as EngineHolder)[kEngine] = this;
+      (writable as EngineHolder)[kOwner] = this;
       writable.on("error", onSendError);
       writable.on("close", onWritableClose);
     }
@@ -632,11 +638,11 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     this.readable.off("end", onEnd);
     this.readable.off("error", onReceiveError);
     this.readable.off("close", onReadableClose);
-    (this.readable as EngineHolder)[kEngine] = undefined;
+    (this.readable as EngineHolder)[kOwner] = undefined;
     if (!this.duplex) {
       this.writable.off("error", onSendError);
       this.writable.off("close", onWritableClose);
-      (this.writable as EngineHolder)[kEngine] = undefined;
+      (this.writable as EngineHolder)[kOwner] = undefined;
     }
     this.tracked?.untrack();
   }

@@ -45,7 +45,7 @@ export { run, type RunOptions, type DebugOptions } from "./run.js";
 export { currentTime, currentTask, currentEffectiveDeadline, currentSignal } from "./current.js";
 export { wait, cancelOnAbort } from "./wait.js";
 export * from "./validate.js";
-export { trackResource, TrackedResource, watchForLeak, forgetLeak } from "./resources.js";
+export { trackResource, TrackedResource, watchForLeak, forgetLeak, type ResourceLabeller, type ForceCloser } from "./resources.js";
 export { taskTree, formatTaskTree, snapshotRun, rootTaskOf, type TaskTree, type TaskSnapshot, type ScopeSnapshot } from "./task-tree.js";
 export { formatStall } from "./loop-monitor.js";
 export { takeOverSignal, signalTakenOver } from "./signal-takeover.js";

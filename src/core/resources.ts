@@ -19,6 +19,22 @@ import { currentScope } from "./context.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import { captureSpawnSite } from "./spawn-site.js";
 
+/**
+ * @internal A resource's label made only when asked (a leak report, the debug tree): an accepted
+ * socket's peer address costs a system call, which a connection storm should not pay per socket.
+ */
+export interface ResourceLabeller {
+  resourceLabel(): string;
+}
+
+/**
+ * @internal A force-close as a method of an object the resource already has (a stream engine),
+ * instead of a closure per resource. Same invariant as a function: it must not hold `owner`.
+ */
+export interface ForceCloser {
+  forceClose(): void | PromiseLike<unknown>;
+}
+
 /** @internal What the run knows of one open resource. */
 export class TrackedResource {
   /** True from `trackResource` until `untrack()` (closed by its owner) or a forced close. */
@@ -28,12 +44,17 @@ export class TrackedResource {
     readonly runtime: Runtime,
     /** What it is: `"socket"`, `"listener"`, `"worker pool"`, `"child process"`, … */
     readonly kind: string,
-    /** Which one: an address, a path, a pid, a module URL. */
-    readonly label: string,
+    private readonly labelOrLabeller: string | ResourceLabeller,
     /** Where it was opened (user frames), recorded in debug mode only. */
     readonly openedAt: string | undefined,
-    private readonly forceClose: () => void | PromiseLike<unknown>,
+    private readonly forceCloser: (() => void | PromiseLike<unknown>) | ForceCloser,
   ) {}
+
+  /** Which one: an address, a path, a pid, a module URL. */
+  get label(): string {
+    const label = this.labelOrLabeller;
+    return typeof label === "string" ? label : label.resourceLabel();
+  }
 
   /** The owner closed it: the run forgets it. Idempotent. */
   untrack(): void {
@@ -51,7 +72,8 @@ export class TrackedResource {
     if (!this.open) return undefined;
     this.untrack();
     try {
-      const done = this.forceClose();
+      const closer = this.forceCloser;
+      const done = typeof closer === "function" ? closer() : closer.forceClose();
       return done === undefined ? undefined : Promise.resolve(done).catch(ignore);
     } catch {
       // A forced close is best effort: the handle may already be gone.
@@ -109,7 +131,12 @@ function reportLeak(record: TrackedResource): void {
  *
  * @internal
  */
-export function trackResource(owner: object, kind: string, label: string, forceClose: () => void | PromiseLike<unknown>): TrackedResource {
+export function trackResource(
+  owner: object,
+  kind: string,
+  label: string | ResourceLabeller,
+  forceClose: (() => void | PromiseLike<unknown>) | ForceCloser,
+): TrackedResource {
   const runtime = currentScope()?.runtime ?? getDefaultRuntime();
   const openedAt = runtime.debug ? captureSpawnSite(trackResource, 4) : undefined;
   const record = new TrackedResource(runtime, kind, label, openedAt, forceClose);

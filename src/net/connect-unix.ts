@@ -51,5 +51,5 @@ export async function connectUnix(path: string, options?: ConnectUnixOptions): P
       return true;
     };
   });
-  return openSocketStream(socket, { label: path, closeGraceMs });
+  return openSocketStream(socket, closeGraceMs, path);
 }

@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import type { NodeStreamEngine } from "./node-stream-engine.js";
+import type { ChunkResults, NodeStreamEngine } from "./node-stream-engine.js";
 import type { HalfCloseableStream } from "./stream.js";
 
 /** @internal Base of the streams made from Node streams (fromNodeStream, SocketStream). */
@@ -51,21 +51,23 @@ export class EngineStream implements HalfCloseableStream {
 }
 
 /** The iterator of an {@link EngineStream}: `receive()` until the empty chunk of EOF. */
-class ChunkIterator implements AsyncIterableIterator<Uint8Array> {
+class ChunkIterator implements AsyncIterableIterator<Uint8Array>, ChunkResults {
   #done = false;
   readonly #engine: NodeStreamEngine;
-  readonly #toResult = (chunk: Uint8Array): IteratorResult<Uint8Array, undefined> => {
-    if (chunk.byteLength !== 0) return { value: chunk, done: false };
-    this.#done = true;
-    return END;
-  };
 
   constructor(engine: NodeStreamEngine) {
     this.#engine = engine;
   }
 
+  /** Called by the engine where it hands a chunk over (no `then` per chunk). */
+  result(chunk: Uint8Array): IteratorResult<Uint8Array, undefined> {
+    if (chunk.byteLength !== 0) return { value: chunk, done: false };
+    this.#done = true;
+    return END;
+  }
+
   next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.#done ? Promise.resolve(END) : this.#engine.receive(undefined).then(this.#toResult);
+    return this.#done ? Promise.resolve(END) : this.#engine.receiveNext(this);
   }
 
   return(): Promise<IteratorResult<Uint8Array, undefined>> {

@@ -6,7 +6,7 @@
 import type { Duplex, Readable, Writable } from "node:stream";
 import { show } from "../core/index.js";
 import { EngineStream } from "./engine-stream.js";
-import { NodeStreamEngine, type NodeStreamOptions } from "./node-stream-engine.js";
+import { openNodeStreamEngine, type NodeStreamOptions } from "./node-stream-engine.js";
 import type { HalfCloseableStream } from "./stream.js";
 
 export type { NodeStreamOptions } from "./node-stream-engine.js";
@@ -53,7 +53,7 @@ export function fromNodeStream(duplex: Duplex, options?: NodeStreamOptions): Hal
   if (!isReadable(duplex) || !isWritable(duplex)) {
     throw new TypeError(`fromNodeStream(): \`duplex\` must be a readable and writable Node byte stream (a Duplex, not in object mode), got ${show(duplex)}`);
   }
-  return new EngineStream(new NodeStreamEngine(duplex, duplex, "stream", options, "fromNodeStream()"));
+  return new EngineStream(openNodeStreamEngine(duplex, duplex, options, "fromNodeStream()"));
 }
 
 /**
@@ -76,5 +76,5 @@ export function fromNodeStream(duplex: Duplex, options?: NodeStreamOptions): Hal
 export function fromNodeStreams(readable: Readable, writable: Writable, options?: NodeStreamOptions): HalfCloseableStream {
   if (!isReadable(readable)) throw new TypeError(`fromNodeStreams(): \`readable\` must be a readable Node byte stream (not in object mode), got ${show(readable)}`);
   if (!isWritable(writable)) throw new TypeError(`fromNodeStreams(): \`writable\` must be a writable Node byte stream (not in object mode), got ${show(writable)}`);
-  return new EngineStream(new NodeStreamEngine(readable, writable, "stream", options, "fromNodeStreams()"));
+  return new EngineStream(openNodeStreamEngine(readable, writable, options, "fromNodeStreams()"));
 }

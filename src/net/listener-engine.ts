@@ -9,21 +9,25 @@ import { lstatSync, unlinkSync } from "node:fs";
 import type net from "node:net";
 import {
   ClosedResourceError,
-  completeCheckpoint,
+  countCheckpoint,
   currentScope,
   park,
   schedulePoint,
   trackResource,
   wake,
   wakeWithError,
+  sliceExpired,
+  yieldToEventLoop,
   type Parked,
+  type WaitAborter,
+  type WaitRegistrar,
   type TrackedResource,
 } from "../core/index.js";
 import { busyError } from "../core/index.js";
 import type { ListenerAddress } from "./listener.js";
 
 /** @internal The machinery of a Listener. */
-export class ListenerEngine {
+export class ListenerEngine implements WaitRegistrar<net.Socket>, WaitAborter {
   private readonly queue: net.Socket[] = [];
   private acceptor: Parked<net.Socket> | undefined = undefined;
   private closed = false;
@@ -83,26 +87,32 @@ export class ListenerEngine {
   };
 
   accept(): Promise<net.Socket> {
-    const where = `accept() on ${String(this.address)}`;
-    if (this.closed) return Promise.reject(new ClosedResourceError(`${where}: this listener was closed`));
-    if (this.acceptor !== undefined) return Promise.reject(busyError(where, "accept()"));
+    // The error messages' text is made only when one is thrown (nothing per accept).
+    if (this.closed) return Promise.reject(new ClosedResourceError(`accept() on ${String(this.address)}: this listener was closed`));
+    if (this.acceptor !== undefined) return Promise.reject(busyError(`accept() on ${String(this.address)}`, "accept()"));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const scope = currentScope();
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     const socket = this.queue.shift();
-    if (socket !== undefined) return completeCheckpoint(scope).then(() => socket);
-    return park<net.Socket>(
-      this.acceptLabel,
-      (parked) => {
-        this.acceptor = parked;
-        parked.abort = () => {
-          this.acceptor = undefined;
-          return true;
-        };
-      },
-      true,
-      scope,
-    );
+    if (socket !== undefined) {
+      // The scope was checked just above: this schedule point completes the checkpoint. The
+      // socket is taken even if a cancellation comes meanwhile (then the caller owns it).
+      countCheckpoint(scope);
+      return sliceExpired() ? yieldToEventLoop().then(() => socket) : Promise.resolve(socket);
+    }
+    // The engine is the wait's registrar and abort (registerWait, abortWait): no closure.
+    return park<net.Socket>(this.acceptLabel, this, true, scope);
+  }
+
+  /** Precondition of an object registrar (park.ts): it neither throws nor wakes the wait. */
+  registerWait(parked: Parked<net.Socket>): void {
+    this.acceptor = parked;
+    parked.abort = this;
+  }
+
+  abortWait(): boolean {
+    this.acceptor = undefined;
+    return true;
   }
 
   close(): Promise<void> {

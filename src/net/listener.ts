@@ -21,7 +21,7 @@ import {
   wakeWithError,
 } from "../core/index.js";
 import { formatAddress, requireHost, requirePort, requireUnixPath } from "./address.js";
-import { describePeer, openSocketStream, type SocketStream } from "./socket-stream.js";
+import { openSocketStream, type SocketStream } from "./socket-stream.js";
 import { ListenerEngine, ignore } from "./listener-engine.js";
 
 /** Where a {@link Listener} listens. `String(address)` is `127.0.0.1:4000` or the path. */
@@ -118,8 +118,12 @@ export class Listener implements AsyncDisposable {
   /** Wraps an accepted socket (one function per listener, not a closure per accept). */
   readonly #adopt = (socket: net.Socket): SocketStream => {
     socket.off("error", ignore);
-    if (socket instanceof net.Socket && !(socket instanceof tls.TLSSocket)) socket.setNoDelay(true);
-    return openSocketStream(socket, { label: describePeer(socket) || String(this.address), closeGraceMs: this.#engine.closeGraceMs });
+    // Nagle is already off on accepted TCP sockets: listenTcp's server turns it off as it accepts.
+    const engine = this.#engine;
+    const address = engine.address;
+    if (address.path !== undefined) return openSocketStream(socket, engine.closeGraceMs, address.path);
+    // Labelled by the peer's address, asked of the system only if a label is ever needed.
+    return openSocketStream(socket, engine.closeGraceMs, undefined, address.host, address.port, true);
   };
 
   /**
@@ -218,7 +222,7 @@ async function listenInet(where: string, server: net.Server, port: number, optio
  * ```
  */
 export function listenTcp(port: number, options?: ListenTcpOptions): Promise<Listener> {
-  // noDelay: Node turns Nagle off as it accepts (accept()'s setNoDelay is then a no-op).
+  // noDelay: Node turns Nagle off as it accepts.
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   return listenInet("listenTcp()", server, port, options, "connection");
 }

@@ -32,6 +32,8 @@ import {
   sliceExpired,
   yieldToEventLoop,
   park,
+  parkWait,
+  Parked,
   schedulePoint,
   show,
   trackResource,
@@ -39,12 +41,15 @@ import {
   wakeWithError,
   requireDuration,
   type AnyParked,
-  type Parked,
+  type ForceCloser,
+  type ResourceLabeller,
   type TrackedResource,
   type WaitAborter,
   type WaitDescriber,
+  type WaitRegistrar,
 } from "../core/index.js";
 import { BrokenResourceError, ClosedResourceError } from "../core/index.js";
+import { formatAddress } from "./address.js";
 import {
   EMPTY,
   brokenAfterCancel,
@@ -72,6 +77,15 @@ export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
 type ReadChunk = Buffer | string | Uint8Array | null;
 
+/** What `for await` over a stream makes of each chunk (engine-stream.ts's ChunkIterator). */
+export interface ChunkResults {
+  /** `{ value: chunk, done: false }`, or the end (and the iterator is done) for the empty chunk. */
+  result(chunk: Uint8Array): IteratorResult<Uint8Array, undefined>;
+}
+
+/** `receive()`'s default `maxBytes`, as requireMaxBytes gives it for `undefined`. */
+const DEFAULT_MAX = requireMaxBytes("receive()", undefined);
+
 /** `parked.data` of a parked send or close, for {@link NodeStreamEngine.describeWait}. */
 const SEND = 1;
 const CLOSE = 2;
@@ -87,13 +101,19 @@ function completed<T>(scope: Parameters<typeof countCheckpoint>[0], value: T): P
   return yieldToEventLoop().then(() => value);
 }
 
-/** Where a wrapped Node stream keeps its engine, for the shared listeners below. */
-const kEngine = Symbol("trellis stream engine");
+/**
+ * @internal The one property trellis adds to a Node stream: its engine, for the shared listeners
+ * below; before that, for a socket being connected, its connect attempt (connect-tcp.ts). One
+ * key for both, so a socket takes one more hidden class, not two (Node's own functions then see
+ * fewer shapes of socket). Precondition of sharing it: the attempt is gone (it set the slot to
+ * undefined) before an engine wraps the socket, and an engine's listeners read only engines.
+ */
+export const kOwner = Symbol("trellis owner");
 interface EngineHolder {
-  [kEngine]?: NodeStreamEngine | undefined;
+  [kOwner]?: NodeStreamEngine | undefined;
 }
 function engineOf(stream: unknown): NodeStreamEngine | undefined {
-  return (stream as EngineHolder)[kEngine];
+  return (stream as EngineHolder)[kOwner];
 }
 function onData(this: unknown, chunk: unknown): void {
   engineOf(this)?.onData(chunk as ReadChunk);
@@ -114,11 +134,35 @@ function onWritableClose(this: unknown): void {
   engineOf(this)?.onWritableClose();
 }
 
+/**
+ * @internal The engine of a stream made from user-given Node streams (`fromNodeStream`), with
+ * its options checked.
+ */
+export function openNodeStreamEngine(readable: Readable, writable: Writable, options: NodeStreamOptions | undefined, where: string): NodeStreamEngine {
+  const label = options?.label ?? "";
+  if (typeof label !== "string") throw new TypeError(`${where}: \`options.label\` must be a string, got ${show(label)}`);
+  const grace = options?.closeGraceMs;
+  const closeGraceMs = grace === undefined || grace === null ? DEFAULT_CLOSE_GRACE_MS : requireDuration(where, "options.closeGraceMs", grace);
+  return new NodeStreamEngine(readable, writable, "stream", closeGraceMs, label);
+}
+
 /** @internal */
-export class NodeStreamEngine implements WaitDescriber {
-  readonly label: string;
+export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistrar<unknown>, ResourceLabeller, ForceCloser {
   readonly closeGraceMs: number;
   private tracked: TrackedResource | undefined = undefined;
+  /** The label once made (see {@link NodeStreamEngine.label}). */
+  private labelText: string | undefined;
+  /**
+   * A socket whose label is its peer's address, asked of the system (a getpeername call) only
+   * when a label is needed: a wait described in the task tree, an error message, a leak report.
+   */
+  private readonly labelPeer: Socket | undefined;
+  /**
+   * Otherwise the label is made from this host and port: the address connected to; for an
+   * accepted socket (`labelPeer`), the listener's, used once the peer can no longer be asked.
+   */
+  private readonly labelHost: string | undefined;
+  private readonly labelPort: number | undefined;
 
   /**
    * Chunks Node delivered ('data') that no receive has taken yet, oldest first, and their
@@ -132,8 +176,11 @@ export class NodeStreamEngine implements WaitDescriber {
   private eof = false;
   private receiveError: unknown = undefined;
   private sendError: unknown = undefined;
-  private receiver: Parked<Uint8Array> | undefined = undefined;
+  /** The parked receive: its value is a chunk, or an iterator result (receiverFor). */
+  private receiver: AnyParked | undefined = undefined;
   private receiverMax = 0;
+  /** The `for await` iterator whose next() the parked receive is, if any (see receiveNext). */
+  private receiverFor: ChunkResults | undefined = undefined;
   private sender: Parked<void> | undefined = undefined;
   /** close() waiting for a socket's 'close' event. */
   private closeWaiter: Parked<void> | undefined = undefined;
@@ -150,6 +197,8 @@ export class NodeStreamEngine implements WaitDescriber {
   private eofSent = false;
   private closed = false;
   private closing: Promise<void> | undefined = undefined;
+  /** The first close() has finished: the handle is gone. */
+  private closeDone = false;
   /** Set when the stream was handed over (startTls) rather than closed. */
   private closedWhy: string | undefined = undefined;
   /** Whether each Node stream has emitted 'close' (its handle, if any, is gone). */
@@ -158,19 +207,26 @@ export class NodeStreamEngine implements WaitDescriber {
   /** One Node stream for both directions (a socket) rather than two. */
   private readonly duplex: boolean;
 
+  /**
+   * `label` is the label, or undefined to make it when first asked: from `labelPeer`'s peer
+   * address if given and still known, else from `labelHost` and `labelPort`.
+   */
   constructor(
     readonly readable: Readable,
     readonly writable: Writable,
     readonly kind: string,
-    options: NodeStreamOptions | undefined,
-    where: string,
+    closeGraceMs: number,
+    label: string | undefined,
+    labelPeer?: Socket,
+    labelHost?: string,
+    labelPort?: number,
   ) {
     this.duplex = (writable as unknown) === readable;
-    const label = options?.label ?? "";
-    if (typeof label !== "string") throw new TypeError(`${where}: \`options.label\` must be a string, got ${show(label)}`);
-    this.label = label;
-    const grace = options?.closeGraceMs;
-    this.closeGraceMs = grace === undefined || grace === null ? DEFAULT_CLOSE_GRACE_MS : requireDuration(where, "options.closeGraceMs", grace);
+    this.closeGraceMs = closeGraceMs;
+    this.labelText = label;
+    this.labelPeer = labelPeer;
+    this.labelHost = labelHost;
+    this.labelPort = labelPort;
 
     // A stream wrapped after its end (or its destruction) has already emitted those events.
     if (readable.readableEnded) this.eof = true;
@@ -182,7 +238,7 @@ export class NodeStreamEngine implements WaitDescriber {
     // One shared function per event, not a closure per stream: Node calls a listener with the
     // emitter as `this`, and the emitter holds its engine (precondition of the shared listeners:
     // a Node stream is wrapped by at most one live engine, which release() detaches).
-    (readable as EngineHolder)[kEngine] = this;
+    (readable as EngineHolder)[kOwner] = this;
     this.highWaterMark = Math.max(1, readable.readableHighWaterMark || 1);
     // Chunks are taken as Node reads them ('data', paused when nobody receives), never with
     // read(): read() concatenates whatever is buffered (a copy), and each 'readable' costs a tick.
@@ -191,22 +247,61 @@ export class NodeStreamEngine implements WaitDescriber {
     readable.on("error", onReceiveError);
     readable.on("close", onReadableClose);
     if ((writable as unknown) !== readable) {
-      (writable as EngineHolder)[kEngine] = this;
+      (writable as EngineHolder)[kOwner] = this;
       writable.on("error", onSendError);
       writable.on("close", onWritableClose);
     }
   }
 
+  /**
+   * Shown in wait labels and error messages: the peer's address (`127.0.0.1:4000`), a path, or
+   * the label given; `""` for none. Made on first use (see the constructor). An accepted
+   * socket's peer is asked of the system then; once its handle is closed (by `close()`, or by
+   * Node after an error) it can no longer be, and the label says `accepted on <listener>`.
+   */
+  get label(): string {
+    const made = this.labelText;
+    if (made !== undefined) return made;
+    if (this.labelPeer === undefined) return (this.labelText = this.labelHost === undefined ? "" : formatAddress(this.labelHost, this.labelPort));
+    const peer = this.peerAddress();
+    // Not cached: the peer's address stays the label whenever it can still be asked.
+    return peer !== "" ? peer : `accepted on ${formatAddress(this.labelHost, this.labelPort)}`;
+  }
+
+  /** The peer's address as the label says it, or `""` when it is not known (any more). */
+  peerAddress(): string {
+    const made = this.labelText;
+    if (made !== undefined) return made;
+    const peer = this.labelPeer;
+    if (peer === undefined) return this.label;
+    if (peer.remotePort !== undefined) return (this.labelText = formatAddress(peer.remoteAddress, peer.remotePort));
+    return "";
+  }
+
   /** The label of a parked receive or send, made only when a task tree or stall report asks. */
   describeWait(parked: AnyParked): string {
-    const suffix = this.label === "" ? "" : ` ${this.label}`;
+    const label = this.label;
+    const suffix = label === "" ? "" : ` ${label}`;
     return `${this.kind} ${parked.data === SEND ? "send" : parked.data === CLOSE ? "close" : "receive"}${suffix}`;
+  }
+
+  /** The resource registry's label (made only when a report or the debug tree asks). */
+  resourceLabel(): string {
+    const label = this.label;
+    return label === "" ? "(unnamed)" : label;
   }
 
   /** Registers with the run once the public object exists (so a leak report can name it). */
   track(owner: object): void {
-    // forceClose must not capture `owner` (resources.ts): it closes over the Node streams only.
-    this.tracked = trackResource(owner, this.kind, this.label === "" ? "(unnamed)" : this.label, destroyBoth(this.readable, this.writable));
+    // The engine is its own label and force-close: it never holds `owner` (resources.ts), only
+    // the Node streams, so a leaked public object can still be collected and reported.
+    this.tracked = trackResource(owner, this.kind, this, this);
+  }
+
+  /** The run's force-close (resources.ts): destroys the Node streams. Never throws. */
+  forceClose(): void {
+    this.readable.destroy();
+    if (!this.duplex) this.writable.destroy();
   }
 
   // ---- Node's events: one listener each, dispatching to the one waiter ----
@@ -221,7 +316,7 @@ export class NodeStreamEngine implements WaitDescriber {
     if (parked !== undefined && chunk.byteLength <= this.receiverMax) {
       this.receiver = undefined;
       this.receiveBusy = false;
-      wake(parked, chunk);
+      this.deliver(parked, chunk);
       return;
     }
     this.queue.push(chunk);
@@ -229,7 +324,7 @@ export class NodeStreamEngine implements WaitDescriber {
     if (parked !== undefined) {
       this.receiver = undefined;
       this.receiveBusy = false;
-      wake(parked, this.take(this.receiverMax)!);
+      this.deliver(parked, this.take(this.receiverMax)!);
     }
     // Backpressure: stop taking chunks from Node once a high-water mark of them waits here.
     if (this.queued >= this.highWaterMark) this.readable.pause();
@@ -248,7 +343,18 @@ export class NodeStreamEngine implements WaitDescriber {
     if (parked === undefined) return;
     this.receiver = undefined;
     this.receiveBusy = false;
-    wake(parked, EMPTY);
+    this.deliver(parked, EMPTY);
+  }
+
+  /** Ends the parked receive with `chunk`, as an iterator result for a parked receiveNext. */
+  private deliver(parked: AnyParked, chunk: Uint8Array): void {
+    const iterator = this.receiverFor;
+    if (iterator === undefined) {
+      wake(parked, chunk);
+      return;
+    }
+    this.receiverFor = undefined;
+    wake(parked, iterator.result(chunk));
   }
 
   /** @internal */
@@ -291,7 +397,10 @@ export class NodeStreamEngine implements WaitDescriber {
     const parked = this.closeWaiter;
     if (parked === undefined || this.closeWaitOn !== stream) return;
     this.closeWaiter = this.closeWaitOn = undefined;
-    if (this.untrackOnClose) this.tracked?.untrack();
+    if (this.untrackOnClose) {
+      this.tracked?.untrack();
+      this.closeDone = true;
+    }
     wake(parked, undefined);
   }
 
@@ -302,8 +411,11 @@ export class NodeStreamEngine implements WaitDescriber {
       this.receiveBusy = false;
       // Data already read comes first; the error is seen by the receive after it.
       const chunk = this.take(this.receiverMax);
-      if (chunk !== undefined) wake(receiver, chunk);
-      else wakeWithError(receiver, brokenBy(`receive() on ${this.describe()}`, this.receiveError));
+      if (chunk !== undefined) this.deliver(receiver, chunk);
+      else {
+        this.receiverFor = undefined;
+        wakeWithError(receiver, brokenBy(`receive() on ${this.describe()}`, this.receiveError));
+      }
     }
     const sender = this.sender;
     if (sender !== undefined && this.sendError !== undefined) {
@@ -318,7 +430,8 @@ export class NodeStreamEngine implements WaitDescriber {
   }
 
   private describe(): string {
-    return this.label === "" ? `this ${this.kind}` : `${this.kind} ${this.label}`;
+    const label = this.label;
+    return label === "" ? `this ${this.kind}` : `${this.kind} ${label}`;
   }
 
   /** Up to `max` bytes of the oldest queued chunk (no copy), or undefined if none is queued. */
@@ -345,6 +458,19 @@ export class NodeStreamEngine implements WaitDescriber {
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.receiveUpTo(max, undefined) as Promise<Uint8Array>;
+  }
+
+  /**
+   * `receive()` for a `for await` loop: the same receive (same checks, checkpoint, park and
+   * wake), whose promise resolves to `iterator.result(chunk)` instead of the chunk, made where
+   * the chunk is handed over: no `then` (a promise and a turn of the microtask queue) per chunk.
+   */
+  receiveNext(iterator: ChunkResults): Promise<IteratorResult<Uint8Array, undefined>> {
+    return this.receiveUpTo(DEFAULT_MAX, iterator) as Promise<IteratorResult<Uint8Array, undefined>>;
+  }
+
+  private receiveUpTo(max: number, iterator: ChunkResults | undefined): Promise<unknown> {
     // The error messages' text is made only when one is thrown (nothing per call).
     if (this.closed) return Promise.reject(this.closedErr(`receive() on ${this.describe()}`));
     if (this.receiveBusy) return Promise.reject(busyError(`receive() on ${this.describe()}`, "receive()"));
@@ -354,20 +480,14 @@ export class NodeStreamEngine implements WaitDescriber {
     this.resumeIfRoom();
     // Data in hand is kept even if a cancellation arrives now: a schedule point, not a cancel point.
     // The scope was checked just above: this schedule point completes the checkpoint (counted).
-    if (chunk !== undefined) return completed(scope, chunk);
-    if (this.eof) return completed(scope, EMPTY);
+    if (chunk !== undefined) return completed(scope, iterator === undefined ? chunk : iterator.result(chunk));
+    if (this.eof) return completed(scope, iterator === undefined ? EMPTY : iterator.result(EMPTY));
     if (this.receiveError !== undefined) return Promise.reject(brokenBy(`receive() on ${this.describe()}`, this.receiveError));
     this.receiveBusy = true;
     this.receiverMax = max;
-    return park<Uint8Array>(
-      this,
-      (parked) => {
-        this.receiver = parked;
-        parked.abort = this.receiveAborter;
-      },
-      true,
-      scope,
-    );
+    this.receiverFor = iterator;
+    // The engine is the wait's label, registrar and abort (registerWait, abortWait): no closure.
+    return parkWait(new Parked<unknown>(scope, this), this);
   }
 
   send(data: unknown): Promise<void> {
@@ -394,36 +514,42 @@ export class NodeStreamEngine implements WaitDescriber {
     }
     this.sendBusy = true;
     this.sendTarget = target;
-    return park<void>(
-      this,
-      (parked) => {
-        parked.data = SEND; // for describeWait
-        this.sender = parked;
-        parked.abort = this.sendAborter;
-      },
-      true,
-      scope,
-    );
+    const parked = new Parked<void>(scope, this);
+    parked.data = SEND; // for registerWait, abortWait and describeWait
+    return parkWait(parked, this);
   }
 
-  /** Withdraws the parked receive (one object per engine, not a closure per wait). */
-  private readonly receiveAborter: WaitAborter = {
-    abortWait: (): boolean => {
-      this.receiver = undefined;
-      this.receiveBusy = false;
-      return true;
-    },
-  };
+  /**
+   * Puts a receive, send or close wait (`parked.data`) where Node's events find it. Precondition
+   * of an object registrar (park.ts): it neither throws nor wakes the wait.
+   */
+  registerWait(parked: AnyParked): void {
+    const what = parked.data;
+    if (what === CLOSE) {
+      this.closeWaiter = parked; // not cancellable: no abort
+      return;
+    }
+    if (what === SEND) this.sender = parked;
+    else this.receiver = parked;
+    parked.abort = this;
+  }
 
-  /** Withdraws the parked send: the bytes are in Node's hands and cannot be taken back. */
-  private readonly sendAborter: WaitAborter = {
-    abortWait: (): boolean => {
+  /**
+   * Withdraws the parked send or receive (the engine is the abort of both: no object per wait).
+   * A withdrawn send's bytes are in Node's hands and cannot be taken back: later sends fail.
+   */
+  abortWait(parked: AnyParked): boolean {
+    if (parked.data === SEND) {
       this.sender = undefined;
       this.sendBusy = false;
       this.cancelledSend = true;
-      return true;
-    },
-  };
+    } else {
+      this.receiver = undefined;
+      this.receiverFor = undefined;
+      this.receiveBusy = false;
+    }
+    return true;
+  }
 
   /** The one callback of every write (no closure per send): counts completions. */
   private readonly onWriteDone = (err?: unknown): void => {
@@ -512,17 +638,20 @@ export class NodeStreamEngine implements WaitDescriber {
     this.readable.off("end", onEnd);
     this.readable.off("error", onReceiveError);
     this.readable.off("close", onReadableClose);
-    (this.readable as EngineHolder)[kEngine] = undefined;
+    (this.readable as EngineHolder)[kOwner] = undefined;
     if (!this.duplex) {
       this.writable.off("error", onSendError);
       this.writable.off("close", onWritableClose);
-      (this.writable as EngineHolder)[kEngine] = undefined;
+      (this.writable as EngineHolder)[kOwner] = undefined;
     }
     this.tracked?.untrack();
   }
 
   /** Idempotent; never raises Cancelled. */
   close(): Promise<void> {
+    // Closed already: a schedule point (the promise of the first close is settled, so waiting
+    // for it would be one more turn and one more promise for nothing).
+    if (this.closeDone) return schedulePoint();
     if (this.closing !== undefined) return this.closing.then(schedulePoint);
     this.closed = true;
     const socket = this.writable;
@@ -543,6 +672,7 @@ export class NodeStreamEngine implements WaitDescriber {
       socket.destroy();
       if (this.readableClosed) {
         this.tracked?.untrack();
+        this.closeDone = true;
         this.closing = schedulePoint();
       } else {
         this.untrackOnClose = true;
@@ -563,6 +693,7 @@ export class NodeStreamEngine implements WaitDescriber {
     const discard = this.cancelledSend || sender !== undefined || this.sendError !== undefined || this.writable.writableLength > 0;
     this.receiver = this.sender = undefined;
     this.receiveBusy = this.sendBusy = false;
+    this.receiverFor = undefined;
     if (receiver !== undefined) wakeWithError(receiver, closedError(where));
     if (sender !== undefined) wakeWithError(sender, closedError(where));
     const writable = this.writable;
@@ -590,12 +721,13 @@ export class NodeStreamEngine implements WaitDescriber {
     } else {
       await schedulePoint();
     }
-    destroyBoth(this.readable, this.writable)();
+    this.forceClose();
     // Wait for the handle itself to close (a local matter of one event-loop turn), so that
     // nothing is left when the caller's run() returns.
     if (!this.readableClosed) await this.closeEvent(this.readable);
     if (!this.duplex && !this.writableClosed) await this.closeEvent(this.writable);
     this.tracked?.untrack();
+    this.closeDone = true;
   }
 
   private closeEvent(stream: Readable | Writable): Promise<void> {
@@ -603,15 +735,10 @@ export class NodeStreamEngine implements WaitDescriber {
     // own 'close' listener (attached in the constructor, still attached: only release() takes
     // it off, and a released engine never closes) wakes the wait: no listener per close.
     if (stream instanceof Socket) {
-      return park<void>(
-        this,
-        (parked) => {
-          parked.data = CLOSE;
-          this.closeWaiter = parked;
-          this.closeWaitOn = stream;
-        },
-        false,
-      );
+      const parked = new Parked<void>(currentScope(), this);
+      parked.data = CLOSE;
+      this.closeWaitOn = stream;
+      return parkWait(parked, this, false);
     }
     return park<void>(
       `${this.kind} close${this.label === "" ? "" : ` ${this.label}`}`,
@@ -630,10 +757,3 @@ export class NodeStreamEngine implements WaitDescriber {
   }
 }
 
-/** A force-close that holds only the Node streams. */
-function destroyBoth(readable: Readable, writable: Writable): () => void {
-  return () => {
-    readable.destroy();
-    if ((writable as unknown) !== readable) writable.destroy();
-  };
-}

@@ -101,9 +101,12 @@ async function acceptLoop(
       if (err instanceof ClosedResourceError) return;
       throw err;
     }
-    group.spawn(() => handle(stream, handler, report), { name: "connection" });
+    group.spawn(() => handle(stream, handler, report), CONNECTION);
   }
 }
+
+/** Every connection task's spawn options (one object, not one per connection). */
+const CONNECTION = Object.freeze({ name: "connection" });
 
 async function handle(
   stream: SocketStream,

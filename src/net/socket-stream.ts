@@ -5,9 +5,9 @@
  */
 import type { Socket } from "node:net";
 import { TLSSocket, connect as tlsConnect, type ConnectionOptions } from "node:tls";
-import { checkpointIfCancelled, requireOptions } from "../core/index.js";
+import { checkpointIfCancelled, requireDuration, requireOptions } from "../core/index.js";
 import { chunksOf } from "./engine-stream.js";
-import { NodeStreamEngine, type NodeStreamOptions } from "./node-stream-engine.js";
+import { DEFAULT_CLOSE_GRACE_MS, NodeStreamEngine } from "./node-stream-engine.js";
 import { formatAddress } from "./address.js";
 import type { HalfCloseableStream } from "./stream.js";
 import { tlsHandshake } from "./tls-handshake.js";
@@ -20,7 +20,7 @@ export interface StartTlsOptions extends Omit<ConnectionOptions, "socket"> {
   readonly closeGraceMs?: number | null | undefined;
 }
 
-let makeSocketStream: (socket: Socket, options?: NodeStreamOptions) => SocketStream;
+let makeSocketStream: (engine: NodeStreamEngine, socket: Socket) => SocketStream;
 
 /**
  * A connected socket (TCP, Unix or TLS): a {@link HalfCloseableStream} plus its addresses and
@@ -42,9 +42,7 @@ export class SocketStream implements HalfCloseableStream {
   // Made by connectTcp, connectUnix, connectTls and Listener.accept (openSocketStream): private,
   // so the published type shows no constructor. Not a subclass of the internal EngineStream, so
   // the published type names no internal class: the stream methods forward to the engine here.
-  private constructor(socket: Socket, options?: NodeStreamOptions) {
-    const label = options?.label ?? describePeer(socket);
-    const engine = new NodeStreamEngine(socket, socket, "socket", { label, closeGraceMs: options?.closeGraceMs }, "SocketStream");
+  private constructor(engine: NodeStreamEngine, socket: Socket) {
     this.#engine = engine;
     this.#socket = socket;
     engine.track(this);
@@ -92,9 +90,14 @@ export class SocketStream implements HalfCloseableStream {
     return formatAddress(s.localAddress, s.localPort);
   }
 
-  /** The peer's address, `127.0.0.1:4000` (the path for Unix sockets). */
+  /**
+   * The peer's address, `127.0.0.1:4000` (the path for Unix sockets). For an accepted
+   * connection it is asked of the system on first use (it costs a system call, so it is not
+   * asked for every connection): read it while the connection is open; after `close()` it is
+   * `""` unless it was read before.
+   */
   get remoteAddress(): string {
-    return this.#engine.label;
+    return this.#engine.peerAddress();
   }
 
   /**
@@ -132,10 +135,12 @@ export class SocketStream implements HalfCloseableStream {
    */
   async startTls(options?: StartTlsOptions): Promise<SocketStream> {
     requireOptions("startTls()", options);
+    const grace = options?.closeGraceMs;
+    const closeGraceMs = grace === undefined || grace === null ? undefined : requireDuration("startTls()", "options.closeGraceMs", grace);
     checkpointIfCancelled();
     const label = this.#engine.label;
     this.#engine.release("startTls()", "this stream was upgraded to TLS by startTls(); use the stream it returned");
-    const { isServer, closeGraceMs, ...tlsOptions } = options ?? {};
+    const { isServer, closeGraceMs: _grace, ...tlsOptions } = options ?? {};
     const socket = this.#socket;
     const tlsSocket =
       isServer === true
@@ -147,21 +152,29 @@ export class SocketStream implements HalfCloseableStream {
       socket.destroy(); // destroying the TLS socket after a failed handshake leaves the TCP one open
       throw err;
     }
-    return new SocketStream(tlsSocket, { label, closeGraceMs });
+    return openSocketStream(tlsSocket, closeGraceMs, label);
   }
 
   static {
-    makeSocketStream = (socket, options) => new SocketStream(socket, options);
+    makeSocketStream = (engine, socket) => new SocketStream(engine, socket);
   }
 }
 
-/** @internal A stream over a connected socket (SocketStream's constructor is private). */
-export function openSocketStream(socket: Socket, options?: NodeStreamOptions): SocketStream {
-  return makeSocketStream(socket, options);
-}
-
-/** @internal `127.0.0.1:4000`, or the path of a Unix socket. */
-export function describePeer(socket: Socket): string {
-  if (socket.remotePort !== undefined) return formatAddress(socket.remoteAddress, socket.remotePort);
-  return socket.remoteAddress ?? "";
+/**
+ * @internal A stream over a connected socket (SocketStream's constructor is private), labelled
+ * `label`, or when that is undefined by a label made on first use (no string, no system call
+ * per connection): the peer's address asked of `socket` if `askPeer` (an accepted socket), with
+ * `host:port` (the listener's address) once it can no longer be asked; else `host:port` itself
+ * (the address connected to). `closeGraceMs` is already checked; undefined means the default.
+ */
+export function openSocketStream(
+  socket: Socket,
+  closeGraceMs: number | undefined,
+  label: string | undefined,
+  host?: string,
+  port?: number,
+  askPeer = false,
+): SocketStream {
+  const engine = new NodeStreamEngine(socket, socket, "socket", closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS, label, askPeer ? socket : undefined, host, port);
+  return makeSocketStream(engine, socket);
 }

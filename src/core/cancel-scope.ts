@@ -15,6 +15,7 @@ import { Cancelled, isEscapedCancelled, makeCancelled, RuntimeError, type Cancel
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
 import { countCheckpoint } from "./checkpoint.js";
+import { CANCEL_CALLED, EXITED, PHASE_MASK, RUNNING, SHIELDED, withBit } from "./flags.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 import type { TimerEntry } from "./timer-heap.js";
@@ -39,30 +40,51 @@ type ScopeState = "new" | "running" | "exited";
  * whose runtime class {@link UserScope} adds what only a user's scope may do (`run`, setting
  * `shield` and `deadline`). The public type {@link CancelScope} shows none of the members below.
  */
-export class ScopeNode {
-  /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */ phase: ScopeState = "new";
-  /** @internal */ _shield = false;
-  /** @internal */ _cancelCalled = false;
+export abstract class ScopeNode {
+  /**
+   * @internal The scope's small state in one int: its phase, whether it is shielded, whether
+   * `cancel()` was called; a task keeps its state and park count in the higher bits. See flags.ts.
+   */
+  flags = 0;
   /** The name given in the options, shown in `Cancelled` messages. */
   readonly name: string | undefined;
-  /** Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need none. */
-  private details: ScopeDetails | undefined = undefined;
+  /**
+   * Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need
+   * none. A task's is a `TaskDetails` (task.ts), which adds the task's own cold state.
+   */
+  protected details: ScopeDetails | undefined = undefined;
 
   /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
   cause: ScopeNode | null = null;
   /** @internal The enclosing scope (for a task's root scope: its group's scope). */ outer: ScopeNode | undefined = undefined;
-  /** @internal */ task: TaskImpl<unknown> | undefined = undefined;
+  /** @internal The task whose code runs in this scope (a task's root scope is the task itself). */
+  abstract readonly task: TaskImpl<unknown> | undefined;
   /** @internal */ runtime: Runtime = getDefaultRuntime();
   /** @internal */ firstChild: ScopeNode | undefined = undefined;
   /** @internal */ prevSibling: ScopeNode | undefined = undefined;
   /** @internal */ nextSibling: ScopeNode | undefined = undefined;
   /** @internal Waits parked in this scope (the debug task tree reads them). */ firstParked: AnyParked | undefined = undefined;
 
+  /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */
+  get phase(): ScopeState {
+    return PHASES[this.flags & PHASE_MASK]!;
+  }
+
+  /** @internal True once `cancel()` was called or the deadline passed (the flag alone: see {@link cancelCalled}). */
+  get _cancelCalled(): boolean {
+    return (this.flags & CANCEL_CALLED) !== 0;
+  }
+
+  /** Sets the phase bits (an addition, not `|`: see flags.ts). */
+  private setPhase(phase: number): void {
+    this.flags = this.flags - (this.flags & PHASE_MASK) + phase;
+  }
+
   constructor(options?: CancelScopeOptions) {
     if (options == null) return;
     requireOptions("new CancelScope()", options);
     if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
-    if (options.shield != null) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
+    if (options.shield != null) this.flags = withBit(this.flags, SHIELDED, requireBoolean("new CancelScope()", "shield", options.shield));
     const name = requireOptionalString("new CancelScope()", "name", options.name);
     this.name = name;
   }
@@ -96,7 +118,7 @@ export class ScopeNode {
   /** @internal */
   cancelWith(reason: unknown, source: CancelSource): void {
     if (this._cancelCalled) return;
-    this._cancelCalled = true;
+    this.flags += CANCEL_CALLED;
     const details = this.more;
     details.reason = reason;
     details.source = source;
@@ -107,7 +129,12 @@ export class ScopeNode {
 
 
   protected get more(): ScopeDetails {
-    return (this.details ??= new ScopeDetails());
+    return (this.details ??= this.makeDetails());
+  }
+
+  /** @internal The cold state of this kind of scope (a task's adds its own). */
+  protected makeDetails(): ScopeDetails {
+    return new ScopeDetails();
   }
 
   /** Absolute deadline on the run's clock; `Infinity` for none. Moving it takes effect at once. */
@@ -123,12 +150,12 @@ export class ScopeNode {
 
   /** While true, cancellation of outer scopes does not reach code inside this scope. */
   get shield(): boolean {
-    return this._shield;
+    return (this.flags & SHIELDED) !== 0;
   }
 
   /** @internal Shields or unshields the scope (only a user's scope can: see UserScope). */
   setShield(value: boolean): void {
-    this._shield = requireBoolean("CancelScope.shield", "shield", value);
+    this.flags = withBit(this.flags, SHIELDED, requireBoolean("CancelScope.shield", "shield", value));
     if (this.phase === "running") recalculate(this);
   }
 
@@ -238,7 +265,7 @@ export class ScopeNode {
     const parts: string[] = [this.phase];
     if (this.name !== undefined) parts.unshift(JSON.stringify(this.name));
     if (this.deadline !== Infinity) parts.push(`deadline=${this.deadline.toFixed(1)}`);
-    if (this._shield) parts.push("shielded");
+    if (this.shield) parts.push("shielded");
     if (this._cancelCalled) parts.push(`cancel called (${this.details?.source ?? "explicit"})`);
     else if (this.cause !== null) parts.push("cancelled from outside");
     if (this.cancelledCaught) parts.push("cancelled caught");
@@ -247,10 +274,12 @@ export class ScopeNode {
 
   // ---- tree ------------------------------------------------------------------------------
 
-  /** @internal Links the scope under `parent` and starts its deadline. */
-  enter(parent: ScopeNode | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
-    this.phase = "running";
-    this.task = task;
+  /**
+   * @internal Links the scope under `parent` and starts its deadline; `task` is the task whose
+   * code runs in it (a user's scope records it; a task's root scope is the task itself).
+   */
+  enter(parent: ScopeNode | undefined, _task?: TaskImpl<unknown>): void {
+    this.setPhase(RUNNING);
     if (parent !== undefined) {
       this.runtime = parent.runtime;
       this.linkUnder(parent);
@@ -264,7 +293,7 @@ export class ScopeNode {
   exit(): void {
     // A wait still parked here was started and not awaited (a floating `sleep()`); it stays
     // linked so that waking it still works, but it no longer hears about cancellation.
-    this.phase = "exited";
+    this.setPhase(EXITED);
     this.removeDeadlineEntry();
     this.unlink();
   }
@@ -371,11 +400,13 @@ export class ScopeNode {
   }
 }
 
+const PHASES: readonly ScopeState[] = ["new", "running", "exited"];
+
 /** The scope whose cancellation each `Cancelled` reports (see `ownsCancelled`). */
 const cancelledOrigin = new WeakMap<Cancelled, ScopeNode>();
 
-/** The state of a scope that most scopes never need. */
-class ScopeDetails {
+/** @internal The state of a scope that most scopes never need. */
+export class ScopeDetails {
   deadline = Infinity;
   cancelledCaught = false;
   outerWasCancelled = false;
@@ -470,6 +501,15 @@ export interface CancelScopeConstructor {
  * from the outside.
  */
 export class UserScope extends ScopeNode {
+  /** @internal The task whose code runs in this scope: the one that entered it. */
+  task: TaskImpl<unknown> | undefined = undefined;
+
+  /** @internal */
+  override enter(parent: ScopeNode | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
+    this.task = task;
+    super.enter(parent);
+  }
+
   /**
    * Runs `fn(scope)` inside this scope. Not a checkpoint: entering never raises `Cancelled`.
    *
@@ -504,7 +544,7 @@ export class UserScope extends ScopeNode {
   }
 
   override get shield(): boolean {
-    return this._shield;
+    return super.shield;
   }
 
   override set shield(value: boolean) {

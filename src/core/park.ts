@@ -32,6 +32,7 @@ import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
 import { countCheckpoint } from "./checkpoint.js";
+import { PARK_ONE } from "./flags.js";
 
 /**
  * The resolvers of the promise being made: `new Promise(captureResolvers)` runs its executor
@@ -194,7 +195,7 @@ function suspend(parked: AnyParked): void {
   if (scope !== undefined) {
     scope.addParked(parked);
     const task = scope.task;
-    if (task !== undefined && task.parks++ === 0) scope.runtime.taskBlocked(task, parked);
+    if (task !== undefined && (task.flags += PARK_ONE) < 2 * PARK_ONE) scope.runtime.taskBlocked(task, parked);
   }
 }
 
@@ -217,7 +218,9 @@ function unpark(parked: AnyParked): boolean {
   parked.settled = true;
   parked.scope?.removeParked(parked);
   const task = parked.task;
-  if (task !== undefined && --task.parks === 0) parked.scope!.runtime.taskResumed(task);
+  // A task that ended with a wait floating counts no park any more (TaskImpl.finish): only a
+  // counted park is taken off (the count must never run into the bits below it, flags.ts).
+  if (task !== undefined && task.flags >= PARK_ONE && (task.flags -= PARK_ONE) < PARK_ONE) parked.scope!.runtime.taskResumed(task);
   return true;
 }
 

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { ScopeNode } from "./cancel-scope.js";
+import { ScopeDetails, ScopeNode } from "./cancel-scope.js";
+import { CANCELLED, COUNTING, DONE, FAILED, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked, type WaitDescriber } from "./park.js";
@@ -69,17 +70,14 @@ let nextTaskId = 1;
 export class TaskImpl<R> extends ScopeNode implements Task<R> {
   readonly id = nextTaskId++;
   declare readonly name: string;
-  state: TaskState = "running";
-  /** How many waits of this task are parked (0: running or runnable). */
-  parks = 0;
-  /** Checkpoints this task has passed (see countCheckpoint in checkpoint.ts). */
-  checkpoints = 0;
-  /** The value or the error the task ended with. */
-  private outcome: unknown = undefined;
-  /** The function to run, until it starts. */
-  body: (() => R | PromiseLike<R>) | undefined = undefined;
-  /** Rarely used state, made on first use: a task nobody watches pays one field. */
-  private taskDetails: TaskDetails | undefined = undefined;
+  /**
+   * The function to run until the body starts; then `undefined`; once the task has ended, the
+   * value or the error it ended with (its state says which). One slot for the two: a task's
+   * body and its outcome are never both needed.
+   */
+  private slot: unknown;
+  // The rest of the task's state lives in `flags` (see ScopeNode and the bits below) and in
+  // `details`, a TaskDetails made on first use: a task nobody watches pays nothing for it.
 
   constructor(
     name: string,
@@ -88,11 +86,73 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   ) {
     super();
     this.name = name;
+    this.slot = undefined;
+  }
+
+  /** @internal A task's root scope is the task itself, so the task of its code is the task. */
+  get task(): TaskImpl<unknown> {
+    return this as TaskImpl<unknown>;
   }
 
   /** The task's root scope: the task itself. */
   get scope(): ScopeNode {
     return this;
+  }
+
+  /** Running (or about to start), or how it ended. */
+  get state(): TaskState {
+    return TASK_STATES[(this.flags & STATE_MASK) >> STATE_SHIFT]!;
+  }
+
+  /** True while the task has not ended (the same as `state === "running"`, without the lookup). */
+  get running(): boolean {
+    return (this.flags & STATE_MASK) === 0;
+  }
+
+  /** How many waits of this task are parked (0: running or runnable). */
+  get parks(): number {
+    return Math.floor(this.flags / PARK_ONE);
+  }
+
+  /** @internal The function to run, until the body starts (set by `start`, cleared as the body starts). */
+  get body(): (() => R | PromiseLike<R>) | undefined {
+    return (this.flags & STATE_MASK) === 0 ? (this.slot as (() => R | PromiseLike<R>) | undefined) : undefined;
+  }
+
+  set body(fn: (() => R | PromiseLike<R>) | undefined) {
+    this.slot = fn;
+  }
+
+  /**
+   * @internal Checkpoints this task has passed since {@link countCheckpoints} was first called
+   * for it (see countCheckpoint in checkpoint.ts).
+   */
+  get checkpoints(): number {
+    return (this.details as TaskDetails | undefined)?.checkpoints ?? 0;
+  }
+
+  /**
+   * @internal From now on, count this task's checkpoints (see countCheckpoint in checkpoint.ts):
+   * counting costs a field and a store per checkpoint, so only tasks whose count is read pay it.
+   */
+  countCheckpoints(): void {
+    if ((this.flags & COUNTING) !== 0) return;
+    void this.taskDetails;
+    this.flags += COUNTING;
+  }
+
+  /** @internal One more checkpoint passed (called only while `COUNTING` is set). */
+  checkpointPassed(): void {
+    (this.details as TaskDetails).checkpoints++;
+  }
+
+  /** The task's cold state, made on first use. */
+  private get taskDetails(): TaskDetails {
+    return this.more as TaskDetails;
+  }
+
+  protected override makeDetails(): TaskDetails {
+    return new TaskDetails();
   }
 
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
@@ -112,49 +172,50 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** The value the task returned, once done. */
   get value(): R | undefined {
-    return this.state === "done" ? (this.outcome as R) : undefined;
+    return (this.flags & STATE_MASK) === DONE ? (this.slot as R) : undefined;
   }
 
   /** The error (or `Cancelled`) the task ended with, once failed or cancelled. */
   get error(): unknown {
-    return this.state === "done" ? undefined : this.outcome;
+    const state = this.flags & STATE_MASK;
+    return state === 0 || state === DONE ? undefined : this.slot;
   }
 
   /** Where the task was spawned: captured in debug mode (it costs a stack trace) and by supervisors. */
   get spawnStack(): string | undefined {
-    return this.taskDetails?.spawnStack;
+    return (this.details as TaskDetails | undefined)?.spawnStack;
   }
 
   set spawnStack(stack: string | undefined) {
-    (this.taskDetails ??= new TaskDetails()).spawnStack = stack;
+    this.taskDetails.spawnStack = stack;
   }
 
   /** @internal When the task last parked, on the run's clock (recorded while `runtime.trackWaits`). */
   get waitingSince(): number | undefined {
-    return this.taskDetails?.waitingSince;
+    return (this.details as TaskDetails | undefined)?.waitingSince;
   }
 
   set waitingSince(time: number | undefined) {
-    (this.taskDetails ??= new TaskDetails()).waitingSince = time;
+    this.taskDetails.waitingSince = time;
   }
 
   /** @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its waiters). */
   get exitHooks(): Set<() => void> | undefined {
-    return this.taskDetails?.exitHooks;
+    return (this.details as TaskDetails | undefined)?.exitHooks;
   }
 
   set exitHooks(hooks: Set<() => void> | undefined) {
-    (this.taskDetails ??= new TaskDetails()).exitHooks = hooks;
+    this.taskDetails.exitHooks = hooks;
   }
 
   /** @internal A group opened in this task (withTaskGroup, withSupervisor) that has not finished. */
   addOpenGroup(group: OpenGroup): void {
-    ((this.taskDetails ??= new TaskDetails()).openGroups ??= new Set()).add(group);
+    (this.taskDetails.openGroups ??= new Set()).add(group);
   }
 
   /** @internal */
   removeOpenGroup(group: OpenGroup): void {
-    this.taskDetails?.openGroups?.delete(group);
+    (this.details as TaskDetails | undefined)?.openGroups?.delete(group);
   }
 
   /**
@@ -163,7 +224,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * catching and ignoring them in a loop: it will never finish, nor will its group. Said once.
    */
   noteCancelledRaised(err: Cancelled): void {
-    const details = (this.taskDetails ??= new TaskDetails());
+    const details = this.taskDetails;
     if (++details.cancelledInARow < SWALLOWED_CANCELLED_WARNING || details.warnedSwallowing) return;
     details.warnedSwallowing = true;
     process.stderr.write(
@@ -173,7 +234,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal A scope of this task absorbed a `Cancelled`: the run of raised ones is over. */
   cancelledAbsorbed(): void {
-    if (this.taskDetails !== undefined) this.taskDetails.cancelledInARow = 0;
+    const details = this.details as TaskDetails | undefined;
+    if (details !== undefined) details.cancelledInARow = 0;
   }
 
   /**
@@ -181,7 +243,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * task: the task finishes once the group has, and the group's error becomes the task's.
    */
   bodyEnded(state: TaskState, value: R | undefined, error: unknown): void {
-    const groups = this.taskDetails?.openGroups;
+    const groups = (this.details as TaskDetails | undefined)?.openGroups;
     if (groups === undefined || groups.size === 0) return this.finish(state, value, error);
     this.waitForOpenGroups([...groups], state, value, error);
   }
@@ -226,16 +288,16 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * failed attempt is over). Values an acknowledged channel handed to the attempt go back here.
    */
   get attemptHooks(): Set<() => void> | undefined {
-    return this.taskDetails?.attemptHooks;
+    return (this.details as TaskDetails | undefined)?.attemptHooks;
   }
 
   set attemptHooks(hooks: Set<() => void> | undefined) {
-    (this.taskDetails ??= new TaskDetails()).attemptHooks = hooks;
+    this.taskDetails.attemptHooks = hooks;
   }
 
   /** @internal The current attempt ended (see {@link attemptHooks}): run and forget its hooks. */
   endAttempt(): void {
-    const details = this.taskDetails;
+    const details = this.details as TaskDetails | undefined;
     const hooks = details?.attemptHooks;
     if (hooks === undefined) return;
     details!.attemptHooks = undefined;
@@ -243,8 +305,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   }
 
   async result(): Promise<R> {
-    if (this.state === "running") {
-      const waiters = ((this.taskDetails ??= new TaskDetails()).waiters ??= []);
+    if (this.running) {
+      const waiters = (this.taskDetails.waiters ??= []);
       await park<void>(resultLabel, (parked) => {
         parked.data = this;
         waiters.push(parked);
@@ -256,23 +318,23 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     } else {
       await checkpoint();
     }
-    if (this.state === "done") return this.outcome as R;
-    throw this.outcome;
+    if ((this.flags & STATE_MASK) === DONE) return this.slot as R;
+    throw this.slot;
   }
 
   /** @internal */
   finish(state: TaskState, value: R | undefined, error: unknown): void {
-    this.state = state;
-    this.outcome = state === "done" ? value : error;
+    this.flags += STATE_BITS[state];
+    this.slot = state === "done" ? value : error;
     this.exit();
     // A wait left floating (a sleep lost in a Promise.race) no longer makes the task blocked:
     // the runtime would count it for ever and see "all blocked" while others still run.
-    if (this.parks > 0) {
-      this.parks = 0;
+    if (this.flags >= PARK_ONE) {
+      this.flags %= PARK_ONE;
       this.runtime.taskResumed(this);
     }
     this.runtime.taskExited(this);
-    const details = this.taskDetails;
+    const details = this.details as TaskDetails | undefined;
     if (details !== undefined) {
       this.endAttempt();
       const { waiters, exitHooks } = details;
@@ -289,14 +351,16 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** Live state for console.log / util.inspect, instead of the internals. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    const waiting = this.parks > 0 ? ", blocked" : "";
-    const cancelled = this.cause !== null && this.state === "running" ? ", cancelled" : "";
+    const waiting = this.flags >= PARK_ONE ? ", blocked" : "";
+    const cancelled = this.cause !== null && this.running ? ", cancelled" : "";
     return `Task #${this.id} "${this.name}" (${this.state}${waiting}${cancelled})`;
   }
 }
 
-/** A task's rarely used state. */
-class TaskDetails {
+/** A task's rarely used state, beside its root scope's (one object, made on first use). */
+class TaskDetails extends ScopeDetails {
+  /** See TaskImpl.countCheckpoints. */
+  checkpoints = 0;
   spawnStack: string | undefined = undefined;
   openGroups: Set<OpenGroup> | undefined = undefined;
   cancelledInARow = 0;
@@ -308,6 +372,9 @@ class TaskDetails {
 }
 
 const settled = Promise.resolve();
+
+const STATE_BITS: Readonly<Record<TaskState, number>> = { running: 0, done: DONE, failed: FAILED, cancelled: CANCELLED };
+const TASK_STATES: readonly TaskState[] = ["running", "done", "failed", "cancelled"];
 
 /** `Task.result (task "fetch" #4)`, formatted only when asked. */
 const resultLabel: WaitDescriber = {

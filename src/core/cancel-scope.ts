@@ -59,7 +59,8 @@ export abstract class ScopeNode {
   /** @internal The enclosing scope (for a task's root scope: its group's scope). */ outer: ScopeNode | undefined = undefined;
   /** @internal The task whose code runs in this scope (a task's root scope is the task itself). */
   abstract readonly task: TaskImpl<unknown> | undefined;
-  /** @internal */ runtime: Runtime = getDefaultRuntime();
+  /** @internal The run this scope belongs to (a task reads its owner's: see task.ts). */
+  abstract readonly runtime: Runtime;
   /** @internal */ firstChild: ScopeNode | undefined = undefined;
   /** @internal */ prevSibling: ScopeNode | undefined = undefined;
   /** @internal */ nextSibling: ScopeNode | undefined = undefined;
@@ -280,10 +281,7 @@ export abstract class ScopeNode {
    */
   enter(parent: ScopeNode | undefined, _task?: TaskImpl<unknown>): void {
     this.setPhase(RUNNING);
-    if (parent !== undefined) {
-      this.runtime = parent.runtime;
-      this.linkUnder(parent);
-    }
+    if (parent !== undefined) this.linkUnder(parent);
     this.cause = computeCause(this);
     if (this.cause !== null) this.details?.controller?.abort(this.cancelledError(false));
     if (!this._cancelCalled) this.applyDeadline();
@@ -303,11 +301,6 @@ export abstract class ScopeNode {
     this.unlink();
     this.linkUnder(parent);
     recalculate(this);
-  }
-
-  /** @internal Sets the runtime of a root scope (the root task of `run()`). */
-  setRuntime(runtime: Runtime): void {
-    this.runtime = runtime;
   }
 
   private linkUnder(parent: ScopeNode): void {
@@ -504,9 +497,13 @@ export class UserScope extends ScopeNode {
   /** @internal The task whose code runs in this scope: the one that entered it. */
   task: TaskImpl<unknown> | undefined = undefined;
 
+  /** @internal The run of the code that entered it (outside every scope: the default one). */
+  runtime: Runtime = getDefaultRuntime();
+
   /** @internal */
   override enter(parent: ScopeNode | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
     this.task = task;
+    if (parent !== undefined) this.runtime = parent.runtime;
     super.enter(parent);
   }
 

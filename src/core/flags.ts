@@ -5,7 +5,8 @@
  * bytes of each task, one int is 8.
  *
  * Layout, from the lowest bit: the scope's phase (2 bits), shielded, cancel called; then a
- * task's state (2 bits), whether its checkpoints are counted; and above all of them the number
+ * task's state (2 bits), whether its checkpoints are counted, whether it records its own
+ * spawner; and above all of them the number
  * of the task's parked waits, as a multiple of {@link PARK_ONE}. The park count is unbounded,
  * so `flags` may in principle pass 2^31, where bit operations would truncate it: every update
  * is therefore an addition, a subtraction or a remainder (exact up to 2^53), and `&` is used
@@ -32,8 +33,10 @@ export const FAILED = 32;
 export const CANCELLED = 48;
 /** The task's checkpoints are counted (see countCheckpoint in checkpoint.ts). */
 export const COUNTING = 64;
+/** The task's spawner is recorded in its details, not its owner's usual one (see TaskOwner). */
+export const OWN_PARENT = 128;
 /** One parked wait of the task: `flags >= PARK_ONE` means the task is blocked. */
-export const PARK_ONE = 128;
+export const PARK_ONE = 256;
 
 /** `flags` with `bits` set (they must be clear) or cleared (they must be set). */
 export function withBit(flags: number, bit: number, on: boolean): number {

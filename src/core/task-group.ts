@@ -10,7 +10,8 @@ import { currentScope } from "./context.js";
 import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
 import { park, wake, wakeWithError, type Parked, type WaitDescriber } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
-import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";
+import { currentTaskImpl, TaskImpl, type OpenGroup, type Task, type TaskOwner } from "./task.js";
+import type { Runtime } from "./runtime.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { requireFunction, requireOneOf, requireOptionalString, requireOptions, show } from "./validate.js";
 
@@ -69,7 +70,7 @@ export interface TaskGroup {
 }
 
 /** @internal */
-export class TaskGroupImpl implements TaskGroup, OpenGroup {
+export class TaskGroupImpl implements TaskGroup, OpenGroup, TaskOwner {
   readonly cancelScope: UserScope;
   /** The failures of the body and the children, in order (any value: `throw undefined` counts). */
   readonly errors: unknown[] = [];
@@ -84,7 +85,6 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
   private waiter: Parked<void> | undefined = undefined;
   /** @internal The Cancelled of the first child ended by an outer or group cancellation. */
   cancelledChild: unknown = undefined;
-  private readonly childExited = (task: TaskImpl<unknown>) => this.onChildExit(task);
 
   constructor(
     readonly name: string | undefined,
@@ -97,7 +97,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     requireTaskFunction("spawn()", fn);
     const name = taskName("spawn()", fn, options);
     this.requireOpen("spawn()");
-    const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this.childExited);
+    const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this);
     this.live++;
     task.start(fn as () => Awaited<R>, this.cancelScope);
     return task;
@@ -110,11 +110,8 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     const callerScope = currentScope();
     return park<T>(startLabel, (parked) => {
       parked.data = name;
-      const status = new StartStatus<T>(this, parked);
-      const task = new TaskImpl<unknown>(name, currentTaskImpl(), (t) => {
-        status.exitedBeforeStarted(t);
-        this.childGone();
-      });
+      const status = new StartStatus<T>(this, parked, currentTaskImpl());
+      const task = new TaskImpl<unknown>(name, status.spawner, status);
       status.task = task;
       // A pending start keeps the group open (Trio's nursery.start): the group cannot finish
       // and refuse the task between now and its started() call.
@@ -122,7 +119,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
       // The caller keeps waiting when cancelled: the child runs under the caller's scopes,
       // so it is cancelled too, and start() reports how it ended.
       parked.abort = () => false;
-      task.start(() => fn(status), callerScope, this.cancelScope);
+      task.start(() => fn(status), callerScope);
     });
   }
 
@@ -132,7 +129,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
 
   /** @internal Moves a task that called `started()` into the group. */
   adopt(task: TaskImpl<unknown>): void {
-    task.owner = this.childExited;
+    task.setOwner(this);
     task.scope.reparent(this.cancelScope);
   }
 
@@ -146,7 +143,18 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     }
   }
 
-  private onChildExit(task: TaskImpl<unknown>): void {
+  /** @internal The run of the group's tasks (TaskOwner). */
+  get runtime(): Runtime {
+    return this.cancelScope.runtime;
+  }
+
+  /** @internal The task whose body spawns into the group, usually: the one that opened it (TaskOwner). */
+  get spawner(): TaskImpl<unknown> | undefined {
+    return this.cancelScope.task;
+  }
+
+  /** @internal A child has ended (TaskOwner). */
+  taskEnded(task: TaskImpl<unknown>): void {
     if (task.state === "failed") this.recordFailure(task.error, task);
     // A child ended by the cancellation of this group or of a scope around it (not by its own
     // task.cancel()): runGroup passes that Cancelled on to the scope that was cancelled.
@@ -154,8 +162,8 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     this.childGone();
   }
 
-  /** A child (or a pending start) has left the group; the last one wakes the waiting group. */
-  private childGone(): void {
+  /** @internal A child (or a pending start) has left the group; the last one wakes the waiting group. */
+  childGone(): void {
     if (--this.live === 0 && this.waiter !== undefined) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -208,14 +216,26 @@ const startLabel: WaitDescriber = {
   describeWait: (parked) => `tg.start (waiting for ${JSON.stringify(parked.data)} to call started())`,
 };
 
-class StartStatus<T> implements TaskStatus<T> {
+/** What `tg.start` passes to its task, and the task's owner until it calls `started()`. */
+class StartStatus<T> implements TaskStatus<T>, TaskOwner {
   task: TaskImpl<unknown> | undefined = undefined;
   private startedCalled = false;
 
   constructor(
     private readonly group: TaskGroupImpl,
     private readonly caller: Parked<T>,
+    readonly spawner: TaskImpl<unknown> | undefined,
   ) {}
+
+  get runtime(): Runtime {
+    return this.group.runtime;
+  }
+
+  /** The task ended before it called `started()`: `start` throws, the group lets go of it. */
+  taskEnded(task: TaskImpl<unknown>): void {
+    this.exitedBeforeStarted(task);
+    this.group.childGone();
+  }
 
   started(value: T): void {
     if (this.startedCalled) {

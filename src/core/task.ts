@@ -6,7 +6,8 @@
  * @module
  */
 import { ScopeDetails, ScopeNode } from "./cancel-scope.js";
-import { CANCELLED, COUNTING, DONE, FAILED, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
+import { CANCELLED, COUNTING, DONE, FAILED, OWN_PARENT, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
+import type { Runtime } from "./runtime.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked, type WaitDescriber } from "./park.js";
@@ -45,8 +46,22 @@ export interface Task<R> extends TaskInfo {
   cancel(reason?: unknown): void;
 }
 
-/** Receives the outcome of a task when it ends: its group, or `tg.start`'s caller. */
-export type TaskOwner = (task: TaskImpl<unknown>) => void;
+/**
+ * @internal What owns a task and receives its outcome when it ends: its group, a pending
+ * `tg.start`, `run()`, a server. A task reads its run and (usually) its spawner here, so that
+ * a hundred thousand tasks of one group do not each keep a copy of them.
+ */
+export interface TaskOwner {
+  /** The run the owner's tasks belong to. */
+  readonly runtime: Runtime;
+  /**
+   * The task that spawns the owner's tasks in the common case (a group's body runs in the task
+   * that opened it). A task spawned by any other task records its spawner in its details.
+   */
+  readonly spawner: TaskImpl<unknown> | undefined;
+  /** Called once, synchronously, when the task ends. */
+  taskEnded(task: TaskImpl<unknown>): void;
+}
 
 /** @internal A task group as the task that opened it sees it (see `openGroup` in task-group.ts). */
 export interface OpenGroup {
@@ -81,12 +96,37 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   constructor(
     name: string,
-    readonly parent: TaskImpl<unknown> | undefined,
+    parent: TaskImpl<unknown> | undefined,
     public owner: TaskOwner,
   ) {
     super();
     this.name = name;
     this.slot = undefined;
+    if (parent !== owner.spawner) this.pinParent(parent);
+  }
+
+  /** The task that spawned this one (`undefined`: code outside any task), for error chains and the task tree. */
+  get parent(): TaskImpl<unknown> | undefined {
+    return (this.flags & OWN_PARENT) !== 0 ? (this.details as TaskDetails).parent : this.owner.spawner;
+  }
+
+  /** Records the spawner in the details: it is not the owner's usual one. */
+  private pinParent(parent: TaskImpl<unknown> | undefined): void {
+    if ((this.flags & OWN_PARENT) !== 0) return;
+    this.taskDetails.parent = parent;
+    this.flags += OWN_PARENT;
+  }
+
+  /** @internal The run the task belongs to: its owner's. */
+  get runtime(): Runtime {
+    return this.owner.runtime;
+  }
+
+  /** @internal Hands the task to a new owner (a started task moves into its group). */
+  setOwner(owner: TaskOwner): void {
+    const parent = this.parent;
+    if (parent !== owner.spawner) this.pinParent(parent);
+    this.owner = owner;
   }
 
   /** @internal A task's root scope is the task itself, so the task of its code is the task. */
@@ -156,9 +196,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   }
 
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
-  start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined, runtimeScope = parentScope): void {
+  start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined): void {
     this.enter(parentScope, this as TaskImpl<unknown>);
-    if (parentScope === undefined && runtimeScope !== undefined) this.setRuntime(runtimeScope.runtime);
     this.runtime.taskSpawned(this);
     if (this.runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
     this.body = fn;
@@ -342,7 +381,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
       if (waiters !== undefined) for (const w of waiters) wake(w, undefined);
       if (exitHooks !== undefined) for (const hook of exitHooks) hook();
     }
-    this.owner(this as TaskImpl<unknown>);
+    this.owner.taskEnded(this as TaskImpl<unknown>);
   }
 
   get [Symbol.toStringTag](): string {
@@ -361,6 +400,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 class TaskDetails extends ScopeDetails {
   /** See TaskImpl.countCheckpoints. */
   checkpoints = 0;
+  /** The spawner, when it is not the owner's usual one (see TaskOwner.spawner). */
+  parent: TaskImpl<unknown> | undefined = undefined;
   spawnStack: string | undefined = undefined;
   openGroups: Set<OpenGroup> | undefined = undefined;
   cancelledInARow = 0;

@@ -52,7 +52,7 @@ export abstract class ScopeNode {
    * Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need
    * none. A task's is a `TaskDetails` (task.ts), which adds the task's own cold state.
    */
-  protected details: ScopeDetails | undefined = undefined;
+  protected abstract readonly details: ScopeDetails | undefined;
 
   /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
   cause: ScopeNode | null = null;
@@ -61,10 +61,14 @@ export abstract class ScopeNode {
   abstract readonly task: TaskImpl<unknown> | undefined;
   /** @internal The run this scope belongs to (a task reads its owner's: see task.ts). */
   abstract readonly runtime: Runtime;
-  /** @internal */ firstChild: ScopeNode | undefined = undefined;
-  /** @internal */ prevSibling: ScopeNode | undefined = undefined;
-  /** @internal */ nextSibling: ScopeNode | undefined = undefined;
-  /** @internal Waits parked in this scope (the debug task tree reads them). */ firstParked: AnyParked | undefined = undefined;
+  /**
+   * @internal What is in this scope: the scopes entered in it and the waits parked in it, in one
+   * list (one field instead of two, in every task). Cancellation walks it; so does the task tree.
+   */
+  firstMember: ScopeMember | undefined = undefined;
+  /** @internal Links in the list of the enclosing scope (`outer`). */
+  prevInScope: ScopeMember | undefined = undefined;
+  nextInScope: ScopeMember | undefined = undefined;
 
   /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */
   get phase(): ScopeState {
@@ -79,15 +83,6 @@ export abstract class ScopeNode {
   /** Sets the phase bits (an addition, not `|`: see flags.ts). */
   private setPhase(phase: number): void {
     this.flags = this.flags - (this.flags & PHASE_MASK) + phase;
-  }
-
-  constructor(options?: CancelScopeOptions) {
-    if (options == null) return;
-    requireOptions("new CancelScope()", options);
-    if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
-    if (options.shield != null) this.flags = withBit(this.flags, SHIELDED, requireBoolean("new CancelScope()", "shield", options.shield));
-    const name = requireOptionalString("new CancelScope()", "name", options.name);
-    this.name = name;
   }
 
   /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
@@ -130,13 +125,11 @@ export abstract class ScopeNode {
 
 
   protected get more(): ScopeDetails {
-    return (this.details ??= this.makeDetails());
+    return this.details ?? this.makeDetails();
   }
 
-  /** @internal The cold state of this kind of scope (a task's adds its own). */
-  protected makeDetails(): ScopeDetails {
-    return new ScopeDetails();
-  }
+  /** @internal Makes and keeps the cold state of this kind of scope (a task's adds its own). */
+  protected abstract makeDetails(): ScopeDetails;
 
   /** Absolute deadline on the run's clock; `Infinity` for none. Moving it takes effect at once. */
   get deadline(): number {
@@ -284,7 +277,8 @@ export abstract class ScopeNode {
     if (parent !== undefined) this.linkUnder(parent);
     this.cause = computeCause(this);
     if (this.cause !== null) this.details?.controller?.abort(this.cancelledError(false));
-    if (!this._cancelCalled) this.applyDeadline();
+    // No details, no deadline: most scopes (every task's root) skip the deadline code.
+    if (!this._cancelCalled && this.details !== undefined) this.applyDeadline();
   }
 
   /** @internal Unlinks the scope; nothing of it stays in the tree or the timer queue. */
@@ -305,46 +299,49 @@ export abstract class ScopeNode {
 
   private linkUnder(parent: ScopeNode): void {
     this.outer = parent;
-    const first = parent.firstChild;
-    this.nextSibling = first;
-    if (first !== undefined) first.prevSibling = this;
-    parent.firstChild = this;
+    parent.addMember(this);
   }
 
   private unlink(): void {
     const parent = this.outer;
     if (parent === undefined) return;
-    if (this.prevSibling !== undefined) this.prevSibling.nextSibling = this.nextSibling;
-    else parent.firstChild = this.nextSibling;
-    if (this.nextSibling !== undefined) this.nextSibling.prevSibling = this.prevSibling;
-    this.prevSibling = this.nextSibling = undefined;
+    parent.removeMember(this);
     this.outer = undefined;
   }
 
-  /** @internal */
+  /** @internal Links a wait parked in this scope. */
   addParked(parked: AnyParked): void {
-    const first = this.firstParked;
-    parked.nextInScope = first;
-    if (first !== undefined) first.prevInScope = parked;
-    this.firstParked = parked;
+    this.addMember(parked);
   }
 
-  /** @internal */
+  /** @internal Unlinks a wait of this scope (nothing if it is not linked). */
   removeParked(parked: AnyParked): void {
-    if (parked.prevInScope !== undefined) parked.prevInScope.nextInScope = parked.nextInScope;
-    else if (this.firstParked === parked) this.firstParked = parked.nextInScope;
-    if (parked.nextInScope !== undefined) parked.nextInScope.prevInScope = parked.prevInScope;
-    parked.prevInScope = parked.nextInScope = undefined;
+    this.removeMember(parked);
+  }
+
+  private addMember(member: ScopeMember): void {
+    const first = this.firstMember;
+    member.nextInScope = first;
+    if (first !== undefined) first.prevInScope = member;
+    this.firstMember = member;
+  }
+
+  private removeMember(member: ScopeMember): void {
+    const { prevInScope: prev, nextInScope: next } = member;
+    if (prev !== undefined) prev.nextInScope = next;
+    else if (this.firstMember === member) this.firstMember = next;
+    if (next !== undefined) next.prevInScope = prev;
+    member.prevInScope = member.nextInScope = undefined;
   }
 
   /** @internal Withdraws every wait parked in this scope, then aborts its signal. */
   deliver(): void {
     const makeError = () => this.cancelledError(false);
-    let parked = this.firstParked;
-    while (parked !== undefined) {
-      const next = parked.nextInScope;
-      deliverCancel(parked, makeError);
-      parked = next;
+    let member = this.firstMember;
+    while (member !== undefined) {
+      const next = member.nextInScope;
+      if (!(member instanceof ScopeNode)) deliverCancel(member, makeError);
+      member = next;
     }
     const controller = this.details?.controller;
     if (controller !== undefined && !controller.signal.aborted) controller.abort(makeError());
@@ -395,6 +392,9 @@ export abstract class ScopeNode {
 
 const PHASES: readonly ScopeState[] = ["new", "running", "exited"];
 
+/** @internal What a scope's list holds: the scopes entered in it and the waits parked in it. */
+export type ScopeMember = ScopeNode | AnyParked;
+
 /** The scope whose cancellation each `Cancelled` reports (see `ownsCancelled`). */
 const cancelledOrigin = new WeakMap<Cancelled, ScopeNode>();
 
@@ -428,7 +428,7 @@ function recalculate(root: ScopeNode): void {
     const wasCancelled = scope.cause !== null;
     scope.cause = cause;
     if (cause !== null && !wasCancelled) scope.deliver();
-    for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) stack.push(child);
+    for (let m = scope.firstMember; m !== undefined; m = m.nextInScope) if (m instanceof ScopeNode) stack.push(m);
   }
 }
 
@@ -494,8 +494,25 @@ export interface CancelScopeConstructor {
  * from the outside.
  */
 export class UserScope extends ScopeNode {
+  declare readonly name: string | undefined;
   /** @internal The task whose code runs in this scope: the one that entered it. */
   task: TaskImpl<unknown> | undefined = undefined;
+  /** @internal */
+  protected details: ScopeDetails | undefined = undefined;
+
+  constructor(options?: CancelScopeOptions) {
+    super();
+    if (options == null) return;
+    requireOptions("new CancelScope()", options);
+    if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
+    if (options.shield != null) this.flags = withBit(this.flags, SHIELDED, requireBoolean("new CancelScope()", "shield", options.shield));
+    const name = requireOptionalString("new CancelScope()", "name", options.name);
+    this.name = name;
+  }
+
+  protected makeDetails(): ScopeDetails {
+    return (this.details = new ScopeDetails());
+  }
 
   /** @internal The run of the code that entered it (outside every scope: the default one). */
   runtime: Runtime = getDefaultRuntime();

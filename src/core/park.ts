@@ -27,7 +27,7 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { ScopeNode } from "./cancel-scope.js";
+import type { ScopeMember, ScopeNode } from "./cancel-scope.js";
 import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
@@ -84,8 +84,8 @@ export function describeWait(parked: AnyParked): string {
 /** @internal A parked wait; primitives keep it in their queues and pass it to {@link wake}. */
 export class Parked<T = unknown> {
   /** Links in the scope's list of parked waits, walked when the scope is cancelled. */
-  prevInScope: AnyParked | undefined = undefined;
-  nextInScope: AnyParked | undefined = undefined;
+  prevInScope: ScopeMember | undefined = undefined;
+  nextInScope: ScopeMember | undefined = undefined;
   /** Whatever the primitive wants to keep with the waiter (a value to send, a borrower). */
   data: unknown = undefined;
   settled = false;

@@ -6,7 +6,7 @@
  * @module
  */
 import { ScopeDetails, ScopeNode } from "./cancel-scope.js";
-import { CANCELLED, COUNTING, DONE, FAILED, OWN_PARENT, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
+import { CANCELLED, COUNTING, DONE, FAILED, HAS_DETAILS, OWN_PARENT, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
 import type { Runtime } from "./runtime.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
@@ -87,8 +87,9 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   declare readonly name: string;
   /**
    * The function to run until the body starts; then `undefined`; once the task has ended, the
-   * value or the error it ended with (its state says which). One slot for the two: a task's
-   * body and its outcome are never both needed.
+   * value or the error it ended with (its state says which): a task's body and its outcome are
+   * never both needed. Once the task has details (the `HAS_DETAILS` bit), the slot holds them,
+   * and they hold the body or outcome (see {@link held}): one field for three.
    */
   private slot: unknown;
   // The rest of the task's state lives in `flags` (see ScopeNode and the bits below) and in
@@ -156,11 +157,26 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal The function to run, until the body starts (set by `start`, cleared as the body starts). */
   get body(): (() => R | PromiseLike<R>) | undefined {
-    return (this.flags & STATE_MASK) === 0 ? (this.slot as (() => R | PromiseLike<R>) | undefined) : undefined;
+    return (this.flags & STATE_MASK) === 0 ? (this.held as (() => R | PromiseLike<R>) | undefined) : undefined;
   }
 
   set body(fn: (() => R | PromiseLike<R>) | undefined) {
-    this.slot = fn;
+    this.held = fn;
+  }
+
+  /** The body or the outcome (see {@link slot}). */
+  private get held(): unknown {
+    return (this.flags & HAS_DETAILS) !== 0 ? (this.slot as TaskDetails).held : this.slot;
+  }
+
+  private set held(value: unknown) {
+    if ((this.flags & HAS_DETAILS) !== 0) (this.slot as TaskDetails).held = value;
+    else this.slot = value;
+  }
+
+  /** @internal The task's cold state, if made (it lives in the slot: see {@link slot}). */
+  protected get details(): TaskDetails | undefined {
+    return (this.flags & HAS_DETAILS) !== 0 ? (this.slot as TaskDetails) : undefined;
   }
 
   /**
@@ -192,7 +208,11 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   }
 
   protected override makeDetails(): TaskDetails {
-    return new TaskDetails();
+    const details = new TaskDetails();
+    details.held = this.slot;
+    this.slot = details;
+    this.flags += HAS_DETAILS;
+    return details;
   }
 
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
@@ -211,13 +231,13 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** The value the task returned, once done. */
   get value(): R | undefined {
-    return (this.flags & STATE_MASK) === DONE ? (this.slot as R) : undefined;
+    return (this.flags & STATE_MASK) === DONE ? (this.held as R) : undefined;
   }
 
   /** The error (or `Cancelled`) the task ended with, once failed or cancelled. */
   get error(): unknown {
     const state = this.flags & STATE_MASK;
-    return state === 0 || state === DONE ? undefined : this.slot;
+    return state === 0 || state === DONE ? undefined : this.held;
   }
 
   /** Where the task was spawned: captured in debug mode (it costs a stack trace) and by supervisors. */
@@ -357,14 +377,14 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     } else {
       await checkpoint();
     }
-    if ((this.flags & STATE_MASK) === DONE) return this.slot as R;
-    throw this.slot;
+    if ((this.flags & STATE_MASK) === DONE) return this.held as R;
+    throw this.held;
   }
 
   /** @internal */
   finish(state: TaskState, value: R | undefined, error: unknown): void {
     this.flags += STATE_BITS[state];
-    this.slot = state === "done" ? value : error;
+    this.held = state === "done" ? value : error;
     this.exit();
     // A wait left floating (a sleep lost in a Promise.race) no longer makes the task blocked:
     // the runtime would count it for ever and see "all blocked" while others still run.
@@ -398,6 +418,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
 /** A task's rarely used state, beside its root scope's (one object, made on first use). */
 class TaskDetails extends ScopeDetails {
+  /** The task's body or outcome, once the task's slot holds these details (TaskImpl.slot). */
+  held: unknown = undefined;
   /** See TaskImpl.countCheckpoints. */
   checkpoints = 0;
   /** The spawner, when it is not the owner's usual one (see TaskOwner.spawner). */

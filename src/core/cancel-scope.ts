@@ -159,7 +159,9 @@ export abstract class ScopeNode {
    * fired, and cancels the scope then). Once true it stays true.
    */
   get cancelCalled(): boolean {
-    if (!this._cancelCalled && this.phase !== "exited" && this.deadline !== Infinity) {
+    // Without details there is no deadline to notice: the bit alone says it (every task's root).
+    if ((this.flags & CANCEL_CALLED) !== 0 || this.details === undefined) return (this.flags & CANCEL_CALLED) !== 0;
+    if (this.phase !== "exited" && this.deadline !== Infinity) {
       if (this.phase === "running") {
         // As applyDeadline: expired deadlines fire in deadline order, this one among them.
         if (this.deadline <= this.runtime.now()) this.runtime.fireExpired();
@@ -412,7 +414,7 @@ export class ScopeDetails {
 
 function computeCause(scope: ScopeNode): ScopeNode | null {
   const parent = scope.outer;
-  if (!scope.shield && parent !== undefined && parent.cause !== null) return parent.cause;
+  if ((scope.flags & SHIELDED) === 0 && parent !== undefined && parent.cause !== null) return parent.cause;
   return scope.cancelCalled ? scope : null;
 }
 

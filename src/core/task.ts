@@ -14,7 +14,7 @@ import { park, wake, type Parked, type WaitDescriber } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
 import { captureSpawnSite } from "./spawn-site.js";
-import { RingBuffer } from "./ring-buffer.js";
+import { ChunkQueue } from "./chunk-queue.js";
 import { callInstruments } from "./instruments.js";
 
 /** The state of a task: running (or about to start), or how it ended. */
@@ -448,19 +448,20 @@ const resultLabel: WaitDescriber = {
 };
 
 /**
- * Slots the start queue keeps when it empties: bursts of spawns repeat (a server's accept loop,
- * a fan-out per request), and freeing and regrowing the ring on each burst costs more than the
- * memory (precondition: one start queue per process, so this is at most 8 × 2^17 B = 1 MiB
- * kept, and only after a burst that large). Property-tested in test/core/ring-buffer.prop.test.ts.
+ * Chunks of 1024 slots the start queue keeps when they drain: bursts of spawns repeat (a
+ * server's accept loop, a fan-out per request), and freeing and remaking the chunks on each
+ * burst costs more than the memory (precondition: one start queue per process, so this is at
+ * most 128 × 8 KiB = 1 MiB kept, and only after a burst that large). Property-tested in
+ * test/core/chunk-queue.prop.test.ts.
  */
-const START_QUEUE_KEEPS = 1 << 17;
+const START_QUEUE_KEEPS_CHUNKS = 128;
 
 /**
  * Tasks whose body is about to start, in spawn order. Each spawn queues one reaction on a
  * settled promise, and reactions run in the order they were queued, so the n-th reaction
  * starts the n-th task: no closure per task, and no context to look the task up in.
  */
-const startQueue = new RingBuffer<TaskImpl<unknown>>(START_QUEUE_KEEPS);
+const startQueue = new ChunkQueue<TaskImpl<unknown>>(START_QUEUE_KEEPS_CHUNKS);
 
 /** Where contexts live on async resources: queues the start inside `run(task, …)`'s context. */
 function queueStart(): void {

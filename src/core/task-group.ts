@@ -110,8 +110,18 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup, TaskOwner {
     const callerScope = currentScope();
     return park<T>(startLabel, (parked) => {
       parked.data = name;
-      const status = new StartStatus<T>(this, parked, currentTaskImpl());
-      const task = new TaskImpl<unknown>(name, status.spawner, status);
+      const status = new StartStatus<T>(this, parked);
+      // Until it calls started(), the task is owned by its start: an end before that is start()'s error.
+      const spawner = currentTaskImpl();
+      const owner: TaskOwner = {
+        runtime: this.runtime,
+        spawner,
+        taskEnded: (t) => {
+          status.exitedBeforeStarted(t);
+          this.childGone();
+        },
+      };
+      const task = new TaskImpl<unknown>(name, spawner, owner);
       status.task = task;
       // A pending start keeps the group open (Trio's nursery.start): the group cannot finish
       // and refuse the task between now and its started() call.
@@ -216,26 +226,14 @@ const startLabel: WaitDescriber = {
   describeWait: (parked) => `tg.start (waiting for ${JSON.stringify(parked.data)} to call started())`,
 };
 
-/** What `tg.start` passes to its task, and the task's owner until it calls `started()`. */
-class StartStatus<T> implements TaskStatus<T>, TaskOwner {
+class StartStatus<T> implements TaskStatus<T> {
   task: TaskImpl<unknown> | undefined = undefined;
   private startedCalled = false;
 
   constructor(
     private readonly group: TaskGroupImpl,
     private readonly caller: Parked<T>,
-    readonly spawner: TaskImpl<unknown> | undefined,
   ) {}
-
-  get runtime(): Runtime {
-    return this.group.runtime;
-  }
-
-  /** The task ended before it called `started()`: `start` throws, the group lets go of it. */
-  taskEnded(task: TaskImpl<unknown>): void {
-    this.exitedBeforeStarted(task);
-    this.group.childGone();
-  }
 
   started(value: T): void {
     if (this.startedCalled) {

@@ -92,8 +92,9 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * and they hold the body or outcome (see {@link held}): one field for three.
    */
   private slot: unknown;
-  // The rest of the task's state lives in `flags` (see ScopeNode and the bits below) and in
-  // `details`, a TaskDetails made on first use: a task nobody watches pays nothing for it.
+  // The rest of the task's state lives in `flags` (its bits: flags.ts) and in `details`, a
+  // TaskDetails made on first use: a task nobody watches pays nothing for it. Its run and,
+  // usually, its spawner are its owner's (TaskOwner). 11 fields in all, 104 bytes on Node 26.
 
   constructor(
     name: string,
@@ -152,7 +153,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** How many waits of this task are parked (0: running or runnable). */
   get parks(): number {
-    return Math.floor(this.flags / PARK_ONE);
+    return this.flags < PARK_ONE ? 0 : Math.floor(this.flags / PARK_ONE);
   }
 
   /** @internal The function to run, until the body starts (set by `start`, cleared as the body starts). */
@@ -184,7 +185,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * for it (see countCheckpoint in checkpoint.ts).
    */
   get checkpoints(): number {
-    return (this.details as TaskDetails | undefined)?.checkpoints ?? 0;
+    return this.details?.checkpoints ?? 0;
   }
 
   /**
@@ -242,7 +243,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** Where the task was spawned: captured in debug mode (it costs a stack trace) and by supervisors. */
   get spawnStack(): string | undefined {
-    return (this.details as TaskDetails | undefined)?.spawnStack;
+    return this.details?.spawnStack;
   }
 
   set spawnStack(stack: string | undefined) {
@@ -251,7 +252,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal When the task last parked, on the run's clock (recorded while `runtime.trackWaits`). */
   get waitingSince(): number | undefined {
-    return (this.details as TaskDetails | undefined)?.waitingSince;
+    return this.details?.waitingSince;
   }
 
   set waitingSince(time: number | undefined) {
@@ -260,7 +261,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its waiters). */
   get exitHooks(): Set<() => void> | undefined {
-    return (this.details as TaskDetails | undefined)?.exitHooks;
+    return this.details?.exitHooks;
   }
 
   set exitHooks(hooks: Set<() => void> | undefined) {
@@ -274,7 +275,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal */
   removeOpenGroup(group: OpenGroup): void {
-    (this.details as TaskDetails | undefined)?.openGroups?.delete(group);
+    this.details?.openGroups?.delete(group);
   }
 
   /**
@@ -302,7 +303,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * task: the task finishes once the group has, and the group's error becomes the task's.
    */
   bodyEnded(state: TaskState, value: R | undefined, error: unknown): void {
-    const groups = (this.details as TaskDetails | undefined)?.openGroups;
+    const groups = this.details?.openGroups;
     if (groups === undefined || groups.size === 0) return this.finish(state, value, error);
     this.waitForOpenGroups([...groups], state, value, error);
   }
@@ -347,7 +348,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * failed attempt is over). Values an acknowledged channel handed to the attempt go back here.
    */
   get attemptHooks(): Set<() => void> | undefined {
-    return (this.details as TaskDetails | undefined)?.attemptHooks;
+    return this.details?.attemptHooks;
   }
 
   set attemptHooks(hooks: Set<() => void> | undefined) {

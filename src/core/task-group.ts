@@ -11,7 +11,7 @@ import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, Runtime
 import { park, wake, wakeWithError, type Parked, type WaitDescriber } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
 import { currentTaskImpl, TaskImpl, type OpenGroup, type Task, type TaskOwner } from "./task.js";
-import type { Runtime } from "./runtime.js";
+import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { requireFunction, requireOneOf, requireOptionalString, requireOptions, show } from "./validate.js";
 
@@ -153,15 +153,13 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup, TaskOwner {
     }
   }
 
-  /** @internal The run of the group's tasks (TaskOwner). */
-  get runtime(): Runtime {
-    return this.cancelScope.runtime;
-  }
-
-  /** @internal The task whose body spawns into the group, usually: the one that opened it (TaskOwner). */
-  get spawner(): TaskImpl<unknown> | undefined {
-    return this.cancelScope.task;
-  }
+  /**
+   * @internal The run of the group's tasks, and the task whose body spawns into the group,
+   * usually: the one that opened it (TaskOwner). Copies of its scope's, made once the scope is
+   * entered (runGroup), before anything can spawn: plain fields, read once per task.
+   */
+  runtime: Runtime = getDefaultRuntime();
+  spawner: TaskImpl<unknown> | undefined = undefined;
 
   /** @internal A child has ended (TaskOwner). */
   taskEnded(task: TaskImpl<unknown>): void {
@@ -337,6 +335,8 @@ export function openGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: G) =>
 
 /** @internal The body of a group, run inside its cancel scope; shared with supervisors. */
 export async function runGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: G) => T | PromiseLike<T>): Promise<T> {
+  group.runtime = group.cancelScope.runtime;
+  group.spawner = group.cancelScope.task;
   let result: T | undefined;
   let bodyCancelled = false;
   let cancelledError: unknown;

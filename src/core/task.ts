@@ -219,8 +219,9 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
   start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined): void {
     this.enter(parentScope, this as TaskImpl<unknown>);
-    this.runtime.taskSpawned(this);
-    if (this.runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
+    const runtime = this.runtime;
+    runtime.taskSpawned(this);
+    if (runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
     this.body = fn;
     // "No code of fn runs synchronously inside spawn": the body starts in a microtask, queued
     // here so that it carries the spawner's context (its AsyncLocalStorage values); the

@@ -10,6 +10,8 @@ import { COUNTING } from "./flags.js";
 
 /** Checkpoints passed by code outside any task (which has no task to count them on). */
 let checkpointsOutsideTasks = 0;
+/** Set by the first read of a count (see countCheckpoint). */
+let counting = false;
 
 /**
  * @internal Counts one checkpoint of the code running in `scope`: on its task, or on the count
@@ -20,13 +22,15 @@ let checkpointsOutsideTasks = 0;
  * `Cancelled` raised at a checkpoint (`scope.cancelledError(true)`). A checkpoint may count
  * twice; tests only compare.
  *
- * Speed shortcut: a task counts only once its count has been read ({@link checkpointsPassed}
- * switches counting on for the calling task, for good). Precondition: a count is only ever
- * compared with an earlier read of the same task's count, so checkpoints before the first
- * read never matter. A task nobody asks about pays one bit test and no field.
- * Property-tested in test/core/task-record.prop.test.ts.
+ * Speed shortcut: nothing is counted until some count is read, and then a task counts only once
+ * its own count has been read ({@link checkpointsPassed} switches counting on, for the process
+ * and for the calling task, for good). Precondition: a count is only ever compared with an
+ * earlier read of the same count, so checkpoints before its first read never matter. Until
+ * `assertCheckpoints` is used, a checkpoint pays one comparison here; a task nobody asks
+ * about pays one bit test and no field. Property-tested in test/core/task-record.prop.test.ts.
  */
 export function countCheckpoint(scope: ScopeNode | undefined): void {
+  if (!counting) return;
   const task = scope?.task;
   if (task !== undefined) {
     if (task.flags & COUNTING) task.checkpointPassed();
@@ -38,6 +42,7 @@ export function countCheckpoint(scope: ScopeNode | undefined): void {
  * The first call in a task switches counting on for it (see {@link countCheckpoint}).
  */
 export function checkpointsPassed(): number {
+  counting = true;
   const task = currentScope()?.task;
   if (task === undefined) return checkpointsOutsideTasks;
   task.countCheckpoints();

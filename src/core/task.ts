@@ -385,7 +385,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal */
   finish(state: TaskState, value: R | undefined, error: unknown): void {
-    this.flags += STATE_BITS[state];
+    this.flags += state === "done" ? DONE : state === "failed" ? FAILED : CANCELLED;
     this.held = state === "done" ? value : error;
     this.exit();
     // A wait left floating (a sleep lost in a Promise.race) no longer makes the task blocked:
@@ -438,7 +438,6 @@ class TaskDetails extends ScopeDetails {
 
 const settled = Promise.resolve();
 
-const STATE_BITS: Readonly<Record<TaskState, number>> = { running: 0, done: DONE, failed: FAILED, cancelled: CANCELLED };
 const TASK_STATES: readonly TaskState[] = ["running", "done", "failed", "cancelled"];
 
 /** `Task.result (task "fetch" #4)`, formatted only when asked. */

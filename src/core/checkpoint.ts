@@ -4,7 +4,7 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { ScopeNode } from "./cancel-scope.js";
+import { taskOf, type ScopeNode } from "./cancel-scope.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 import { COUNTING } from "./flags.js";
 
@@ -31,7 +31,7 @@ let counting = false;
  */
 export function countCheckpoint(scope: ScopeNode | undefined): void {
   if (!counting) return;
-  const task = scope?.task;
+  const task = scope === undefined ? undefined : taskOf(scope);
   if (task !== undefined) {
     if (task.flags & COUNTING) task.checkpointPassed();
   } else checkpointsOutsideTasks++;

@@ -6,7 +6,7 @@
  *
  * Layout, from the lowest bit: the scope's phase (2 bits), shielded, cancel called; then a
  * task's state (2 bits), whether its checkpoints are counted, whether it records its own
- * spawner, whether its details are made; and above all of them the number
+ * spawner, whether its details are made, whether the scope is a task; and above all of them the number
  * of the task's parked waits, as a multiple of {@link PARK_ONE}. The park count is unbounded,
  * so `flags` may in principle pass 2^31, where bit operations would truncate it: every update
  * is therefore an addition, a subtraction or a remainder (exact up to 2^53), and `&` is used
@@ -37,8 +37,10 @@ export const COUNTING = 64;
 export const OWN_PARENT = 128;
 /** The task's details are made: its one slot holds them (see TaskImpl.slot). */
 export const HAS_DETAILS = 256;
+/** The scope is a task's root scope, i.e. the task itself (see `taskOf` in cancel-scope.ts). */
+export const IS_TASK = 512;
 /** One parked wait of the task: `flags >= PARK_ONE` means the task is blocked. */
-export const PARK_ONE = 512;
+export const PARK_ONE = 1024;
 
 /** `flags` with `bits` set (they must be clear) or cleared (they must be set). */
 export function withBit(flags: number, bit: number, on: boolean): number {

@@ -27,7 +27,7 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { ScopeMember, ScopeNode } from "./cancel-scope.js";
+import { taskOf, type ScopeMember, type ScopeNode } from "./cancel-scope.js";
 import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
@@ -101,7 +101,8 @@ export class Parked<T = unknown> {
 
   /** The task that waits, if any: the owner of the scope it waits in. */
   get task(): TaskImpl<unknown> | undefined {
-    return this.scope?.task;
+    const scope = this.scope;
+    return scope === undefined ? undefined : taskOf(scope);
   }
 
   /** @internal Makes the promise the waiter awaits, keeping only its resolvers. */
@@ -194,7 +195,7 @@ function suspend(parked: AnyParked): void {
   const scope = parked.scope;
   if (scope !== undefined) {
     scope.addParked(parked);
-    const task = scope.task;
+    const task = taskOf(scope);
     if (task !== undefined && (task.flags += PARK_ONE) < 2 * PARK_ONE) scope.runtime.taskBlocked(task, parked);
   }
 }

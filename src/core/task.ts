@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ScopeDetails, ScopeNode } from "./cancel-scope.js";
-import { CANCELLED, COUNTING, DONE, FAILED, HAS_DETAILS, OWN_PARENT, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
+import { ScopeDetails, ScopeNode, taskOf } from "./cancel-scope.js";
+import { CANCELLED, COUNTING, DONE, FAILED, HAS_DETAILS, IS_TASK, OWN_PARENT, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
 import type { Runtime } from "./runtime.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
@@ -102,6 +102,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     public owner: TaskOwner,
   ) {
     super();
+    this.flags = IS_TASK;
     this.name = name;
     this.slot = undefined;
     if (parent !== owner.spawner) this.pinParent(parent);
@@ -503,11 +504,11 @@ function runNextBody(): void {
 }
 
 function bodyReturned(value: unknown): void {
-  currentScope()!.task!.bodyEnded("done", value, undefined);
+  taskOf(currentScope()!)!.bodyEnded("done", value, undefined);
 }
 
 function bodyThrew(err: unknown): void {
-  bodyFailed(currentScope()!.task!, err);
+  bodyFailed(taskOf(currentScope()!)!, err);
 }
 
 /**
@@ -536,7 +537,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** The task running the calling code, if any. @internal */
 export function currentTaskImpl(): TaskImpl<unknown> | undefined {
-  return currentScope()?.task;
+  const scope = currentScope();
+  return scope === undefined ? undefined : taskOf(scope);
 }
 
 const annotated = new WeakSet<object>();

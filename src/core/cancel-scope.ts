@@ -15,6 +15,7 @@ import { Cancelled, isEscapedCancelled, makeCancelled, RuntimeError, type Cancel
 import { currentScope, scopeStorage } from "./context.js";
 import { deliverCancel, type AnyParked } from "./park.js";
 import { countCheckpoint } from "./checkpoint.js";
+import { CANCEL_CALLED, EXITED, IS_TASK, PHASE_MASK, RUNNING, SHIELDED, withBit } from "./flags.js";
 import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
 import type { TimerEntry } from "./timer-queue.js";
@@ -39,32 +40,49 @@ type ScopeState = "new" | "running" | "exited";
  * whose runtime class {@link UserScope} adds what only a user's scope may do (`run`, setting
  * `shield` and `deadline`). The public type {@link CancelScope} shows none of the members below.
  */
-export class ScopeNode {
-  /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */ phase: ScopeState = "new";
-  /** @internal */ _shield = false;
-  /** @internal */ _cancelCalled = false;
+export abstract class ScopeNode {
+  /**
+   * @internal The scope's small state in one int: its phase, whether it is shielded, whether
+   * `cancel()` was called; a task keeps its state and park count in the higher bits. See flags.ts.
+   */
+  flags = 0;
   /** The name given in the options, shown in `Cancelled` messages. */
   readonly name: string | undefined;
-  /** Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need none. */
-  private details: ScopeDetails | undefined = undefined;
+  /**
+   * Cold state (deadline, reason…), made on first use: most scopes are tasks' roots and need
+   * none. A task's is a `TaskDetails` (task.ts), which adds the task's own cold state.
+   */
+  protected abstract readonly details: ScopeDetails | undefined;
 
   /** @internal The outermost cancelled scope whose cancellation reaches code in this one, or null. */
   cause: ScopeNode | null = null;
   /** @internal The enclosing scope (for a task's root scope: its group's scope). */ outer: ScopeNode | undefined = undefined;
-  /** @internal */ task: TaskImpl<unknown> | undefined = undefined;
-  /** @internal */ runtime: Runtime = getDefaultRuntime();
-  /** @internal */ firstChild: ScopeNode | undefined = undefined;
-  /** @internal */ prevSibling: ScopeNode | undefined = undefined;
-  /** @internal */ nextSibling: ScopeNode | undefined = undefined;
-  /** @internal Waits parked in this scope (the debug task tree reads them). */ firstParked: AnyParked | undefined = undefined;
+  /** @internal The task whose code runs in this scope (a task's root scope is the task itself). */
+  abstract readonly task: TaskImpl<unknown> | undefined;
+  /** @internal The run this scope belongs to (a task reads its owner's: see task.ts). */
+  abstract readonly runtime: Runtime;
+  /**
+   * @internal What is in this scope: the scopes entered in it and the waits parked in it, in one
+   * list (one field instead of two, in every task). Cancellation walks it; so does the task tree.
+   */
+  firstMember: ScopeMember | undefined = undefined;
+  /** @internal Links in the list of the enclosing scope (`outer`). */
+  prevInScope: ScopeMember | undefined = undefined;
+  nextInScope: ScopeMember | undefined = undefined;
 
-  constructor(options?: CancelScopeOptions) {
-    if (options == null) return;
-    requireOptions("new CancelScope()", options);
-    if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
-    if (options.shield != null) this._shield = requireBoolean("new CancelScope()", "shield", options.shield);
-    const name = requireOptionalString("new CancelScope()", "name", options.name);
-    this.name = name;
+  /** @internal Where the scope is in its life (named so that it does not clash with a task's `state`). */
+  get phase(): ScopeState {
+    return PHASES[this.flags & PHASE_MASK]!;
+  }
+
+  /** @internal True once `cancel()` was called or the deadline passed (the flag alone: see {@link cancelCalled}). */
+  get _cancelCalled(): boolean {
+    return (this.flags & CANCEL_CALLED) !== 0;
+  }
+
+  /** Sets the phase bits (an addition, not `|`: see flags.ts). */
+  private setPhase(phase: number): void {
+    this.flags = this.flags - (this.flags & PHASE_MASK) + phase;
   }
 
   /** @internal True if `err` is a `Cancelled` that this scope's own cancellation caused; records it. */
@@ -96,7 +114,7 @@ export class ScopeNode {
   /** @internal */
   cancelWith(reason: unknown, source: CancelSource): void {
     if (this._cancelCalled) return;
-    this._cancelCalled = true;
+    this.flags += CANCEL_CALLED;
     const details = this.more;
     details.reason = reason;
     details.source = source;
@@ -107,8 +125,11 @@ export class ScopeNode {
 
 
   protected get more(): ScopeDetails {
-    return (this.details ??= new ScopeDetails());
+    return this.details ?? this.makeDetails();
   }
+
+  /** @internal Makes and keeps the cold state of this kind of scope (a task's adds its own). */
+  protected abstract makeDetails(): ScopeDetails;
 
   /** Absolute deadline on the run's clock; `Infinity` for none. Moving it takes effect at once. */
   get deadline(): number {
@@ -123,12 +144,12 @@ export class ScopeNode {
 
   /** While true, cancellation of outer scopes does not reach code inside this scope. */
   get shield(): boolean {
-    return this._shield;
+    return (this.flags & SHIELDED) !== 0;
   }
 
   /** @internal Shields or unshields the scope (only a user's scope can: see UserScope). */
   setShield(value: boolean): void {
-    this._shield = requireBoolean("CancelScope.shield", "shield", value);
+    this.flags = withBit(this.flags, SHIELDED, requireBoolean("CancelScope.shield", "shield", value));
     if (this.phase === "running") recalculate(this);
   }
 
@@ -138,7 +159,9 @@ export class ScopeNode {
    * fired, and cancels the scope then). Once true it stays true.
    */
   get cancelCalled(): boolean {
-    if (!this._cancelCalled && this.phase !== "exited" && this.deadline !== Infinity) {
+    // Without details there is no deadline to notice: the bit alone says it (every task's root).
+    if ((this.flags & CANCEL_CALLED) !== 0 || this.details === undefined) return (this.flags & CANCEL_CALLED) !== 0;
+    if (this.phase !== "exited" && this.deadline !== Infinity) {
       if (this.phase === "running") {
         // As applyDeadline: expired deadlines fire in deadline order, this one among them.
         if (this.deadline <= this.runtime.now()) this.runtime.fireExpired();
@@ -238,7 +261,7 @@ export class ScopeNode {
     const parts: string[] = [this.phase];
     if (this.name !== undefined) parts.unshift(JSON.stringify(this.name));
     if (this.deadline !== Infinity) parts.push(`deadline=${this.deadline.toFixed(1)}`);
-    if (this._shield) parts.push("shielded");
+    if (this.shield) parts.push("shielded");
     if (this._cancelCalled) parts.push(`cancel called (${this.details?.source ?? "explicit"})`);
     else if (this.cause !== null) parts.push("cancelled from outside");
     if (this.cancelledCaught) parts.push("cancelled caught");
@@ -247,24 +270,24 @@ export class ScopeNode {
 
   // ---- tree ------------------------------------------------------------------------------
 
-  /** @internal Links the scope under `parent` and starts its deadline. */
-  enter(parent: ScopeNode | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
-    this.phase = "running";
-    this.task = task;
-    if (parent !== undefined) {
-      this.runtime = parent.runtime;
-      this.linkUnder(parent);
-    }
+  /**
+   * @internal Links the scope under `parent` and starts its deadline; `task` is the task whose
+   * code runs in it (a user's scope records it; a task's root scope is the task itself).
+   */
+  enter(parent: ScopeNode | undefined, _task?: TaskImpl<unknown>): void {
+    this.setPhase(RUNNING);
+    if (parent !== undefined) this.linkUnder(parent);
     this.cause = computeCause(this);
     if (this.cause !== null) this.details?.controller?.abort(this.cancelledError(false));
-    if (!this._cancelCalled) this.applyDeadline();
+    // No details, no deadline: most scopes (every task's root) skip the deadline code.
+    if (!this._cancelCalled && this.details !== undefined) this.applyDeadline();
   }
 
   /** @internal Unlinks the scope; nothing of it stays in the tree or the timer queue. */
   exit(): void {
     // A wait still parked here was started and not awaited (a floating `sleep()`); it stays
     // linked so that waking it still works, but it no longer hears about cancellation.
-    this.phase = "exited";
+    this.setPhase(EXITED);
     this.removeDeadlineEntry();
     this.unlink();
   }
@@ -276,53 +299,51 @@ export class ScopeNode {
     recalculate(this);
   }
 
-  /** @internal Sets the runtime of a root scope (the root task of `run()`). */
-  setRuntime(runtime: Runtime): void {
-    this.runtime = runtime;
-  }
-
   private linkUnder(parent: ScopeNode): void {
     this.outer = parent;
-    const first = parent.firstChild;
-    this.nextSibling = first;
-    if (first !== undefined) first.prevSibling = this;
-    parent.firstChild = this;
+    parent.addMember(this);
   }
 
   private unlink(): void {
     const parent = this.outer;
     if (parent === undefined) return;
-    if (this.prevSibling !== undefined) this.prevSibling.nextSibling = this.nextSibling;
-    else parent.firstChild = this.nextSibling;
-    if (this.nextSibling !== undefined) this.nextSibling.prevSibling = this.prevSibling;
-    this.prevSibling = this.nextSibling = undefined;
+    parent.removeMember(this);
     this.outer = undefined;
   }
 
-  /** @internal */
+  /** @internal Links a wait parked in this scope. */
   addParked(parked: AnyParked): void {
-    const first = this.firstParked;
-    parked.nextInScope = first;
-    if (first !== undefined) first.prevInScope = parked;
-    this.firstParked = parked;
+    this.addMember(parked);
   }
 
-  /** @internal */
+  /** @internal Unlinks a wait of this scope (nothing if it is not linked). */
   removeParked(parked: AnyParked): void {
-    if (parked.prevInScope !== undefined) parked.prevInScope.nextInScope = parked.nextInScope;
-    else if (this.firstParked === parked) this.firstParked = parked.nextInScope;
-    if (parked.nextInScope !== undefined) parked.nextInScope.prevInScope = parked.prevInScope;
-    parked.prevInScope = parked.nextInScope = undefined;
+    this.removeMember(parked);
+  }
+
+  private addMember(member: ScopeMember): void {
+    const first = this.firstMember;
+    member.nextInScope = first;
+    if (first !== undefined) first.prevInScope = member;
+    this.firstMember = member;
+  }
+
+  private removeMember(member: ScopeMember): void {
+    const { prevInScope: prev, nextInScope: next } = member;
+    if (prev !== undefined) prev.nextInScope = next;
+    else if (this.firstMember === member) this.firstMember = next;
+    if (next !== undefined) next.prevInScope = prev;
+    member.prevInScope = member.nextInScope = undefined;
   }
 
   /** @internal Withdraws every wait parked in this scope, then aborts its signal. */
   deliver(): void {
     const makeError = () => this.cancelledError(false);
-    let parked = this.firstParked;
-    while (parked !== undefined) {
-      const next = parked.nextInScope;
-      deliverCancel(parked, makeError);
-      parked = next;
+    let member = this.firstMember;
+    while (member !== undefined) {
+      const next = member.nextInScope;
+      if (!(member instanceof ScopeNode)) deliverCancel(member, makeError);
+      member = next;
     }
     const controller = this.details?.controller;
     if (controller !== undefined && !controller.signal.aborted) controller.abort(makeError());
@@ -371,11 +392,25 @@ export class ScopeNode {
   }
 }
 
+const PHASES: readonly ScopeState[] = ["new", "running", "exited"];
+
+/**
+ * @internal The task whose code runs in `scope`, for the hot paths (park, wake, checkpoint): a
+ * bit test and a field read, where `scope.task` would be a field on a user's scope and a getter
+ * on a task, seen by the same call site.
+ */
+export function taskOf(scope: ScopeNode): TaskImpl<unknown> | undefined {
+  return (scope.flags & IS_TASK) !== 0 ? (scope as unknown as TaskImpl<unknown>) : (scope as UserScope).task;
+}
+
+/** @internal What a scope's list holds: the scopes entered in it and the waits parked in it. */
+export type ScopeMember = ScopeNode | AnyParked;
+
 /** The scope whose cancellation each `Cancelled` reports (see `ownsCancelled`). */
 const cancelledOrigin = new WeakMap<Cancelled, ScopeNode>();
 
-/** The state of a scope that most scopes never need. */
-class ScopeDetails {
+/** @internal The state of a scope that most scopes never need. */
+export class ScopeDetails {
   deadline = Infinity;
   cancelledCaught = false;
   outerWasCancelled = false;
@@ -388,7 +423,7 @@ class ScopeDetails {
 
 function computeCause(scope: ScopeNode): ScopeNode | null {
   const parent = scope.outer;
-  if (!scope.shield && parent !== undefined && parent.cause !== null) return parent.cause;
+  if ((scope.flags & SHIELDED) === 0 && parent !== undefined && parent.cause !== null) return parent.cause;
   return scope.cancelCalled ? scope : null;
 }
 
@@ -404,7 +439,7 @@ function recalculate(root: ScopeNode): void {
     const wasCancelled = scope.cause !== null;
     scope.cause = cause;
     if (cause !== null && !wasCancelled) scope.deliver();
-    for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) stack.push(child);
+    for (let m = scope.firstMember; m !== undefined; m = m.nextInScope) if (m instanceof ScopeNode) stack.push(m);
   }
 }
 
@@ -470,6 +505,36 @@ export interface CancelScopeConstructor {
  * from the outside.
  */
 export class UserScope extends ScopeNode {
+  declare readonly name: string | undefined;
+  /** @internal The task whose code runs in this scope: the one that entered it. */
+  task: TaskImpl<unknown> | undefined = undefined;
+  /** @internal */
+  protected details: ScopeDetails | undefined = undefined;
+
+  constructor(options?: CancelScopeOptions) {
+    super();
+    if (options == null) return;
+    requireOptions("new CancelScope()", options);
+    if (options.deadline != null) this.more.deadline = requireDeadline("new CancelScope()", "deadline", options.deadline);
+    if (options.shield != null) this.flags = withBit(this.flags, SHIELDED, requireBoolean("new CancelScope()", "shield", options.shield));
+    const name = requireOptionalString("new CancelScope()", "name", options.name);
+    this.name = name;
+  }
+
+  protected makeDetails(): ScopeDetails {
+    return (this.details = new ScopeDetails());
+  }
+
+  /** @internal The run of the code that entered it (outside every scope: the default one). */
+  runtime: Runtime = getDefaultRuntime();
+
+  /** @internal */
+  override enter(parent: ScopeNode | undefined, task: TaskImpl<unknown> | undefined = parent?.task): void {
+    this.task = task;
+    if (parent !== undefined) this.runtime = parent.runtime;
+    super.enter(parent);
+  }
+
   /**
    * Runs `fn(scope)` inside this scope. Not a checkpoint: entering never raises `Cancelled`.
    *
@@ -504,7 +569,7 @@ export class UserScope extends ScopeNode {
   }
 
   override get shield(): boolean {
-    return this._shield;
+    return super.shield;
   }
 
   override set shield(value: boolean) {

@@ -4,30 +4,49 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { ScopeNode } from "./cancel-scope.js";
+import { taskOf, type ScopeNode } from "./cancel-scope.js";
 import { sliceExpired, yieldToEventLoop } from "./scheduler.js";
+import { COUNTING } from "./flags.js";
 
 /** Checkpoints passed by code outside any task (which has no task to count them on). */
 let checkpointsOutsideTasks = 0;
+/** Set by the first read of a count (see countCheckpoint). */
+let counting = false;
 
 /**
- * @internal Counts one checkpoint of the code running in `scope`: one increment on its task
- * (`TaskImpl.checkpoints`), or on the count shared by all code outside any task. This is how
- * `assertCheckpoints` tells, as Trio's does, by comparing the count before and after (issue 9).
- * Every checkpoint counts itself exactly where it happens: `checkpoint()`, every park of a
- * cancellable wait (park.ts), every fast path that ends in {@link completeCheckpoint} (or
- * counts before its own schedule point), and every `Cancelled` raised at a checkpoint
- * (`scope.cancelledError(true)`). A checkpoint may count twice; tests only compare.
+ * @internal Counts one checkpoint of the code running in `scope`: on its task, or on the count
+ * shared by all code outside any task. This is how `assertCheckpoints` tells, as Trio's does,
+ * by comparing the count before and after (issue 9). Every checkpoint counts itself exactly
+ * where it happens: `checkpoint()`, every park of a cancellable wait (park.ts), every fast path
+ * that ends in {@link completeCheckpoint} (or counts before its own schedule point), and every
+ * `Cancelled` raised at a checkpoint (`scope.cancelledError(true)`). A checkpoint may count
+ * twice; tests only compare.
+ *
+ * Speed shortcut: nothing is counted until some count is read, and then a task counts only once
+ * its own count has been read ({@link checkpointsPassed} switches counting on, for the process
+ * and for the calling task, for good). Precondition: a count is only ever compared with an
+ * earlier read of the same count, so checkpoints before its first read never matter. Until
+ * `assertCheckpoints` is used, a checkpoint pays one comparison here; a task nobody asks
+ * about pays one bit test and no field. Property-tested in test/core/task-record.prop.test.ts.
  */
 export function countCheckpoint(scope: ScopeNode | undefined): void {
-  const task = scope?.task;
-  if (task !== undefined) task.checkpoints++;
-  else checkpointsOutsideTasks++;
+  if (!counting) return;
+  const task = scope === undefined ? undefined : taskOf(scope);
+  if (task !== undefined) {
+    if (task.flags & COUNTING) task.checkpointPassed();
+  } else checkpointsOutsideTasks++;
 }
 
-/** @internal The checkpoints passed so far by the calling task (or by code outside any task). */
+/**
+ * @internal The checkpoints passed so far by the calling task (or by code outside any task).
+ * The first call in a task switches counting on for it (see {@link countCheckpoint}).
+ */
 export function checkpointsPassed(): number {
-  return currentScope()?.task?.checkpoints ?? checkpointsOutsideTasks;
+  counting = true;
+  const task = currentScope()?.task;
+  if (task === undefined) return checkpointsOutsideTasks;
+  task.countCheckpoints();
+  return task.checkpoints;
 }
 
 /**

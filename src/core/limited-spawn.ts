@@ -35,6 +35,7 @@ import { contextFramesAreImmutable, scopeStorage } from "./context.js";
 import { Parked, type AnyParked, type WaitAborter, type WaitDescriber } from "./park.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { runBody, type TaskImpl, type TaskOwner } from "./task.js";
+import { PARK_ONE } from "./flags.js";
 import { show } from "./validate.js";
 import { QueuedWait, type WaitQueue } from "./wait-queue.js";
 
@@ -234,7 +235,7 @@ export function admitFromRun(run: TaskRun): TaskImpl<unknown> | undefined {
   queue.compact();
   if (admitted === undefined) return undefined;
   queue.waiting--;
-  admitted.parks = 0;
+  admitted.flags -= PARK_ONE; // its one park, counted while it was queued
   admitted.runtime.taskResumed(admitted);
   admitted.enter(group.scope, admitted);
   queue.poke(admitted);
@@ -268,9 +269,17 @@ export class GroupQueue extends Parked<void> {
     const limiter = queue.limiter;
     // The group hears first: if the task failed, the group is cancelled, and its queued tasks
     // are dropped before the token goes back, so that none of them starts after the failure.
-    this.owner = (task) => {
-      groupOwner(task);
-      limiter.releaseTask(task);
+    this.owner = {
+      get runtime() {
+        return groupOwner.runtime;
+      },
+      get spawner() {
+        return groupOwner.spawner;
+      },
+      taskEnded(task) {
+        groupOwner.taskEnded(task);
+        limiter.releaseTask(task);
+      },
     };
     owners.set(this.owner, this);
     this.abort = groupCancelled;
@@ -351,7 +360,7 @@ function endNextDropped(): void {
 export function spawnLimited(task: TaskImpl<unknown>, fn: () => unknown, scope: ScopeNode, limiter: TaskLimiter): void {
   const queue = (limiter.queue ??= new LimitedQueue(limiter));
   const group = queue.groupQueue(task.owner, scope);
-  task.owner = group.owner;
+  task.setOwner(group.owner);
   const chainIdle = queue.startHead === queue.tasks.length;
   if (limiter.canAdmitNow()) {
     limiter.grant(task);
@@ -366,8 +375,7 @@ export function spawnLimited(task: TaskImpl<unknown>, fn: () => unknown, scope: 
   if (task.runtime.debug) task.spawnStack = captureSpawnSite(spawnLimited);
   task.body = fn;
   // Live, outside the scope tree until admitted.
-  const runtime = scope.runtime;
-  task.setRuntime(runtime);
+  const runtime = task.runtime; // its owner's: the group's
   runtime.taskSpawned(task);
   if (scope.cause !== null) {
     // Spawned into a cancelled group, with no token free: it ends cancelled without running.
@@ -377,7 +385,7 @@ export function spawnLimited(task: TaskImpl<unknown>, fn: () => unknown, scope: 
     return;
   }
   // Queued: blocked on the limiter.
-  task.parks = 1;
+  task.flags += PARK_ONE;
   runtime.taskBlocked(task, group);
   queue.waiting++;
   const line = limiter.line;

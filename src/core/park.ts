@@ -27,11 +27,12 @@
  * @module
  */
 import { currentScope } from "./context.js";
-import type { ScopeNode } from "./cancel-scope.js";
+import { taskOf, type ScopeMember, type ScopeNode } from "./cancel-scope.js";
 import type { Runtime } from "./runtime.js";
 import type { TaskImpl } from "./task.js";
 import { getDefaultRuntime } from "./runtime.js";
 import { countCheckpoint } from "./checkpoint.js";
+import { PARK_ONE } from "./flags.js";
 
 /**
  * The resolvers of the promise being made: `new Promise(captureResolvers)` runs its executor
@@ -83,8 +84,8 @@ export function describeWait(parked: AnyParked): string {
 /** @internal A parked wait; primitives keep it in their queues and pass it to {@link wake}. */
 export class Parked<T = unknown> {
   /** Links in the scope's list of parked waits, walked when the scope is cancelled. */
-  prevInScope: AnyParked | undefined = undefined;
-  nextInScope: AnyParked | undefined = undefined;
+  prevInScope: ScopeMember | undefined = undefined;
+  nextInScope: ScopeMember | undefined = undefined;
   /** Whatever the primitive wants to keep with the waiter (a value to send, a borrower). */
   data: unknown = undefined;
   settled = false;
@@ -100,7 +101,8 @@ export class Parked<T = unknown> {
 
   /** The task that waits, if any: the owner of the scope it waits in. */
   get task(): TaskImpl<unknown> | undefined {
-    return this.scope?.task;
+    const scope = this.scope;
+    return scope === undefined ? undefined : taskOf(scope);
   }
 
   /** @internal Makes the promise the waiter awaits, keeping only its resolvers. */
@@ -193,8 +195,8 @@ function suspend(parked: AnyParked): void {
   const scope = parked.scope;
   if (scope !== undefined) {
     scope.addParked(parked);
-    const task = scope.task;
-    if (task !== undefined && task.parks++ === 0) scope.runtime.taskBlocked(task, parked);
+    const task = taskOf(scope);
+    if (task !== undefined && (task.flags += PARK_ONE) < 2 * PARK_ONE) scope.runtime.taskBlocked(task, parked);
   }
 }
 
@@ -217,7 +219,9 @@ function unpark(parked: AnyParked): boolean {
   parked.settled = true;
   parked.scope?.removeParked(parked);
   const task = parked.task;
-  if (task !== undefined && --task.parks === 0) parked.scope!.runtime.taskResumed(task);
+  // A task that ended with a wait floating counts no park any more (TaskImpl.finish): only a
+  // counted park is taken off (the count must never run into the bits below it, flags.ts).
+  if (task !== undefined && task.flags >= PARK_ONE && (task.flags -= PARK_ONE) < PARK_ONE) parked.scope!.runtime.taskResumed(task);
   return true;
 }
 

@@ -1,7 +1,7 @@
 /**
  * A FIFO with O(1) `push` and `shift` whatever the length (`Array.prototype.shift` copies the
- * whole array): a growable ring over a power-of-two array. Channels buffer their values in it;
- * the core queues the tasks about to start in it.
+ * whole array): a growable ring over a power-of-two array. Channels buffer their values in it
+ * (the core's start queue, which sees bursts of a hundred thousand, is a ChunkQueue instead).
  *
  * @module
  */
@@ -22,8 +22,8 @@ export class RingBuffer<T> {
   /**
    * @param shrinkAbove - An empty ring with more slots than this gives its memory back. The
    *   default suits a channel's buffer (a burst into an unbounded channel is returned); a queue
-   *   that sees the same bursts again and again (the core's start queue) passes a larger bound so
-   *   it does not free and regrow its slots on every burst.
+   *   that sees the same bursts again and again passes a larger bound so it does not free and
+   *   regrow its slots on every burst.
    */
   constructor(private readonly shrinkAbove: number = SHRINK_ABOVE) {
     this.slots = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);

@@ -105,8 +105,7 @@ export async function run<T>(main: () => T | PromiseLike<T>, options?: RunOption
 
   let finished!: (task: TaskImpl<unknown>) => void;
   const ended = new Promise<TaskImpl<unknown>>((resolve) => (finished = resolve));
-  const root = new TaskImpl<T>(main.name || "main", undefined, finished);
-  root.scope.setRuntime(runtime);
+  const root = new TaskImpl<T>(main.name || "main", undefined, { runtime, spawner: undefined, taskEnded: finished });
   const debugSession = debugSettings !== undefined ? startDebugMode(runtime, root, debugSettings) : undefined;
   clock.attach?.(runtime);
   const signals = handleSignals ? listenForSignals(root, runtime) : undefined;

@@ -27,11 +27,20 @@ interface IdleWatcher {
 /** @internal One per `run()` (and one shared outside): the clock, the deadline queue, blocked-task counts. */
 export class Runtime implements ClockHost {
   readonly timers = new TimerQueue();
-  instruments: readonly Instrument[] | undefined;
+  private _instruments: readonly Instrument[] | undefined = undefined;
   /** Debug mode: tasks record where they were spawned. */
   debug = false;
-  /** Tasks record when they parked, for the debug task tree (debug mode, or a served tree). */
-  trackWaits = false;
+  private _trackWaits = false;
+  /**
+   * Speed shortcut: true while anything watches tasks block, resume, spawn and exit (an
+   * instrument, tracked waits for the task tree, a `waitAllTasksBlocked` or autojump watcher).
+   * Parking and waking check this one flag instead of three, and pay nothing else while it is
+   * false: only the count of blocked tasks is kept (and `wakeEpoch` is not bumped: it is only
+   * compared across a cushion during which an idle watcher exists). Precondition: every change
+   * of `instruments`, `trackWaits` and `idleWatchers` goes through {@link rewatch} (the first
+   * two are accessors for that reason). Property-tested in test/core/park-bookkeeping.prop.test.ts.
+   */
+  private watched = false;
   /** Waits with no deadline that must keep the process alive (sleepForever). */
   private holds = 0;
   private holdHandle: NodeJS.Timeout | undefined;
@@ -53,6 +62,31 @@ export class Runtime implements ClockHost {
   private idleCheck: { cancel(): void } | undefined;
 
   constructor(readonly clock: Clock = systemClock) {}
+
+  /** The instruments of the run (run()'s option), if any. */
+  get instruments(): readonly Instrument[] | undefined {
+    return this._instruments;
+  }
+
+  set instruments(instruments: readonly Instrument[] | undefined) {
+    this._instruments = instruments;
+    this.rewatch();
+  }
+
+  /** Tasks record when they parked, for the debug task tree (debug mode, or a served tree). */
+  get trackWaits(): boolean {
+    return this._trackWaits;
+  }
+
+  set trackWaits(on: boolean) {
+    this._trackWaits = on;
+    this.rewatch();
+  }
+
+  /** Recomputes {@link watched}: call it after every change of what it summarises. */
+  private rewatch(): void {
+    this.watched = this._instruments !== undefined || this._trackWaits || this.idleWatchers.length > 0;
+  }
 
   now(): number {
     return this.clock.now();
@@ -168,28 +202,46 @@ export class Runtime implements ClockHost {
 
   // ---- blocked tasks ----------------------------------------------------------------------
 
+  // Each of these counts, then checks the one `watched` flag (see there) before anything else.
+
   taskBlocked(task: TaskImpl<unknown>, parked: AnyParked): void {
     this.blockedTasks++;
-    if (this.trackWaits) task.waitingSince = this.clock.now();
-    if (this.instruments !== undefined) callInstruments(this, "taskBlocked", task, describeWait(parked));
-    if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
+    if (this.watched) this.watchedTaskBlocked(task, parked);
   }
 
   taskResumed(task: TaskInfo): void {
     this.blockedTasks--;
-    this.wakeEpoch++;
-    if (this.instruments !== undefined) callInstruments(this, "taskResumed", task);
+    if (this.watched) this.watchedTaskResumed(task);
   }
 
   taskSpawned(task: TaskInfo): void {
     this.liveTasks++;
-    this.wakeEpoch++;
-    if (this.instruments !== undefined) callInstruments(this, "taskSpawned", task);
+    if (this.watched) this.watchedTaskSpawned(task);
   }
 
   taskExited(task: TaskImpl<unknown>): void {
     if (--this.liveTasks === 0 && this.onAllExited !== undefined) this.onAllExited();
-    if (this.instruments !== undefined) {
+    if (this.watched) this.watchedTaskExited(task);
+  }
+
+  private watchedTaskBlocked(task: TaskImpl<unknown>, parked: AnyParked): void {
+    if (this._trackWaits) task.waitingSince = this.clock.now();
+    if (this._instruments !== undefined) callInstruments(this, "taskBlocked", task, describeWait(parked));
+    if (this.idleWatchers.length > 0 && this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
+  }
+
+  private watchedTaskResumed(task: TaskInfo): void {
+    this.wakeEpoch++;
+    if (this._instruments !== undefined) callInstruments(this, "taskResumed", task);
+  }
+
+  private watchedTaskSpawned(task: TaskInfo): void {
+    this.wakeEpoch++;
+    if (this._instruments !== undefined) callInstruments(this, "taskSpawned", task);
+  }
+
+  private watchedTaskExited(task: TaskImpl<unknown>): void {
+    if (this._instruments !== undefined) {
       const state = task.state as Exclude<typeof task.state, "running">;
       callInstruments(this, "taskExited", task, state === "done" ? { state, value: task.value } : { state, error: task.error });
     }
@@ -200,11 +252,13 @@ export class Runtime implements ClockHost {
     const watcher: IdleWatcher = { cushionMs, lowPriority, seq: this.idleSeq++, callback };
     this.idleWatchers.push(watcher);
     this.idleWatchers.sort(compareWatchers);
+    this.rewatch();
     this.restartIdleCheck();
     return () => {
       const i = this.idleWatchers.indexOf(watcher);
       if (i < 0) return;
       this.idleWatchers.splice(i, 1);
+      this.rewatch();
       this.restartIdleCheck();
     };
   }
@@ -233,6 +287,7 @@ export class Runtime implements ClockHost {
       if (this.blockedTasks !== this.liveTasks) return;
       if (epoch !== this.wakeEpoch || this.idleWatchers[0] !== watcher) return this.scheduleIdleCheck();
       this.idleWatchers.shift();
+      this.rewatch();
       watcher.callback();
       if (this.blockedTasks === this.liveTasks) this.scheduleIdleCheck();
     };
@@ -255,6 +310,7 @@ export class Runtime implements ClockHost {
     this.idleCheck?.cancel();
     this.idleCheck = undefined;
     this.idleWatchers.length = 0;
+    this.rewatch();
     // A sleepForever() left floating (in a Promise.race) would keep the process alive for ever.
     if (this.holdHandle !== undefined) clearInterval(this.holdHandle);
     this.holdHandle = undefined;

@@ -10,7 +10,8 @@ import { currentScope } from "./context.js";
 import { ClosedResourceError, firstWithSuppressed, markEscapedCancelled, RuntimeError, TaskGroupError } from "./errors.js";
 import { park, wake, wakeWithError, type Parked, type WaitDescriber } from "./park.js";
 import { schedulePoint } from "./checkpoint.js";
-import { currentTaskImpl, TaskImpl, type OpenGroup, type Task } from "./task.js";
+import { currentTaskImpl, TaskImpl, type OpenGroup, type Task, type TaskOwner } from "./task.js";
+import { getDefaultRuntime, type Runtime } from "./runtime.js";
 import { captureSpawnSite } from "./spawn-site.js";
 import { requireFunction, requireOneOf, requireOptionalString, requireOptions, show } from "./validate.js";
 import { requireTaskLimiter, spawnLimited, type SpawnLimiter } from "./limited-spawn.js";
@@ -101,7 +102,7 @@ export interface TaskGroup {
 }
 
 /** @internal */
-export class TaskGroupImpl implements TaskGroup, OpenGroup {
+export class TaskGroupImpl implements TaskGroup, OpenGroup, TaskOwner {
   readonly cancelScope: UserScope;
   /** The failures of the body and the children, in order (any value: `throw undefined` counts). */
   readonly errors: unknown[] = [];
@@ -116,7 +117,6 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
   private waiter: Parked<void> | undefined = undefined;
   /** @internal The Cancelled of the first child ended by an outer or group cancellation. */
   cancelledChild: unknown = undefined;
-  private readonly childExited = (task: TaskImpl<unknown>) => this.onChildExit(task);
 
   constructor(
     readonly name: string | undefined,
@@ -130,7 +130,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     const name = taskName("spawn()", fn, options);
     const limiter = options == null ? undefined : requireTaskLimiter("spawn()", options.limiter);
     this.requireOpen("spawn()");
-    const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this.childExited);
+    const task = new TaskImpl<Awaited<R>>(name, currentTaskImpl(), this);
     this.live++;
     if (limiter === undefined) task.start(fn as () => Awaited<R>, this.cancelScope);
     else spawnLimited(task as TaskImpl<unknown>, fn, this.cancelScope, limiter);
@@ -150,10 +150,17 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     return park<T>(startLabel, (parked) => {
       parked.data = name;
       const status = new StartStatus<T>(this, parked);
-      const task = new TaskImpl<unknown>(name, currentTaskImpl(), (t) => {
-        status.exitedBeforeStarted(t);
-        this.childGone();
-      });
+      // Until it calls started(), the task is owned by its start: an end before that is start()'s error.
+      const spawner = currentTaskImpl();
+      const owner: TaskOwner = {
+        runtime: this.runtime,
+        spawner,
+        taskEnded: (t) => {
+          status.exitedBeforeStarted(t);
+          this.childGone();
+        },
+      };
+      const task = new TaskImpl<unknown>(name, spawner, owner);
       status.task = task;
       // A pending start keeps the group open (Trio's nursery.start): the group cannot finish
       // and refuse the task between now and its started() call.
@@ -161,7 +168,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
       // The caller keeps waiting when cancelled: the child runs under the caller's scopes,
       // so it is cancelled too, and start() reports how it ended.
       parked.abort = () => false;
-      task.start(() => fn(status), callerScope, this.cancelScope);
+      task.start(() => fn(status), callerScope);
     });
   }
 
@@ -171,7 +178,7 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
 
   /** @internal Moves a task that called `started()` into the group. */
   adopt(task: TaskImpl<unknown>): void {
-    task.owner = this.childExited;
+    task.setOwner(this);
     task.scope.reparent(this.cancelScope);
   }
 
@@ -185,7 +192,16 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     }
   }
 
-  private onChildExit(task: TaskImpl<unknown>): void {
+  /**
+   * @internal The run of the group's tasks, and the task whose body spawns into the group,
+   * usually: the one that opened it (TaskOwner). Copies of its scope's, made once the scope is
+   * entered (runGroup), before anything can spawn: plain fields, read once per task.
+   */
+  runtime: Runtime = getDefaultRuntime();
+  spawner: TaskImpl<unknown> | undefined = undefined;
+
+  /** @internal A child has ended (TaskOwner). */
+  taskEnded(task: TaskImpl<unknown>): void {
     if (task.state === "failed") this.recordFailure(task.error, task);
     // A child ended by the cancellation of this group or of a scope around it (not by its own
     // task.cancel()): runGroup passes that Cancelled on to the scope that was cancelled.
@@ -193,8 +209,8 @@ export class TaskGroupImpl implements TaskGroup, OpenGroup {
     this.childGone();
   }
 
-  /** A child (or a pending start) has left the group; the last one wakes the waiting group. */
-  private childGone(): void {
+  /** @internal A child (or a pending start) has left the group; the last one wakes the waiting group. */
+  childGone(): void {
     if (--this.live === 0 && this.waiter !== undefined) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -358,6 +374,8 @@ export function openGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: G) =>
 
 /** @internal The body of a group, run inside its cancel scope; shared with supervisors. */
 export async function runGroup<G extends TaskGroupImpl, T>(group: G, body: (tg: G) => T | PromiseLike<T>): Promise<T> {
+  group.runtime = group.cancelScope.runtime;
+  group.spawner = group.cancelScope.task;
   let result: T | undefined;
   let bodyCancelled = false;
   let cancelledError: unknown;

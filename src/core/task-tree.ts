@@ -11,7 +11,7 @@
  * @module
  */
 import { show } from "./validate.js";
-import type { ScopeNode } from "./cancel-scope.js";
+import { ScopeNode } from "./cancel-scope.js";
 import { currentScope } from "./context.js";
 import { describeWait, type AnyParked } from "./park.js";
 import { TaskImpl } from "./task.js";
@@ -117,12 +117,15 @@ function snapshotTask(task: TaskImpl<unknown>, counter: Walk): TaskSnapshot {
   // The task's own scopes (nested scopes, groups it opened), down to the root scopes of other tasks.
   const stack: ScopeNode[] = [task];
   for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
-    for (let p = scope.firstParked; p !== undefined; p = p.nextInScope) {
+    for (let m = scope.firstMember; m !== undefined; m = m.nextInScope) {
+      if (m instanceof ScopeNode) continue;
       // Tasks a group spawned with a limiter that wait for a token: children, not waits.
-      if (p instanceof GroupQueue) for (const queued of p.queued()) children.push(snapshotQueued(queued, p, counter));
-      else if (!p.settled && p.task === task) waits.push(p);
+      if (m instanceof GroupQueue) for (const queued of m.queued()) children.push(snapshotQueued(queued, m, counter));
+      else if (!m.settled && m.task === task) waits.push(m);
     }
-    for (let child = scope.firstChild; child !== undefined; child = child.nextSibling) {
+    for (let m = scope.firstMember; m !== undefined; m = m.nextInScope) {
+      if (!(m instanceof ScopeNode)) continue;
+      const child = m;
       if (child instanceof TaskImpl && child !== task) {
         if (child.state === "running") children.push(snapshotTask(child, counter));
       } else stack.push(child);

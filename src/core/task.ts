@@ -5,14 +5,16 @@
  *
  * @module
  */
-import { ScopeNode } from "./cancel-scope.js";
+import { ScopeDetails, ScopeNode, taskOf } from "./cancel-scope.js";
+import { CANCELLED, COUNTING, DONE, FAILED, HAS_DETAILS, IS_TASK, OWN_PARENT, PARK_ONE, STATE_MASK, STATE_SHIFT } from "./flags.js";
+import type { Runtime } from "./runtime.js";
 import { scopeStorage, currentScope, contextFramesAreImmutable } from "./context.js";
 import { Cancelled, firstWithSuppressed, isCancelled, markEscapedCancelled } from "./errors.js";
 import { park, wake, type Parked, type WaitDescriber } from "./park.js";
 import { checkpoint } from "./checkpoint.js";
 import type { TaskInfo } from "./task-info.js";
 import { captureSpawnSite } from "./spawn-site.js";
-import { RingBuffer } from "./ring-buffer.js";
+import { ChunkQueue } from "./chunk-queue.js";
 import { callInstruments } from "./instruments.js";
 import { queuedTaskCancelled } from "./limited-spawn.js";
 import type { CancelSource } from "./errors.js";
@@ -46,8 +48,22 @@ export interface Task<R> extends TaskInfo {
   cancel(reason?: unknown): void;
 }
 
-/** Receives the outcome of a task when it ends: its group, or `tg.start`'s caller. */
-export type TaskOwner = (task: TaskImpl<unknown>) => void;
+/**
+ * @internal What owns a task and receives its outcome when it ends: its group, a pending
+ * `tg.start`, `run()`, a server. A task reads its run and (usually) its spawner here, so that
+ * a hundred thousand tasks of one group do not each keep a copy of them.
+ */
+export interface TaskOwner {
+  /** The run the owner's tasks belong to. */
+  readonly runtime: Runtime;
+  /**
+   * The task that spawns the owner's tasks in the common case (a group's body runs in the task
+   * that opened it). A task spawned by any other task records its spawner in its details.
+   */
+  readonly spawner: TaskImpl<unknown> | undefined;
+  /** Called once, synchronously, when the task ends. */
+  taskEnded(task: TaskImpl<unknown>): void;
+}
 
 /** @internal A task group as the task that opened it sees it (see `openGroup` in task-group.ts). */
 export interface OpenGroup {
@@ -71,25 +87,56 @@ let nextTaskId = 1;
 export class TaskImpl<R> extends ScopeNode implements Task<R> {
   readonly id = nextTaskId++;
   declare readonly name: string;
-  state: TaskState = "running";
-  /** How many waits of this task are parked (0: running or runnable). */
-  parks = 0;
-  /** Checkpoints this task has passed (see countCheckpoint in checkpoint.ts). */
-  checkpoints = 0;
-  /** The value or the error the task ended with. */
-  private outcome: unknown = undefined;
-  /** The function to run, until it starts. */
-  body: (() => R | PromiseLike<R>) | undefined = undefined;
-  /** Rarely used state, made on first use: a task nobody watches pays one field. */
-  private taskDetails: TaskDetails | undefined = undefined;
+  /**
+   * The function to run until the body starts; then `undefined`; once the task has ended, the
+   * value or the error it ended with (its state says which): a task's body and its outcome are
+   * never both needed. Once the task has details (the `HAS_DETAILS` bit), the slot holds them,
+   * and they hold the body or outcome (see {@link held}): one field for three.
+   */
+  private slot: unknown;
+  // The rest of the task's state lives in `flags` (its bits: flags.ts) and in `details`, a
+  // TaskDetails made on first use: a task nobody watches pays nothing for it. Its run and,
+  // usually, its spawner are its owner's (TaskOwner). 11 fields in all, 104 bytes on Node 26.
 
   constructor(
     name: string,
-    readonly parent: TaskImpl<unknown> | undefined,
+    parent: TaskImpl<unknown> | undefined,
     public owner: TaskOwner,
   ) {
     super();
+    this.flags = IS_TASK;
     this.name = name;
+    this.slot = undefined;
+    if (parent !== owner.spawner) this.pinParent(parent);
+  }
+
+  /** The task that spawned this one (`undefined`: code outside any task), for error chains and the task tree. */
+  get parent(): TaskImpl<unknown> | undefined {
+    return (this.flags & OWN_PARENT) !== 0 ? (this.details as TaskDetails).parent : this.owner.spawner;
+  }
+
+  /** Records the spawner in the details: it is not the owner's usual one. */
+  private pinParent(parent: TaskImpl<unknown> | undefined): void {
+    if ((this.flags & OWN_PARENT) !== 0) return;
+    this.taskDetails.parent = parent;
+    this.flags += OWN_PARENT;
+  }
+
+  /** @internal The run the task belongs to: its owner's. */
+  get runtime(): Runtime {
+    return this.owner.runtime;
+  }
+
+  /** @internal Hands the task to a new owner (a started task moves into its group). */
+  setOwner(owner: TaskOwner): void {
+    const parent = this.parent;
+    if (parent !== owner.spawner) this.pinParent(parent);
+    this.owner = owner;
+  }
+
+  /** @internal A task's root scope is the task itself, so the task of its code is the task. */
+  get task(): TaskImpl<unknown> {
+    return this as TaskImpl<unknown>;
   }
 
   /** The task's root scope: the task itself. */
@@ -97,10 +144,85 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     return this;
   }
 
+  /** Running (or about to start), or how it ended. */
+  get state(): TaskState {
+    return TASK_STATES[(this.flags & STATE_MASK) >> STATE_SHIFT]!;
+  }
+
+  /** True while the task has not ended (the same as `state === "running"`, without the lookup). */
+  get running(): boolean {
+    return (this.flags & STATE_MASK) === 0;
+  }
+
+  /** How many waits of this task are parked (0: running or runnable). */
+  get parks(): number {
+    return this.flags < PARK_ONE ? 0 : Math.floor(this.flags / PARK_ONE);
+  }
+
+  /** @internal The function to run, until the body starts (set by `start`, cleared as the body starts). */
+  get body(): (() => R | PromiseLike<R>) | undefined {
+    return (this.flags & STATE_MASK) === 0 ? (this.held as (() => R | PromiseLike<R>) | undefined) : undefined;
+  }
+
+  set body(fn: (() => R | PromiseLike<R>) | undefined) {
+    this.held = fn;
+  }
+
+  /** The body or the outcome (see {@link slot}). */
+  private get held(): unknown {
+    return (this.flags & HAS_DETAILS) !== 0 ? (this.slot as TaskDetails).held : this.slot;
+  }
+
+  private set held(value: unknown) {
+    if ((this.flags & HAS_DETAILS) !== 0) (this.slot as TaskDetails).held = value;
+    else this.slot = value;
+  }
+
+  /** @internal The task's cold state, if made (it lives in the slot: see {@link slot}). */
+  protected get details(): TaskDetails | undefined {
+    return (this.flags & HAS_DETAILS) !== 0 ? (this.slot as TaskDetails) : undefined;
+  }
+
+  /**
+   * @internal Checkpoints this task has passed since {@link countCheckpoints} was first called
+   * for it (see countCheckpoint in checkpoint.ts).
+   */
+  get checkpoints(): number {
+    return this.details?.checkpoints ?? 0;
+  }
+
+  /**
+   * @internal From now on, count this task's checkpoints (see countCheckpoint in checkpoint.ts):
+   * counting costs a field and a store per checkpoint, so only tasks whose count is read pay it.
+   */
+  countCheckpoints(): void {
+    if ((this.flags & COUNTING) !== 0) return;
+    void this.taskDetails;
+    this.flags += COUNTING;
+  }
+
+  /** @internal One more checkpoint passed (called only while `COUNTING` is set). */
+  checkpointPassed(): void {
+    (this.details as TaskDetails).checkpoints++;
+  }
+
+  /** The task's cold state, made on first use. */
+  private get taskDetails(): TaskDetails {
+    return this.more as TaskDetails;
+  }
+
+  protected override makeDetails(): TaskDetails {
+    const details = new TaskDetails();
+    details.held = this.slot;
+    this.slot = details;
+    this.flags += HAS_DETAILS;
+    return details;
+  }
+
   /** Starts `fn` as this task, under `parentScope`. No code of `fn` runs before this returns. */
-  start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined, runtimeScope = parentScope): void {
-    this.join(parentScope, runtimeScope);
-    if (this.runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
+  start(fn: () => R | PromiseLike<R>, parentScope: ScopeNode | undefined): void {
+    const runtime = this.join(parentScope);
+    if (runtime.debug) this.spawnStack = captureSpawnSite(TaskImpl.prototype.start);
     this.body = fn;
     // "No code of fn runs synchronously inside spawn": the body starts in a microtask, queued
     // here so that it carries the spawner's context (its AsyncLocalStorage values); the
@@ -115,10 +237,11 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * ({@link start} does both; a task spawned with a limiter waits so for its token, and starts
    * with {@link runBody}: see limited-spawn.ts).
    */
-  join(parentScope: ScopeNode | undefined, runtimeScope = parentScope): void {
+  join(parentScope: ScopeNode | undefined): Runtime {
     this.enter(parentScope, this as TaskImpl<unknown>);
-    if (parentScope === undefined && runtimeScope !== undefined) this.setRuntime(runtimeScope.runtime);
-    this.runtime.taskSpawned(this);
+    const runtime = this.runtime;
+    runtime.taskSpawned(this);
+    return runtime;
   }
 
   /**
@@ -132,49 +255,50 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** The value the task returned, once done. */
   get value(): R | undefined {
-    return this.state === "done" ? (this.outcome as R) : undefined;
+    return (this.flags & STATE_MASK) === DONE ? (this.held as R) : undefined;
   }
 
   /** The error (or `Cancelled`) the task ended with, once failed or cancelled. */
   get error(): unknown {
-    return this.state === "done" ? undefined : this.outcome;
+    const state = this.flags & STATE_MASK;
+    return state === 0 || state === DONE ? undefined : this.held;
   }
 
   /** Where the task was spawned: captured in debug mode (it costs a stack trace) and by supervisors. */
   get spawnStack(): string | undefined {
-    return this.taskDetails?.spawnStack;
+    return this.details?.spawnStack;
   }
 
   set spawnStack(stack: string | undefined) {
-    (this.taskDetails ??= new TaskDetails()).spawnStack = stack;
+    this.taskDetails.spawnStack = stack;
   }
 
   /** @internal When the task last parked, on the run's clock (recorded while `runtime.trackWaits`). */
   get waitingSince(): number | undefined {
-    return this.taskDetails?.waitingSince;
+    return this.details?.waitingSince;
   }
 
   set waitingSince(time: number | undefined) {
-    (this.taskDetails ??= new TaskDetails()).waitingSince = time;
+    this.taskDetails.waitingSince = time;
   }
 
   /** @internal Called once, synchronously, when the task ends (a Lock it holds breaks for its waiters). */
   get exitHooks(): Set<() => void> | undefined {
-    return this.taskDetails?.exitHooks;
+    return this.details?.exitHooks;
   }
 
   set exitHooks(hooks: Set<() => void> | undefined) {
-    (this.taskDetails ??= new TaskDetails()).exitHooks = hooks;
+    this.taskDetails.exitHooks = hooks;
   }
 
   /** @internal A group opened in this task (withTaskGroup, withSupervisor) that has not finished. */
   addOpenGroup(group: OpenGroup): void {
-    ((this.taskDetails ??= new TaskDetails()).openGroups ??= new Set()).add(group);
+    (this.taskDetails.openGroups ??= new Set()).add(group);
   }
 
   /** @internal */
   removeOpenGroup(group: OpenGroup): void {
-    this.taskDetails?.openGroups?.delete(group);
+    this.details?.openGroups?.delete(group);
   }
 
   /**
@@ -183,7 +307,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * catching and ignoring them in a loop: it will never finish, nor will its group. Said once.
    */
   noteCancelledRaised(err: Cancelled): void {
-    const details = (this.taskDetails ??= new TaskDetails());
+    const details = this.taskDetails;
     if (++details.cancelledInARow < SWALLOWED_CANCELLED_WARNING || details.warnedSwallowing) return;
     details.warnedSwallowing = true;
     process.stderr.write(
@@ -193,7 +317,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** @internal A scope of this task absorbed a `Cancelled`: the run of raised ones is over. */
   cancelledAbsorbed(): void {
-    if (this.taskDetails !== undefined) this.taskDetails.cancelledInARow = 0;
+    const details = this.details as TaskDetails | undefined;
+    if (details !== undefined) details.cancelledInARow = 0;
   }
 
   /**
@@ -201,7 +326,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * task: the task finishes once the group has, and the group's error becomes the task's.
    */
   bodyEnded(state: TaskState, value: R | undefined, error: unknown): void {
-    const groups = this.taskDetails?.openGroups;
+    const groups = this.details?.openGroups;
     if (groups === undefined || groups.size === 0) return this.finish(state, value, error);
     this.waitForOpenGroups([...groups], state, value, error);
   }
@@ -246,16 +371,16 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
    * failed attempt is over). Values an acknowledged channel handed to the attempt go back here.
    */
   get attemptHooks(): Set<() => void> | undefined {
-    return this.taskDetails?.attemptHooks;
+    return this.details?.attemptHooks;
   }
 
   set attemptHooks(hooks: Set<() => void> | undefined) {
-    (this.taskDetails ??= new TaskDetails()).attemptHooks = hooks;
+    this.taskDetails.attemptHooks = hooks;
   }
 
   /** @internal The current attempt ended (see {@link attemptHooks}): run and forget its hooks. */
   endAttempt(): void {
-    const details = this.taskDetails;
+    const details = this.details as TaskDetails | undefined;
     const hooks = details?.attemptHooks;
     if (hooks === undefined) return;
     details!.attemptHooks = undefined;
@@ -263,8 +388,8 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
   }
 
   async result(): Promise<R> {
-    if (this.state === "running") {
-      const waiters = ((this.taskDetails ??= new TaskDetails()).waiters ??= []);
+    if (this.running) {
+      const waiters = (this.taskDetails.waiters ??= []);
       await park<void>(resultLabel, (parked) => {
         parked.data = this;
         waiters.push(parked);
@@ -276,23 +401,23 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
     } else {
       await checkpoint();
     }
-    if (this.state === "done") return this.outcome as R;
-    throw this.outcome;
+    if ((this.flags & STATE_MASK) === DONE) return this.held as R;
+    throw this.held;
   }
 
   /** @internal */
   finish(state: TaskState, value: R | undefined, error: unknown): void {
-    this.state = state;
-    this.outcome = state === "done" ? value : error;
+    this.flags += state === "done" ? DONE : state === "failed" ? FAILED : CANCELLED;
+    this.held = state === "done" ? value : error;
     this.exit();
     // A wait left floating (a sleep lost in a Promise.race) no longer makes the task blocked:
     // the runtime would count it for ever and see "all blocked" while others still run.
-    if (this.parks > 0) {
-      this.parks = 0;
+    if (this.flags >= PARK_ONE) {
+      this.flags %= PARK_ONE;
       this.runtime.taskResumed(this);
     }
     this.runtime.taskExited(this);
-    const details = this.taskDetails;
+    const details = this.details as TaskDetails | undefined;
     if (details !== undefined) {
       this.endAttempt();
       const { waiters, exitHooks } = details;
@@ -300,7 +425,7 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
       if (waiters !== undefined) for (const w of waiters) wake(w, undefined);
       if (exitHooks !== undefined) for (const hook of exitHooks) hook();
     }
-    this.owner(this as TaskImpl<unknown>);
+    this.owner.taskEnded(this as TaskImpl<unknown>);
   }
 
   get [Symbol.toStringTag](): string {
@@ -309,14 +434,20 @@ export class TaskImpl<R> extends ScopeNode implements Task<R> {
 
   /** Live state for console.log / util.inspect, instead of the internals. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    const waiting = this.parks > 0 ? ", blocked" : "";
-    const cancelled = this.cause !== null && this.state === "running" ? ", cancelled" : "";
+    const waiting = this.flags >= PARK_ONE ? ", blocked" : "";
+    const cancelled = this.cause !== null && this.running ? ", cancelled" : "";
     return `Task #${this.id} "${this.name}" (${this.state}${waiting}${cancelled})`;
   }
 }
 
-/** A task's rarely used state. */
-class TaskDetails {
+/** A task's rarely used state, beside its root scope's (one object, made on first use). */
+class TaskDetails extends ScopeDetails {
+  /** The task's body or outcome, once the task's slot holds these details (TaskImpl.slot). */
+  held: unknown = undefined;
+  /** See TaskImpl.countCheckpoints. */
+  checkpoints = 0;
+  /** The spawner, when it is not the owner's usual one (see TaskOwner.spawner). */
+  parent: TaskImpl<unknown> | undefined = undefined;
   spawnStack: string | undefined = undefined;
   openGroups: Set<OpenGroup> | undefined = undefined;
   cancelledInARow = 0;
@@ -329,6 +460,8 @@ class TaskDetails {
 
 const settled = Promise.resolve();
 
+const TASK_STATES: readonly TaskState[] = ["running", "done", "failed", "cancelled"];
+
 /** `Task.result (task "fetch" #4)`, formatted only when asked. */
 const resultLabel: WaitDescriber = {
   describeWait(parked) {
@@ -338,19 +471,20 @@ const resultLabel: WaitDescriber = {
 };
 
 /**
- * Slots the start queue keeps when it empties: bursts of spawns repeat (a server's accept loop,
- * a fan-out per request), and freeing and regrowing the ring on each burst costs more than the
- * memory (precondition: one start queue per process, so this is at most 8 × 2^17 B = 1 MiB
- * kept, and only after a burst that large). Property-tested in test/core/ring-buffer.prop.test.ts.
+ * Chunks of 1024 slots the start queue keeps when they drain: bursts of spawns repeat (a
+ * server's accept loop, a fan-out per request), and freeing and remaking the chunks on each
+ * burst costs more than the memory (precondition: one start queue per process, so this is at
+ * most 128 × 8 KiB = 1 MiB kept, and only after a burst that large). Property-tested in
+ * test/core/chunk-queue.prop.test.ts.
  */
-const START_QUEUE_KEEPS = 1 << 17;
+const START_QUEUE_KEEPS_CHUNKS = 128;
 
 /**
  * Tasks whose body is about to start, in spawn order. Each spawn queues one reaction on a
  * settled promise, and reactions run in the order they were queued, so the n-th reaction
  * starts the n-th task: no closure per task, and no context to look the task up in.
  */
-const startQueue = new RingBuffer<TaskImpl<unknown>>(START_QUEUE_KEEPS);
+const startQueue = new ChunkQueue<TaskImpl<unknown>>(START_QUEUE_KEEPS_CHUNKS);
 
 /** Where contexts live on async resources: queues the start inside `run(task, …)`'s context. */
 function queueStart(): void {
@@ -400,11 +534,11 @@ export function runBody(task: TaskImpl<unknown>, fn: () => unknown): void {
 }
 
 function bodyReturned(value: unknown): void {
-  currentScope()!.task!.bodyEnded("done", value, undefined);
+  taskOf(currentScope()!)!.bodyEnded("done", value, undefined);
 }
 
 function bodyThrew(err: unknown): void {
-  bodyFailed(currentScope()!.task!, err);
+  bodyFailed(taskOf(currentScope()!)!, err);
 }
 
 /**
@@ -433,7 +567,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** The task running the calling code, if any. @internal */
 export function currentTaskImpl(): TaskImpl<unknown> | undefined {
-  return currentScope()?.task;
+  const scope = currentScope();
+  return scope === undefined ? undefined : taskOf(scope);
 }
 
 const annotated = new WeakSet<object>();

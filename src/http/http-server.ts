@@ -35,6 +35,7 @@ import {
   type AnyParked,
   type Task,
   type TaskImpl,
+  type TaskOwner,
   type TrackedResource,
 } from "../core/index.js";
 import { RequestTask, runRequest } from "./request-task.js";
@@ -182,7 +183,7 @@ export class HttpServer {
     const query = url.indexOf("?");
     if (query >= 0) url = url.slice(0, query);
     if (url.length > 120) url = `${url.slice(0, 117)}...`;
-    const task = new RequestTask(`${req.method} ${url}`, this.parentTask, this.requestExited, this, req, res);
+    const task = new RequestTask(`${req.method} ${url}`, this.parentTask, this.requestOwner, this, req, res);
     if (this.draining && !res.headersSent) res.setHeader("Connection", "close");
     if (this.requestTimeoutMs !== Infinity) task.setDeadline(this.requests.runtime.now() + this.requestTimeoutMs);
     const first = this.firstLive;
@@ -193,8 +194,19 @@ export class HttpServer {
     task.start(runRequest, this.requests);
   };
 
-  /** The owner of every request task: answers what the handler could not, reports failures. */
-  private readonly requestExited = (t: TaskImpl<unknown>): void => {
+  /** The owner of every request task: its run and spawner are the server's (see TaskOwner). */
+  private readonly requestOwner: TaskOwner = ((server: HttpServer): TaskOwner => ({
+    get runtime() {
+      return server.requests.runtime;
+    },
+    get spawner() {
+      return server.parentTask;
+    },
+    taskEnded: (t) => server.requestExited(t),
+  }))(this);
+
+  /** A request task has ended: answers what the handler could not, reports failures. */
+  private requestExited(t: TaskImpl<unknown>): void {
     const task = t as RequestTask;
     if (task.prevLive !== undefined) task.prevLive.nextLive = task.nextLive;
     else this.firstLive = task.nextLive;
@@ -204,7 +216,7 @@ export class HttpServer {
     if (task.state === "failed" && !(task.cause !== null && causedByCancellation(task.error))) this.handlerFailed(task);
     else if (task.state !== "done") this.handlerCancelled(task);
     this.checkShutdown();
-  };
+  }
 
   private handlerFailed(task: RequestTask): void {
     const res = task.res;

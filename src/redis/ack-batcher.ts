@@ -18,6 +18,8 @@ class AckBatch extends WaitQueue {
 export class AckBatcher {
   private ids: string[] = [];
   private batch: AckBatch | undefined = undefined;
+  /** Settles (never rejects) when the reply to the last XACK sent has come. */
+  private lastReply: Promise<void> | undefined = undefined;
   /** What a waiting ack shows in the task tree (made once, not per acknowledgement). */
   private readonly label: string;
 
@@ -47,21 +49,34 @@ export class AckBatcher {
     return b.park<void>(this.label, undefined, scope);
   }
 
+  /**
+   * Resolves once the replies to every XACK sent so far have come (at once if none is on its
+   * way): the receiver's read loop waits for it before its next read (see stream-receiver.ts).
+   * Never rejects: a failed XACK is its acknowledgements' business.
+   */
+  replied(): Promise<void> | undefined {
+    return this.lastReply;
+  }
+
   private readonly flush = (): void => {
     const ids = this.ids;
     const batch = this.batch!;
     this.ids = [];
     this.batch = undefined;
-    this.client.sendCommand(["XACK", this.key, this.group, ...ids]).then(
+    // Replies on one connection come in order: the last one's settles after all the others'.
+    const reply: Promise<void> = this.client.sendCommand(["XACK", this.key, this.group, ...ids]).then(
       () => {
+        if (this.lastReply === reply) this.lastReply = undefined;
         batch.done = true;
         batch.wakeMany(Infinity, undefined);
       },
       (err: unknown) => {
+        if (this.lastReply === reply) this.lastReply = undefined;
         const error = brokenByRedis("Envelope.ack()", this.key, err);
         batch.error = error;
         batch.breakAll(() => error);
       },
     );
+    this.lastReply = reply;
   };
 }

@@ -234,14 +234,17 @@ export class StreamReceiver<T> implements WaitAborter {
           }
         }
         if (handedOut) {
-          // The last read was handed to waiting receives: let their tasks run and acknowledge
-          // (one turn of the event loop), and wait for the reply to the XACK that sends those
-          // acknowledgements, before the next read. A hand-written consumer loop reads, acks,
-          // then reads again; reading again at once instead, while values trickle in, reads
-          // one or two entries per XREADGROUP (a command, a reply and a wake-up each) where the
-          // round trip of the XACK lets a batch gather. It delays nothing that waits: the
-          // receives still waiting get the next read's values either way, and a read ahead
-          // (no receive waiting) is not held back.
+          // The last read drained the stream (it returned fewer entries than asked for) and was
+          // handed to waiting receives: let their tasks run and acknowledge (one turn of the
+          // event loop), and wait for the reply to the XACK that sends those acknowledgements,
+          // before the next read. A hand-written consumer loop reads, acks, then reads again;
+          // reading again at once instead, while values trickle in, reads one or two entries
+          // per XREADGROUP (a command, a reply and a wake-up each) where the round trip of the
+          // XACK lets a batch gather. A full read (a backlog: more is waiting) is followed by
+          // the next at once, and a read ahead (no receive waiting) is not held back.
+          // Precondition: the XACK's reply comes (or fails) within a round trip — the client
+          // is not held up by a blocking command of the caller's own (BLPOP on the same client
+          // would hold up every ack() as well: use a client of its own for those).
           handedOut = false;
           await yieldToEventLoop();
           await this.acker.replied();
@@ -269,7 +272,8 @@ export class StreamReceiver<T> implements WaitAborter {
         const entries = Array.isArray(decoded) ? decoded : await decoded;
         // Read but closed meanwhile: hand them back to the group rather than drop them.
         if (this.closed) this.handBack(entries.map((e) => e.id));
-        else handedOut = this.dispatch(entries) > 0;
+        // Fewer entries than asked for: the stream is drained, and values trickle in (see above).
+        else handedOut = this.dispatch(entries) > 0 && entries.length < count;
       }
     } catch (err) {
       if (!this.closed) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));

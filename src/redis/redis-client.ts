@@ -108,12 +108,12 @@ function visitEntries(entries: unknown, visit: (id: string, v: string | undefine
 }
 
 /** @internal A Redis failure as the channel reports it: what happened, and what to do. */
-export function brokenByRedis(where: string, key: string, err: unknown): BrokenResourceError {
+export function brokenByRedis(where: string, key: string, err: unknown, detail?: string): BrokenResourceError {
   const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   let advice = "check that Redis is reachable, then open a new channel";
   if (/NOGROUP/.test(why)) {
     advice =
       "the stream or its consumer group no longer exists (Redis restarted without persistence, or the key was deleted); open a new channel to create them again";
   }
-  return new BrokenResourceError(`${where}: Redis stream "${key}" failed (${why}); ${advice}`, { cause: err });
+  return new BrokenResourceError(`${where}: Redis stream "${key}" failed (${why})${detail === undefined ? "" : `; ${detail}`}; ${advice}`, { cause: err });
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RuntimeError, currentScope, type TaskImpl, type WaitQueue } from "../core/index.js";
+import { RuntimeError, completeCheckpoint, currentScope, type TaskImpl } from "../core/index.js";
 import type { Envelope } from "../channels/index.js";
 import type { Pending, StreamReceiver } from "./stream-receiver.js";
 
@@ -13,7 +13,6 @@ export class RedisDelivery<T> implements Envelope<T> {
   /** "acked" from the moment the XACK is queued (see ack). */
   #status: "held" | "acked" | "returned" = "held";
   #receiver: StreamReceiver<T>;
-  #acked: WaitQueue | undefined = undefined;
   /** @internal The receive handle it came through, and the task that received it. */
   readonly owner: object;
   /** @internal */
@@ -46,15 +45,20 @@ export class RedisDelivery<T> implements Envelope<T> {
         ),
       );
     }
+    const receiver = this.#receiver;
+    // A broken receive side (Redis failed under a read or an XACK): this value is not
+    // acknowledged; it goes back when its task ends, and is claimed again after claimIdleMs.
+    if (receiver.broken !== undefined) return Promise.reject(receiver.broken);
     if (this.#status === "held") {
       // Out of flight at once: the task may end while the XACK travels, and must not hand it back.
       this.#status = "acked";
-      this.#receiver.left(this);
-      this.#acked = this.#receiver.ack(this.id);
-      this.#receiver.kick();
+      receiver.left(this);
+      receiver.ack(this.id);
+      receiver.kick();
     }
-    // Waits for the reply to the XACK of its batch (a second ack() too, or returns at once).
-    return this.#receiver.waitForAck(this.#acked!, scope);
+    // Queued, not awaited (see openRedisChannel, "ack"): the XACK goes out at the end of this
+    // turn, in order with the client's other commands; a failure breaks the receive side.
+    return completeCheckpoint(scope);
   }
 
   /** @internal Marks the delivery handed back; false if already acknowledged or handed back. */

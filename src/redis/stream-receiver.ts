@@ -83,18 +83,6 @@ export interface InvalidEntry {
   readonly movedTo: string;
 }
 
-/** @internal A value read and not yet handed out (or handed back). */
-export class Pending<T> {
-  constructor(
-    readonly id: string,
-    readonly value: T,
-    /** Deliveries so far (Redis's count: 1 after the first read). */
-    readonly deliveries: number,
-    /** When it was read (or claimed back to us): its idle time in Redis starts here. */
-    readonly readAt: number,
-  ) {}
-}
-
 /**
  * @internal What a waiting receive leaves in the queue (the `data` of its wait): the handle it
  * came through, and whether it is a step of `for await` (then it is woken with an iterator
@@ -113,7 +101,7 @@ const NEVER_IDLE_ENOUGH = 10_000_000_000; // ms (~115 days): "idle for ever" for
 
 /** @internal */
 export class StreamReceiver<T> implements WaitAborter {
-  readonly buffer: Pending<T>[] = [];
+  readonly buffer: RedisDelivery<T>[] = [];
   readonly waiters = new WaitQueue();
   /** Deliveries in flight: an intrusive list (no allocation per value), and its length. */
   private head: RedisDelivery<T> | undefined = undefined;
@@ -152,7 +140,7 @@ export class StreamReceiver<T> implements WaitAborter {
    * (it may be doing so now), and handing it out too would have it done twice. Still pending
    * under us, it comes back through a claim (ours or another's) once idle for claimIdleMs.
    */
-  takeBuffered(): Pending<T> | undefined {
+  takeBuffered(): RedisDelivery<T> | undefined {
     if (this.broken !== undefined) throw this.broken;
     this.receiving = true;
     const staleBefore = Date.now() - this.settings.claimIdleMs / 2;
@@ -202,7 +190,7 @@ export class StreamReceiver<T> implements WaitAborter {
   }
 
   /** Buffers `entries` and hands them to the waiting receives, first come first served; → how many were handed out. */
-  private dispatch(entries: Pending<T>[], front = false): number {
+  private dispatch(entries: RedisDelivery<T>[], front = false): number {
     if (front) this.buffer.unshift(...entries);
     else for (const p of entries) this.buffer.push(p);
     let woken = 0;
@@ -297,7 +285,7 @@ export class StreamReceiver<T> implements WaitAborter {
   }
 
   /** XAUTOCLAIM of entries idle for claimIdleMs (a dead consumer's), with their delivery counts. */
-  private async claimAbandoned(): Promise<Pending<T>[]> {
+  private async claimAbandoned(): Promise<RedisDelivery<T>[]> {
     const s = this.settings;
     const reply = await s.client.sendCommand([
       "XAUTOCLAIM", s.key, s.group, s.consumer, String(s.claimIdleMs), this.claimCursor, "COUNT", String(Math.max(s.prefetch, 16)),
@@ -322,15 +310,15 @@ export class StreamReceiver<T> implements WaitAborter {
    * but the value's own). Those that cannot be deserialized are moved aside and reported
    * first: then (only then) the result is a promise.
    */
-  private decodeRead(reply: unknown): Pending<T>[] | Promise<Pending<T>[]> {
-    const out: Pending<T>[] = [];
+  private decodeRead(reply: unknown): RedisDelivery<T>[] | Promise<RedisDelivery<T>[]> {
+    const out: RedisDelivery<T>[] = [];
     let invalid: InvalidRaw[] | undefined;
     const readAt = Date.now();
     const deserialize = this.settings.deserialize;
     forEachReadEntry(reply, (id, raw) => {
       try {
         if (raw === undefined) throw missingField(id);
-        out.push(new Pending(id, deserialize(raw), 1, readAt));
+        out.push(new RedisDelivery(this, id, deserialize(raw), 1, readAt));
       } catch (error) {
         (invalid ??= []).push([id, raw, error]);
       }
@@ -339,14 +327,14 @@ export class StreamReceiver<T> implements WaitAborter {
   }
 
   /** Claimed entries → values, with their delivery counts (as {@link decodeRead}). */
-  private async decode(entries: StreamEntry[], counts: Map<string, number>): Promise<Pending<T>[]> {
-    const out: Pending<T>[] = [];
+  private async decode(entries: StreamEntry[], counts: Map<string, number>): Promise<RedisDelivery<T>[]> {
+    const out: RedisDelivery<T>[] = [];
     const invalid: InvalidRaw[] = [];
     const readAt = Date.now();
     for (const { id, v: raw } of entries) {
       try {
         if (raw === undefined) throw missingField(id);
-        out.push(new Pending(id, this.settings.deserialize(raw), counts.get(id) ?? 1, readAt));
+        out.push(new RedisDelivery(this, id, this.settings.deserialize(raw), counts.get(id) ?? 1, readAt));
       } catch (error) {
         invalid.push([id, raw, error]);
       }
@@ -415,9 +403,9 @@ export class StreamReceiver<T> implements WaitAborter {
 
   // ---- deliveries ----------------------------------------------------------------------------
 
-  /** Hands `p` out to `task` (undefined: code outside any task) through handle `owner`: in flight from now. */
-  deliver(p: Pending<T>, owner: object, task: TaskImpl<unknown> | undefined): RedisDelivery<T> {
-    const d = new RedisDelivery<T>(this, owner, task, p);
+  /** Hands `d`, just taken from the buffer, out to `task` (undefined: code outside any task) through handle `owner`: in flight from now. */
+  deliver(d: RedisDelivery<T>, owner: object, task: TaskImpl<unknown> | undefined): RedisDelivery<T> {
+    d.handOut(owner, task);
     // Link at the head of the list of deliveries in flight.
     const head = this.head;
     d.next = head;
@@ -473,7 +461,8 @@ export class StreamReceiver<T> implements WaitAborter {
     // Not JUSTID: that would leave Redis's delivery count as it was.
     s.client.sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids]).catch(ignore);
     const now = Date.now();
-    this.dispatch(back.map((d) => new Pending(d.id, d.value, d.deliveries + 1, now)), true);
+    // New envelopes: the old ones stay "returned" (their ack() throws).
+    this.dispatch(back.map((d) => new RedisDelivery(this, d.id, d.value, d.deliveries + 1, now)), true);
   }
 
   /** Ids pending for this consumer → claimable at once by any other consumer of the group. */

@@ -7,7 +7,9 @@
 // The same work on both sides (checked for session 4): one RESP2 client for the sends and
 // the acknowledgements, plus one connection per consumer for its blocking reads; 16
 // concurrent producers; JSON values `{ i }`; 4 consumers of one group; reads of up to 100
-// entries (COUNT 100 / prefetch 100) blocking 100 ms.
+// entries (COUNT 100 / prefetch 100) blocking 100 ms. Both start the clock with only the
+// client connected: the group and the 4 reading connections are made inside it (until
+// session 4, raw made them before its clock started, trellis inside its own).
 //
 // raw:     hand-written node-redis: XGROUP CREATE; 16 producer loops of XADD; 4 consumer loops
 //          of XREADGROUP COUNT 100 BLOCK 100, JSON.parse of each value, one XACK for the
@@ -77,6 +79,10 @@ async function connectClient() {
 export async function raw(n) {
   const client = await connectClient();
   const key = `w10:raw:${++passes}`;
+  let acked = 0;
+  let tEnd = 0;
+  const t0 = now();
+  // Inside the clock, as trellis's channels create the group and their connections inside it.
   await client.sendCommand(["XGROUP", "CREATE", key, "g", "0", "MKSTREAM"]);
   const readers = [];
   for (let c = 0; c < CONSUMERS; c++) {
@@ -85,9 +91,6 @@ export async function raw(n) {
     await conn.connect();
     readers.push(conn);
   }
-  let acked = 0;
-  let tEnd = 0;
-  const t0 = now();
   const producers = [];
   for (let p = 0; p < PRODUCERS; p++) {
     producers.push(

@@ -15,6 +15,9 @@ export class AckBatcher {
   private ids: string[] = [];
   /** Settles (never rejects) when the reply to the last XACK sent has come. */
   private lastReply: Promise<void> | undefined = undefined;
+  /** Asked for while acknowledgements wait for their XACK: settles when its reply has come. */
+  private nextReply: Promise<void> | undefined = undefined;
+  private resolveNextReply: (() => void) | undefined = undefined;
 
   constructor(
     private readonly client: RedisClientLike,
@@ -31,12 +34,16 @@ export class AckBatcher {
   }
 
   /**
-   * Resolves once the replies to every XACK sent so far have come (at once if none is on its
-   * way): the receiver's read loop waits for it before its next read (see stream-receiver.ts).
+   * Resolves once the replies to every XACK sent so far, and to the one that the
+   * acknowledgements queued now will travel in, have come (undefined if none is on its way):
+   * the receiver's read loop waits for it before its next read (see stream-receiver.ts).
    * Never rejects: a failure goes to `onFailure`.
    */
   replied(): Promise<void> | undefined {
-    return this.lastReply;
+    if (this.ids.length === 0) return this.lastReply;
+    return (this.nextReply ??= new Promise<void>((resolve) => {
+      this.resolveNextReply = resolve;
+    }));
   }
 
   private readonly flush = (): void => {
@@ -59,5 +66,10 @@ export class AckBatcher {
       },
     );
     this.lastReply = reply;
+    const resolveNext = this.resolveNextReply;
+    if (resolveNext !== undefined) {
+      this.nextReply = this.resolveNextReply = undefined;
+      void reply.then(resolveNext);
+    }
   };
 }

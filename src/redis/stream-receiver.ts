@@ -28,7 +28,6 @@ import {
   trackResource,
   wake,
   wakeWithError,
-  yieldToEventLoop,
   type ScopeNode,
   type AnyParked,
   type TrackedResource,
@@ -223,9 +222,9 @@ export class StreamReceiver<T> implements WaitAborter {
         }
         if (handedOut) {
           // The last read drained the stream (it returned fewer entries than asked for) and was
-          // handed to waiting receives: let their tasks run and acknowledge (one turn of the
-          // event loop), and wait for the reply to the XACK that sends those acknowledgements,
-          // before the next read. A hand-written consumer loop reads, acks, then reads again;
+          // handed to waiting receives: let their tasks run (their wake-ups come before this
+          // loop's next step) and acknowledge, and wait for the reply to the XACK that sends
+          // those acknowledgements, before the next read. A hand-written consumer loop reads, acks, then reads again;
           // reading again at once instead, while values trickle in, reads one or two entries
           // per XREADGROUP (a command, a reply and a wake-up each) where the round trip of the
           // XACK lets a batch gather. A full read (a backlog: more is waiting) is followed by
@@ -234,7 +233,7 @@ export class StreamReceiver<T> implements WaitAborter {
           // is not held up by a blocking command of the caller's own (BLPOP on the same client
           // would hold up every ack() as well: use a client of its own for those).
           handedOut = false;
-          await yieldToEventLoop();
+          await undefined;
           await this.acker.replied();
           if (!this.wantsMore()) break;
         }

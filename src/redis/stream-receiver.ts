@@ -11,8 +11,10 @@
  * blocking read is cut short with CLIENT UNBLOCK, and whatever it had read goes to the buffer,
  * so a cancellation loses nothing.
  *
- * A delivery is in flight until `ack()` (XACK, batched per microtask turn into one command)
- * or until the task that received it ends: its entry then goes back to the front of the local
+ * A read is handed straight to waiting receives: the waker makes each envelope (one object
+ * per value, made from the reply) and wakes its receive with it. A delivery is in flight until
+ * `ack()` (an XACK queued, not awaited: batched per microtask turn into one command; a failed
+ * XACK breaks the receive side, see ackFailed) or until the task that received it ends: its entry then goes back to the front of the local
  * buffer (it is still pending for this consumer; an XCLAIM to ourselves resets its idle time
  * and counts the delivery in Redis). When the last receive handle closes, everything read and
  * not acknowledged is handed back to the group: XCLAIM with a huge IDLE, so that any other
@@ -231,7 +233,8 @@ export class StreamReceiver<T> implements WaitAborter {
           // the next at once, and a read ahead (no receive waiting) is not held back.
           // Precondition: the XACK's reply comes (or fails) within a round trip — the client
           // is not held up by a blocking command of the caller's own (BLPOP on the same client
-          // would hold up every ack() as well: use a client of its own for those).
+          // would hold up the acknowledgements as well: docs/distributed.md says to give those
+          // a client of their own). Exercised by test/redis/redis-channel-batching.prop.test.ts.
           handedOut = false;
           await undefined;
           await this.acker.replied();

@@ -20,8 +20,6 @@
 //          the acks of one turn as one XACK, and after a short read waits for that XACK's reply
 //          before reading again (raw's cadence: both issue ~0.11 XREADGROUP and ~0.11 XACK per
 //          value). It also claims (XAUTOCLAIM) every 100 ms per consumer, which raw does not.
-//          `ack()` returns once its XACK is queued, so the clock stops after a PING on the
-//          same client has replied (it replies after that XACK).
 // Goal: trellis ≤ 1.2× raw.
 
 import { spawn } from "node:child_process";
@@ -159,7 +157,6 @@ export async function trellis_(n) {
                   if (job.value.i < 0) throw new Error("unreachable");
                   await job.ack();
                   if (++acked === n) {
-                    await client.sendCommand(["PING"]); // after the last XACK (see above)
                     tEnd = now();
                     tg.cancel();
                   }

@@ -52,10 +52,8 @@ export interface Envelope<T> {
    * Acknowledges the value: it is done and will not be delivered again. A checkpoint; in a
    * cancelled context it raises `Cancelled` and acknowledges nothing (the value then goes back
    * when the task ends: shield the call to acknowledge during a cancellation). A second `ack()`
-   * of the same envelope does nothing. In memory it is done when `ack()` returns; in a Redis
-   * channel `ack()` returns once its `XACK` is queued on the client, without waiting for the
-   * reply (see `openRedisChannel`: a failed `XACK` breaks the channel's receive side and the
-   * value is delivered again after `claimIdleMs`).
+   * of the same envelope does nothing. In a Redis channel `ack()` returns once Redis has
+   * replied to its `XACK`.
    */
   ack(): Promise<void>;
 }

@@ -72,13 +72,9 @@ export interface RedisChannelOptions<T> {
  * `claimIdleMs` takes it over (XAUTOCLAIM), `deliveries` one higher. Delivery is at least once:
  * make the work idempotent, or check `deliveries > 1`.
  *
- * `ack()` returns once the acknowledgement is queued, not once Redis has confirmed it: the
- * acknowledgements of one turn go out as one XACK at its end, on `client`, in order with its
- * other commands (a command you send on `client` after `await job.ack()` sees the value
- * acknowledged). If that XACK fails (Redis unreachable), its values stay pending in the group
- * and are delivered again after `claimIdleMs`, like a dead consumer's, and the receive side
- * breaks: waiting and later `receive()` and `ack()` calls raise `BrokenResourceError` saying
- * how many acknowledgements were lost.
+ * `ack()` returns once Redis has replied to its XACK: the acknowledgements of one turn go out
+ * as one command, and a failed XACK makes the `ack()` calls of that batch raise
+ * `BrokenResourceError` (the values stay pending and are delivered again after `claimIdleMs`).
  *
  * `client` is a connected node-redis client (the `redis` package, an optional peer dependency
  * of `trellis/redis` only). Sends, acknowledgements and claims use it; each receiving side

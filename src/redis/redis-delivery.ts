@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { RuntimeError, completeCheckpoint, currentScope, type TaskImpl } from "../core/index.js";
+import { RuntimeError, currentScope, type TaskImpl, type WaitQueue } from "../core/index.js";
 import type { Envelope } from "../channels/index.js";
 import type { StreamReceiver } from "./stream-receiver.js";
 
@@ -15,6 +15,7 @@ export class RedisDelivery<T> implements Envelope<T> {
   /** "ready" while buffered, "held" once handed out, "acked" from the moment the XACK is queued (see ack). */
   #status: "ready" | "held" | "acked" | "returned" = "ready";
   #receiver: StreamReceiver<T>;
+  #acked: WaitQueue | undefined = undefined;
   /** @internal The receive handle it came through, and the task that received it (set when handed out). */
   owner: object | undefined = undefined;
   /** @internal */
@@ -56,20 +57,15 @@ export class RedisDelivery<T> implements Envelope<T> {
         ),
       );
     }
-    const receiver = this.#receiver;
-    // A broken receive side (Redis failed under a read or an XACK): this value is not
-    // acknowledged; it goes back when its task ends, and is claimed again after claimIdleMs.
-    if (receiver.broken !== undefined) return Promise.reject(receiver.broken);
     if (this.#status === "held") {
       // Out of flight at once: the task may end while the XACK travels, and must not hand it back.
       this.#status = "acked";
-      receiver.left(this);
-      receiver.ack(this.id);
-      receiver.kick();
+      this.#receiver.left(this);
+      this.#acked = this.#receiver.ack(this.id);
+      this.#receiver.kick();
     }
-    // Queued, not awaited (see openRedisChannel, "ack"): the XACK goes out at the end of this
-    // turn, in order with the client's other commands; a failure breaks the receive side.
-    return completeCheckpoint(scope);
+    // Waits for the reply to the XACK of its batch (a second ack() too, or returns at once).
+    return this.#receiver.waitForAck(this.#acked!, scope);
   }
 
   /** @internal Marks the delivery handed back; false if already acknowledged or handed back. */

@@ -58,8 +58,8 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
    * @returns The value in its envelope; `deliveries` is Redis's delivery count.
    * @throws {ClosedResourceError} If this handle is closed, or is closed while the call waits.
    * @throws {BrokenResourceError} If Redis failed under the read (a restart, a lost connection,
-   *   the group deleted) or under an `XACK` of this channel: the cause is attached, and the
-   *   channel's receive side stays broken — open a new channel once Redis is back.
+   *   the group deleted): the cause is attached, and the channel's receive side stays broken —
+   *   open a new channel once Redis is back.
    * @throws {Cancelled} If the calling context is cancelled before a value arrives.
    * @example
    * ```ts

@@ -13,8 +13,8 @@
  *
  * A read is handed straight to waiting receives: the waker makes each envelope (one object
  * per value, made from the reply) and wakes its receive with it. A delivery is in flight until
- * `ack()` (an XACK queued, not awaited: batched per microtask turn into one command; a failed
- * XACK breaks the receive side, see ackFailed) or until the task that received it ends: its entry then goes back to the front of the local
+ * `ack()` (XACK, batched per microtask turn into one command, awaited) or until the task that
+ * received it ends: its entry then goes back to the front of the local
  * buffer (it is still pending for this consumer; an XCLAIM to ourselves resets its idle time
  * and counts the delivery in Redis). When the last receive handle closes, everything read and
  * not acknowledged is handed back to the group: XCLAIM with a huge IDLE, so that any other
@@ -129,7 +129,7 @@ export class StreamReceiver<T> implements WaitAborter {
   readonly label: string;
 
   constructor(readonly settings: ReceiverSettings<T>) {
-    this.acker = new AckBatcher(settings.client, settings.key, settings.group, (err, count) => this.ackFailed(err, count));
+    this.acker = new AckBatcher(settings.client, settings.key, settings.group);
     this.label = `receive on Redis stream "${settings.key}" (group "${settings.group}", consumer "${settings.consumer}")`;
   }
 
@@ -266,8 +266,7 @@ export class StreamReceiver<T> implements WaitAborter {
         else handedOut = this.dispatch(entries) > 0 && entries.length < count;
       }
     } catch (err) {
-      // Already broken (a failed XACK closed the connection under the read): keep that error.
-      if (!this.closed && this.broken === undefined) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));
+      if (!this.closed) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));
     } finally {
       this.fetching = false;
       if (this.closed) this.dropConnection(); // close() left it to us (see there)
@@ -476,21 +475,14 @@ export class StreamReceiver<T> implements WaitAborter {
       .catch(ignore); // unreachable Redis: they stay pending here and are claimed after claimIdleMs
   }
 
-  /** Queues an XACK of `id`, sent with the others of this turn (see ack-batcher.ts). */
-  ack(id: string): void {
-    this.acker.ack(id);
+  /** Queues an XACK of `id` (see ack-batcher.ts); the delivery waits on the batch returned. */
+  ack(id: string): WaitQueue {
+    return this.acker.ack(id);
   }
 
-  /**
-   * An XACK failed. Its `count` values stay pending in Redis under this consumer and are no
-   * longer held here, so a claim (ours or another consumer's) delivers them again once idle
-   * for claimIdleMs: nothing is lost. The receive side breaks, so that the tasks working on
-   * this channel hear of it: waiting and later receives, and later acks, raise the error.
-   */
-  private ackFailed(err: unknown, count: number): void {
-    if (this.closed || this.broken !== undefined) return; // closed: nobody left to tell; the claim still comes
-    const lost = `the XACK of ${count} value${count === 1 ? "" : "s"} failed: they stay pending and are delivered again after claimIdleMs`;
-    this.breakWith(brokenByRedis("Envelope.ack()", this.settings.key, err, lost));
+  /** Waits, as a checkpoint, for the reply to the XACK of `batch`. */
+  waitForAck(batch: WaitQueue, scope: ScopeNode | undefined): Promise<void> {
+    return this.acker.wait(batch, scope);
   }
 
   // ---- closing -------------------------------------------------------------------------------

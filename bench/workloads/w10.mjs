@@ -2,16 +2,24 @@
 //
 // Measures: wall time from the first send until the last value has been acknowledged
 // (XACK replied). The workload starts its own redis-server (no persistence) on a free port,
-// once per child process, and kills it at exit; each pass uses a fresh stream key. Both
-// systems use one RESP2 client for sends and acks plus one connection per consumer for its
-// blocking reads, 16 concurrent producers and JSON values `{ i }`.
+// once per child process, and kills it at exit; each pass uses a fresh stream key.
+//
+// The same work on both sides (checked for session 4): one RESP2 client for the sends and
+// the acknowledgements, plus one connection per consumer for its blocking reads; 16
+// concurrent producers; JSON values `{ i }`; 4 consumers of one group; reads of up to 100
+// entries (COUNT 100 / prefetch 100) blocking 100 ms. Both start the clock with only the
+// client connected: the group and the 4 reading connections are made inside it (until
+// session 4, raw made them before its clock started, trellis inside its own).
 //
 // raw:     hand-written node-redis: XGROUP CREATE; 16 producer loops of XADD; 4 consumer loops
-//          of XREADGROUP COUNT 100 BLOCK 100, JSON.parse of each value, one XACK for the batch.
+//          of XREADGROUP COUNT 100 BLOCK 100, JSON.parse of each value, one XACK for the
+//          batch, awaited before the next read.
 // trellis: openRedisChannel: 16 producer tasks on clones of one send handle; 4 channels
-//          (consumers c0–c3, prefetch 100), each with 100 worker tasks on clones of its
-//          receive handle doing `receive()` then `ack()` per value (acks of one turn are sent
-//          as one XACK by the channel).
+//          (consumers c0–c3, prefetch 100, blockMs 100), each with 100 worker tasks on clones
+//          of its receive handle doing `receive()` then `ack()` per value. The channel sends
+//          the acks of one turn as one XACK, and after a short read waits for that XACK's reply
+//          before reading again (raw's cadence: both issue ~0.11 XREADGROUP and ~0.11 XACK per
+//          value). It also claims (XAUTOCLAIM) every 100 ms per consumer, which raw does not.
 // Goal: trellis ≤ 1.2× raw.
 
 import { spawn } from "node:child_process";
@@ -69,6 +77,10 @@ async function connectClient() {
 export async function raw(n) {
   const client = await connectClient();
   const key = `w10:raw:${++passes}`;
+  let acked = 0;
+  let tEnd = 0;
+  const t0 = now();
+  // Inside the clock, as trellis's channels create the group and their connections inside it.
   await client.sendCommand(["XGROUP", "CREATE", key, "g", "0", "MKSTREAM"]);
   const readers = [];
   for (let c = 0; c < CONSUMERS; c++) {
@@ -77,9 +89,6 @@ export async function raw(n) {
     await conn.connect();
     readers.push(conn);
   }
-  let acked = 0;
-  let tEnd = 0;
-  const t0 = now();
   const producers = [];
   for (let p = 0; p < PRODUCERS; p++) {
     producers.push(

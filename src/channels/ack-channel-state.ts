@@ -52,7 +52,8 @@ export interface Envelope<T> {
    * Acknowledges the value: it is done and will not be delivered again. A checkpoint; in a
    * cancelled context it raises `Cancelled` and acknowledges nothing (the value then goes back
    * when the task ends: shield the call to acknowledge during a cancellation). A second `ack()`
-   * of the same envelope does nothing.
+   * of the same envelope does nothing. In a Redis channel `ack()` returns once Redis has
+   * replied to its `XACK`.
    */
   ack(): Promise<void>;
 }

@@ -18,6 +18,11 @@ class AckBatch extends WaitQueue {
 export class AckBatcher {
   private ids: string[] = [];
   private batch: AckBatch | undefined = undefined;
+  /** Settles (never rejects) when the reply to the last XACK sent has come. */
+  private lastReply: Promise<void> | undefined = undefined;
+  /** Asked for while acknowledgements wait to be sent: settles when their XACK's reply has come. */
+  private nextReply: Promise<void> | undefined = undefined;
+  private resolveNextReply: (() => void) | undefined = undefined;
   /** What a waiting ack shows in the task tree (made once, not per acknowledgement). */
   private readonly label: string;
 
@@ -47,21 +52,49 @@ export class AckBatcher {
     return b.park<void>(this.label, undefined, scope);
   }
 
+  /**
+   * Resolves once the replies to every XACK sent so far, and to the one that the
+   * acknowledgements queued now will travel in, have come (undefined if none is on its way):
+   * the receiver's read loop waits for it before its next read (see stream-receiver.ts).
+   * Never rejects: a failure is its acknowledgements' business.
+   */
+  replied(): Promise<void> | undefined {
+    if (this.ids.length === 0) return this.lastReply;
+    return (this.nextReply ??= new Promise<void>((resolve) => {
+      this.resolveNextReply = resolve;
+    }));
+  }
+
   private readonly flush = (): void => {
     const ids = this.ids;
     const batch = this.batch!;
     this.ids = [];
     this.batch = undefined;
-    this.client.sendCommand(["XACK", this.key, this.group, ...ids]).then(
+    let sent: Promise<unknown>;
+    try {
+      sent = this.client.sendCommand(["XACK", this.key, this.group, ...ids]);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    // Replies on one connection come in order: the last one's settles after all the others'.
+    const reply: Promise<void> = sent.then(
       () => {
+        if (this.lastReply === reply) this.lastReply = undefined;
         batch.done = true;
         batch.wakeMany(Infinity, undefined);
       },
       (err: unknown) => {
+        if (this.lastReply === reply) this.lastReply = undefined;
         const error = brokenByRedis("Envelope.ack()", this.key, err);
         batch.error = error;
         batch.breakAll(() => error);
       },
     );
+    this.lastReply = reply;
+    const resolveNext = this.resolveNextReply;
+    if (resolveNext !== undefined) {
+      this.nextReply = this.resolveNextReply = undefined;
+      void reply.then(resolveNext);
+    }
   };
 }

@@ -72,6 +72,10 @@ export interface RedisChannelOptions<T> {
  * `claimIdleMs` takes it over (XAUTOCLAIM), `deliveries` one higher. Delivery is at least once:
  * make the work idempotent, or check `deliveries > 1`.
  *
+ * `ack()` returns once Redis has replied to its XACK: the acknowledgements of one turn go out
+ * as one command, and a failed XACK makes the `ack()` calls of that batch raise
+ * `BrokenResourceError` (the values stay pending and are delivered again after `claimIdleMs`).
+ *
  * `client` is a connected node-redis client (the `redis` package, an optional peer dependency
  * of `trellis/redis` only). Sends, acknowledgements and claims use it; each receiving side
  * blocks on a duplicate of it, its own connection (tracked as a resource of the run), so a

@@ -47,16 +47,26 @@ export interface StreamEntry {
   readonly v: string | undefined;
 }
 
-/** @internal Entries of the reply of XREADGROUP (RESP2 nested arrays, or a RESP3 map). */
+/**
+ * @internal Calls `visit(id, v)` for each entry of the reply of XREADGROUP (RESP2 nested
+ * arrays, or a RESP3 map), in order, without building an object per entry: the hot path of
+ * a receiver, which turns each entry straight into a value.
+ */
+export function forEachReadEntry(reply: unknown, visit: (id: string, v: string | undefined) => void): void {
+  if (reply === null || reply === undefined) return;
+  if (Array.isArray(reply)) {
+    for (const s of reply) visitEntries(Array.isArray(s) ? s[1] : (s as { messages?: unknown } | null)?.messages, visit);
+  } else if (reply instanceof Map) {
+    for (const entries of reply.values()) visitEntries(entries, visit);
+  } else if (typeof reply === "object") {
+    for (const entries of Object.values(reply as object)) visitEntries(entries, visit);
+  }
+}
+
+/** @internal Entries of the reply of XREADGROUP, as objects (see {@link forEachReadEntry}). */
 export function parseReadReply(reply: unknown): StreamEntry[] {
-  if (reply === null || reply === undefined) return [];
-  let streams: unknown[];
-  if (Array.isArray(reply)) streams = reply.map((s) => (Array.isArray(s) ? s[1] : (s as { messages?: unknown }).messages));
-  else if (reply instanceof Map) streams = [...reply.values()];
-  else if (typeof reply === "object") streams = Object.values(reply as object);
-  else return [];
   const out: StreamEntry[] = [];
-  for (const entries of streams) if (Array.isArray(entries)) for (const e of entries) pushEntry(out, e);
+  forEachReadEntry(reply, (id, v) => out.push({ id, v }));
   return out;
 }
 
@@ -64,7 +74,7 @@ export function parseReadReply(reply: unknown): StreamEntry[] {
 export function parseAutoClaimReply(reply: unknown): { cursor: string; entries: StreamEntry[] } {
   if (!Array.isArray(reply)) return { cursor: "0-0", entries: [] };
   const out: StreamEntry[] = [];
-  if (Array.isArray(reply[1])) for (const e of reply[1]) pushEntry(out, e);
+  visitEntries(reply[1], (id, v) => out.push({ id, v }));
   return { cursor: String(reply[0]), entries: out };
 }
 
@@ -77,32 +87,33 @@ export function parsePendingCounts(reply: unknown): Map<string, number> {
   return counts;
 }
 
-function pushEntry(out: StreamEntry[], e: unknown): void {
-  // An entry deleted while pending comes back as [id, null]: nothing to deliver.
-  if (!Array.isArray(e) || e.length < 2) return;
-  const id = String(e[0]);
-  const raw: unknown = e[1];
-  let v: string | undefined;
-  if (Array.isArray(raw)) {
-    for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "v") v = String(raw[i + 1]);
-  } else if (raw instanceof Map) {
-    for (const [k, value] of raw) if (String(k) === "v") v = String(value);
-  } else if (raw !== null && typeof raw === "object") {
-    const value = (raw as Record<string, unknown>)["v"];
-    if (value !== undefined) v = String(value);
-  } else if (raw === null) {
-    return;
+function visitEntries(entries: unknown, visit: (id: string, v: string | undefined) => void): void {
+  if (!Array.isArray(entries)) return;
+  for (const e of entries) {
+    // An entry deleted while pending comes back as [id, null]: nothing to deliver.
+    if (!Array.isArray(e) || e.length < 2) continue;
+    const raw: unknown = e[1];
+    if (raw === null) continue;
+    let v: string | undefined;
+    if (Array.isArray(raw)) {
+      for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "v") v = String(raw[i + 1]);
+    } else if (raw instanceof Map) {
+      for (const [k, value] of raw) if (String(k) === "v") v = String(value);
+    } else if (typeof raw === "object") {
+      const value = (raw as Record<string, unknown>)["v"];
+      if (value !== undefined) v = String(value);
+    }
+    visit(String(e[0]), v);
   }
-  out.push({ id, v });
 }
 
 /** @internal A Redis failure as the channel reports it: what happened, and what to do. */
-export function brokenByRedis(where: string, key: string, err: unknown): BrokenResourceError {
+export function brokenByRedis(where: string, key: string, err: unknown, detail?: string): BrokenResourceError {
   const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   let advice = "check that Redis is reachable, then open a new channel";
   if (/NOGROUP/.test(why)) {
     advice =
       "the stream or its consumer group no longer exists (Redis restarted without persistence, or the key was deleted); open a new channel to create them again";
   }
-  return new BrokenResourceError(`${where}: Redis stream "${key}" failed (${why}); ${advice}`, { cause: err });
+  return new BrokenResourceError(`${where}: Redis stream "${key}" failed (${why})${detail === undefined ? "" : `; ${detail}`}; ${advice}`, { cause: err });
 }

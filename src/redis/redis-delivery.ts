@@ -1,38 +1,49 @@
 /**
- * One delivery of one entry of a Redis channel: the envelope user code sees. It is in flight
- * (linked in its receiver's list) from `deliver` until `ack()` or a hand-back.
+ * One delivery of one entry of a Redis channel: the envelope user code sees. Made straight
+ * from the reply that read the entry (one object per value read), it waits in the receiver's
+ * buffer until handed out; then it is in flight (linked in its receiver's list) until `ack()`
+ * or a hand-back. A value handed back is delivered again in a new envelope.
  *
  * @module
  */
 import { RuntimeError, currentScope, type TaskImpl, type WaitQueue } from "../core/index.js";
 import type { Envelope } from "../channels/index.js";
-import type { Pending, StreamReceiver } from "./stream-receiver.js";
+import type { StreamReceiver } from "./stream-receiver.js";
 
 /** @internal One delivery of one entry: the envelope user code sees. */
 export class RedisDelivery<T> implements Envelope<T> {
-  /** "acked" from the moment the XACK is queued (see ack). */
-  #status: "held" | "acked" | "returned" = "held";
+  /** "ready" while buffered, "held" once handed out, "acked" from the moment the XACK is queued (see ack). */
+  #status: "ready" | "held" | "acked" | "returned" = "ready";
   #receiver: StreamReceiver<T>;
   #acked: WaitQueue | undefined = undefined;
-  /** @internal The receive handle it came through, and the task that received it. */
-  readonly owner: object;
+  /** @internal The receive handle it came through, and the task that received it (set when handed out). */
+  owner: object | undefined = undefined;
   /** @internal */
-  readonly task: TaskImpl<unknown> | undefined;
+  task: TaskImpl<unknown> | undefined = undefined;
   /** @internal Links in the receiver's list of deliveries in flight. */
   prev: RedisDelivery<T> | undefined = undefined;
   /** @internal */
   next: RedisDelivery<T> | undefined = undefined;
   readonly id: string;
   readonly value: T;
+  /** Deliveries so far, this one included (Redis's count: 1 after the first read). */
   readonly deliveries: number;
+  /** @internal When it was read (or claimed back to us): its idle time in Redis starts here. */
+  readonly readAt: number;
 
-  constructor(receiver: StreamReceiver<T>, owner: object, task: TaskImpl<unknown> | undefined, p: Pending<T>) {
+  constructor(receiver: StreamReceiver<T>, id: string, value: T, deliveries: number, readAt: number) {
     this.#receiver = receiver;
+    this.id = id;
+    this.value = value;
+    this.deliveries = deliveries;
+    this.readAt = readAt;
+  }
+
+  /** @internal Handed out to `task` through the handle `owner` (once: a buffered envelope is handed out at most once). */
+  handOut(owner: object, task: TaskImpl<unknown> | undefined): void {
+    this.#status = "held";
     this.owner = owner;
     this.task = task;
-    this.id = p.id;
-    this.value = p.value;
-    this.deliveries = p.deliveries;
   }
 
   ack(): Promise<void> {

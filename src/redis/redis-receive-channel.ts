@@ -6,7 +6,7 @@
 import { WouldBlock, countCheckpoint, currentScope, currentTaskImpl, sliceExpired, yieldToEventLoop } from "../core/index.js";
 import type { AckChannelStatistics, Envelope } from "../channels/index.js";
 import type { RedisChannelShared } from "./redis-channel-shared.js";
-import { closedReceiver } from "./stream-receiver.js";
+import { closedReceiver, type ReceiveTicket } from "./stream-receiver.js";
 
 let make: (shared: RedisChannelShared<unknown>) => RedisReceiveChannel<unknown>;
 
@@ -39,6 +39,9 @@ let make: (shared: RedisChannelShared<unknown>) => RedisReceiveChannel<unknown>;
 export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, AsyncIterable<Envelope<T>> {
   #shared: RedisChannelShared<T>;
   #closed = false;
+  /** What its waiting receives and `for await` steps leave in the receiver's queue. */
+  #ticket: ReceiveTicket = { handle: this, asStep: false };
+  #stepTicket: ReceiveTicket = { handle: this, asStep: true };
 
   // Handles come from openRedisChannel() and clone() (private: the published type shows none).
   private constructor(shared: RedisChannelShared<T>) {
@@ -80,22 +83,18 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
     if (scope !== undefined && scope.cause !== null) return scope.rejectCancelled();
     if (this.#closed) return Promise.reject(closedReceiver("RedisReceiveChannel.receive()"));
     const receiver = this.#shared.receiver;
-    const task = currentTaskImpl();
-    const held = this;
     try {
       const ready = receiver.takeBuffered();
       if (ready !== undefined) {
-        const delivery = receiver.deliver(ready, held, task);
+        const delivery = receiver.deliver(ready, this, scope?.task);
         countCheckpoint(scope); // the cancel check above and settledSoon's schedule point
         return settledSoon(asStep ? { done: false, value: delivery } : delivery);
       }
     } catch (err) {
       return Promise.reject(err);
     }
-    const waiting = receiver.waitForEntry(receiver.label, this);
-    return asStep
-      ? waiting.then((p) => ({ done: false, value: receiver.deliver(p, held, task) }))
-      : waiting.then((p) => receiver.deliver(p, held, task));
+    // The waker makes the envelope (or the step's result) and wakes us with it.
+    return receiver.waitForEntry(asStep ? this.#stepTicket : this.#ticket, scope);
   }
 
   /**
@@ -121,7 +120,7 @@ export class RedisReceiveChannel<T> implements Disposable, AsyncDisposable, Asyn
     if (ready === undefined) {
       throw new WouldBlock("RedisReceiveChannel.tryReceive(): nothing read from Redis is buffered here; use `await receive()` to wait for a value");
     }
-    return receiver.deliver(ready, this);
+    return receiver.deliver(ready, this, currentTaskImpl());
   }
 
   /**

@@ -11,8 +11,10 @@
  * blocking read is cut short with CLIENT UNBLOCK, and whatever it had read goes to the buffer,
  * so a cancellation loses nothing.
  *
- * A delivery is in flight until `ack()` (XACK, batched per microtask turn into one command)
- * or until the task that received it ends: its entry then goes back to the front of the local
+ * A read is handed straight to waiting receives: the waker makes each envelope (one object
+ * per value, made from the reply) and wakes its receive with it. A delivery is in flight until
+ * `ack()` (XACK, batched per microtask turn into one command, awaited) or until the task that
+ * received it ends: its entry then goes back to the front of the local
  * buffer (it is still pending for this consumer; an XCLAIM to ourselves resets its idle time
  * and counts the delivery in Redis). When the last receive handle closes, everything read and
  * not acknowledged is handed back to the group: XCLAIM with a huge IDLE, so that any other
@@ -25,20 +27,20 @@ import {
   ClosedResourceError,
   TaskImpl,
   WaitQueue,
-  currentScope,
-  currentTaskImpl,
   trackResource,
+  wake,
   wakeWithError,
   type ScopeNode,
   type AnyParked,
   type TrackedResource,
   type WaitAborter,
 } from "../core/index.js";
+import type { Envelope } from "../channels/index.js";
 import {
   brokenByRedis,
+  forEachReadEntry,
   parseAutoClaimReply,
   parsePendingCounts,
-  parseReadReply,
   type BlockingConnection,
   type RedisClientLike,
   type StreamEntry,
@@ -82,24 +84,25 @@ export interface InvalidEntry {
   readonly movedTo: string;
 }
 
-/** @internal A value read and not yet handed out (or handed back). */
-export class Pending<T> {
-  /** When it was read (or claimed back to us): its idle time in Redis starts here. */
-  readonly readAt = Date.now();
-
-  constructor(
-    readonly id: string,
-    readonly value: T,
-    /** Deliveries so far (Redis's count: 1 after the first read). */
-    readonly deliveries: number,
-  ) {}
+/**
+ * @internal What a waiting receive leaves in the queue (the `data` of its wait): the handle it
+ * came through, and whether it is a step of `for await` (then it is woken with an iterator
+ * result). Made once per handle, so a waiting receive allocates nothing for it, and the
+ * waker builds the envelope itself: no reaction after the wake-up.
+ */
+export interface ReceiveTicket {
+  readonly handle: object;
+  readonly asStep: boolean;
 }
+
+/** An entry that could not be turned into a value: its id, raw field and the error. */
+type InvalidRaw = [id: string, raw: string | undefined, error: unknown];
 
 const NEVER_IDLE_ENOUGH = 10_000_000_000; // ms (~115 days): "idle for ever" for XCLAIM's IDLE
 
 /** @internal */
 export class StreamReceiver<T> implements WaitAborter {
-  readonly buffer: Pending<T>[] = [];
+  readonly buffer: RedisDelivery<T>[] = [];
   readonly waiters = new WaitQueue();
   /** Deliveries in flight: an intrusive list (no allocation per value), and its length. */
   private head: RedisDelivery<T> | undefined = undefined;
@@ -138,7 +141,7 @@ export class StreamReceiver<T> implements WaitAborter {
    * (it may be doing so now), and handing it out too would have it done twice. Still pending
    * under us, it comes back through a claim (ours or another's) once idle for claimIdleMs.
    */
-  takeBuffered(): Pending<T> | undefined {
+  takeBuffered(): RedisDelivery<T> | undefined {
     if (this.broken !== undefined) throw this.broken;
     this.receiving = true;
     const staleBefore = Date.now() - this.settings.claimIdleMs / 2;
@@ -168,9 +171,13 @@ export class StreamReceiver<T> implements WaitAborter {
     return prefetch > 1 && this.receiving && (this.buffer.length + this.inFlightCount) * 2 <= prefetch;
   }
 
-  /** Parks the caller until an entry comes; starts the fetch loop if needed. */
-  waitForEntry(label: string, handle: object): Promise<Pending<T>> {
-    const promise = this.waiters.park<Pending<T>>(label, handle, currentScope(), this);
+  /**
+   * Parks the caller (in `scope`, the current one) until an entry comes, and returns its
+   * envelope (or, for a `for await` step, the iterator result): the waker makes them (see
+   * dispatch). Starts the fetch loop if needed.
+   */
+  waitForEntry(ticket: ReceiveTicket, scope: ScopeNode | undefined): Promise<Envelope<T> | IteratorResult<Envelope<T>, undefined>> {
+    const promise = this.waiters.park<Envelope<T> | IteratorResult<Envelope<T>, undefined>>(this.label, ticket, scope, this);
     this.receiving = true;
     if (!this.fetching) void this.fetchLoop();
     return promise;
@@ -183,10 +190,21 @@ export class StreamReceiver<T> implements WaitAborter {
     return true;
   }
 
-  private dispatch(entries: Pending<T>[], front = false): void {
+  /** Buffers `entries` and hands them to the waiting receives, first come first served; → how many were handed out. */
+  private dispatch(entries: RedisDelivery<T>[], front = false): number {
     if (front) this.buffer.unshift(...entries);
-    else this.buffer.push(...entries);
-    while (this.buffer.length > 0 && this.waiters.length > 0) this.waiters.wakeFirst(this.buffer.shift());
+    else for (const p of entries) this.buffer.push(p);
+    let woken = 0;
+    for (let w = this.waiters.first(); w !== undefined && this.buffer.length > 0; w = this.waiters.first()) {
+      // Out of the queue before the delivery is made: deliver() may hand a value back, which
+      // dispatches again, and must not find this waiter still there.
+      this.waiters.remove(w);
+      const ticket = w.data as ReceiveTicket;
+      const d = this.deliver(this.buffer.shift()!, ticket.handle, w.task);
+      wake(w, ticket.asStep ? { done: false, value: d } : d);
+      woken++;
+    }
+    return woken;
   }
 
   private async fetchLoop(): Promise<void> {
@@ -194,6 +212,7 @@ export class StreamReceiver<T> implements WaitAborter {
     const s = this.settings;
     try {
       await (this.groupReady ??= this.createGroup());
+      let handedOut = false;
       while (this.wantsMore()) {
         if (Date.now() >= this.nextClaimAt) {
           const claimed = await this.claimAbandoned();
@@ -203,7 +222,25 @@ export class StreamReceiver<T> implements WaitAborter {
             continue;
           }
         }
-        const conn = await this.connection();
+        if (handedOut) {
+          // The last read drained the stream (it returned fewer entries than asked for) and was
+          // handed to waiting receives: let their tasks run (their wake-ups come before this
+          // loop's next step) and acknowledge, and wait for the reply to the XACK that sends
+          // those acknowledgements, before the next read. A hand-written consumer loop reads, acks, then reads again;
+          // reading again at once instead, while values trickle in, reads one or two entries
+          // per XREADGROUP (a command, a reply and a wake-up each) where the round trip of the
+          // XACK lets a batch gather. A full read (a backlog: more is waiting) is followed by
+          // the next at once, and a read ahead (no receive waiting) is not held back.
+          // Precondition: the XACK's reply comes (or fails) within a round trip — the client
+          // is not held up by a blocking command of the caller's own (BLPOP on the same client
+          // would hold up the acknowledgements as well: docs/distributed.md says to give those
+          // a client of their own). Exercised by test/redis/redis-channel-batching.prop.test.ts.
+          handedOut = false;
+          await undefined;
+          await this.acker.replied();
+          if (!this.wantsMore()) break;
+        }
+        const conn = this.conn ?? (await this.connection());
         if (!this.wantsMore()) break;
         const count = Math.max(s.prefetch - this.buffer.length - this.inFlightCount, this.waiters.length, 1);
         // A read for waiting receives keeps the process alive; a read ahead does not.
@@ -221,10 +258,12 @@ export class StreamReceiver<T> implements WaitAborter {
           this.blocking = false;
           if (waited) conn.unref?.();
         }
-        const entries = await this.decode(parseReadReply(reply), undefined);
+        const decoded = this.decodeRead(reply);
+        const entries = Array.isArray(decoded) ? decoded : await decoded;
         // Read but closed meanwhile: hand them back to the group rather than drop them.
         if (this.closed) this.handBack(entries.map((e) => e.id));
-        else this.dispatch(entries);
+        // Fewer entries than asked for: the stream is drained, and values trickle in (see above).
+        else handedOut = this.dispatch(entries) > 0 && entries.length < count;
       }
     } catch (err) {
       if (!this.closed) this.breakWith(brokenByRedis("RedisReceiveChannel.receive()", s.key, err));
@@ -247,7 +286,7 @@ export class StreamReceiver<T> implements WaitAborter {
   }
 
   /** XAUTOCLAIM of entries idle for claimIdleMs (a dead consumer's), with their delivery counts. */
-  private async claimAbandoned(): Promise<Pending<T>[]> {
+  private async claimAbandoned(): Promise<RedisDelivery<T>[]> {
     const s = this.settings;
     const reply = await s.client.sendCommand([
       "XAUTOCLAIM", s.key, s.group, s.consumer, String(s.claimIdleMs), this.claimCursor, "COUNT", String(Math.max(s.prefetch, 16)),
@@ -267,19 +306,46 @@ export class StreamReceiver<T> implements WaitAborter {
     return this.decode(entries, counts);
   }
 
-  /** Entries → values; those that cannot be deserialized are moved aside and reported. */
-  private async decode(entries: StreamEntry[], counts: Map<string, number> | undefined): Promise<Pending<T>[]> {
-    const out: Pending<T>[] = [];
-    for (const entry of entries) {
-      const raw = entry.v;
+  /**
+   * The entries of an XREADGROUP reply → values, straight from the reply (no object per entry
+   * but the value's own). Those that cannot be deserialized are moved aside and reported
+   * first: then (only then) the result is a promise.
+   */
+  private decodeRead(reply: unknown): RedisDelivery<T>[] | Promise<RedisDelivery<T>[]> {
+    const out: RedisDelivery<T>[] = [];
+    let invalid: InvalidRaw[] | undefined;
+    const readAt = Date.now();
+    const deserialize = this.settings.deserialize;
+    forEachReadEntry(reply, (id, raw) => {
       try {
-        if (raw === undefined) throw new TypeError(`entry ${entry.id} has no "v" field: it was not written by a trellis channel`);
-        out.push(new Pending(entry.id, this.settings.deserialize(raw), counts?.get(entry.id) ?? 1));
+        if (raw === undefined) throw missingField(id);
+        out.push(new RedisDelivery(this, id, deserialize(raw), 1, readAt));
       } catch (error) {
-        await this.moveAside(entry.id, raw, error);
+        (invalid ??= []).push([id, raw, error]);
+      }
+    });
+    return invalid === undefined ? out : this.moveAllAside(invalid).then(() => out);
+  }
+
+  /** Claimed entries → values, with their delivery counts (as {@link decodeRead}). */
+  private async decode(entries: StreamEntry[], counts: Map<string, number>): Promise<RedisDelivery<T>[]> {
+    const out: RedisDelivery<T>[] = [];
+    const invalid: InvalidRaw[] = [];
+    const readAt = Date.now();
+    for (const { id, v: raw } of entries) {
+      try {
+        if (raw === undefined) throw missingField(id);
+        out.push(new RedisDelivery(this, id, this.settings.deserialize(raw), counts.get(id) ?? 1, readAt));
+      } catch (error) {
+        invalid.push([id, raw, error]);
       }
     }
+    await this.moveAllAside(invalid);
     return out;
+  }
+
+  private async moveAllAside(invalid: InvalidRaw[]): Promise<void> {
+    for (const [id, raw, error] of invalid) await this.moveAside(id, raw, error);
   }
 
   private async moveAside(id: string, raw: string | undefined, error: unknown): Promise<void> {
@@ -338,8 +404,9 @@ export class StreamReceiver<T> implements WaitAborter {
 
   // ---- deliveries ----------------------------------------------------------------------------
 
-  deliver(p: Pending<T>, owner: object, task: TaskImpl<unknown> | undefined = currentTaskImpl()): RedisDelivery<T> {
-    const d = new RedisDelivery<T>(this, owner, task, p);
+  /** Hands `d`, just taken from the buffer, out to `task` (undefined: code outside any task) through handle `owner`: in flight from now. */
+  deliver(d: RedisDelivery<T>, owner: object, task: TaskImpl<unknown> | undefined): RedisDelivery<T> {
+    d.handOut(owner, task);
     // Link at the head of the list of deliveries in flight.
     const head = this.head;
     d.next = head;
@@ -394,7 +461,9 @@ export class StreamReceiver<T> implements WaitAborter {
     const s = this.settings;
     // Not JUSTID: that would leave Redis's delivery count as it was.
     s.client.sendCommand(["XCLAIM", s.key, s.group, s.consumer, "0", ...ids]).catch(ignore);
-    this.dispatch(back.map((d) => new Pending(d.id, d.value, d.deliveries + 1)), true);
+    const now = Date.now();
+    // New envelopes: the old ones stay "returned" (their ack() throws).
+    this.dispatch(back.map((d) => new RedisDelivery(this, d.id, d.value, d.deliveries + 1, now)), true);
   }
 
   /** Ids pending for this consumer → claimable at once by any other consumer of the group. */
@@ -421,7 +490,7 @@ export class StreamReceiver<T> implements WaitAborter {
   /** A receive handle closed: its own waiting receives fail with ClosedResourceError. */
   closeHandle(handle: object): void {
     const own: AnyParked[] = [];
-    for (const parked of this.waiters) if (parked.data === handle) own.push(parked);
+    for (const parked of this.waiters) if ((parked.data as ReceiveTicket).handle === handle) own.push(parked);
     for (const parked of own) {
       this.waiters.remove(parked);
       wakeWithError(parked, closedReceiver("RedisReceiveChannel.receive()"));
@@ -467,6 +536,10 @@ function closeConnection(conn: BlockingConnection): void {
 }
 
 function ignore(): void {}
+
+function missingField(id: string): TypeError {
+  return new TypeError(`entry ${id} has no "v" field: it was not written by a trellis channel`);
+}
 
 /** @internal */
 export function closedReceiver(where: string): ClosedResourceError {

@@ -6,42 +6,19 @@
 // exactly once (then next() keeps saying done), and nothing is left open.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CancelScope, checkpoint, run, withTaskGroup } from "../../src/index.js";
+import { checkpoint, run, withTaskGroup } from "../../src/index.js";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
-import { connectTcp, fromNodeStream, listenTcp, type HalfCloseableStream, type SocketStream } from "../../src/net/index.js";
-import { assertNothingLeft, nodeSocketPair, pattern, prng } from "./support.js";
+import { fromNodeStream, type HalfCloseableStream, type SocketStream } from "../../src/net/index.js";
+import { assertNothingLeft, maybeCancelled, nodeSocketPair, pattern, prng, socketStreamPair } from "./support.js";
 
-async function tcpPair(): Promise<[HalfCloseableStream, HalfCloseableStream]> {
-  await using listener = await listenTcp(0);
-  let accepted: SocketStream | undefined;
-  let connected: SocketStream | undefined;
-  await withTaskGroup(async (tg) => {
-    tg.spawn(async () => void (accepted = await listener.accept()));
-    connected = await connectTcp("127.0.0.1", listener.address.port!);
-  });
-  return [connected!, accepted!];
-}
+const tcpPair = async (): Promise<[HalfCloseableStream, HalfCloseableStream]> => (await socketStreamPair()).slice(0, 2) as [SocketStream, SocketStream];
+
 
 async function nodeStreamPair(): Promise<[HalfCloseableStream, HalfCloseableStream]> {
   const [a, b] = await nodeSocketPair();
   return [fromNodeStream(a), fromNodeStream(b)];
 }
 
-/** Runs `op` in a scope cancelled after `after` checkpoints of another task (never if -1). */
-async function maybeCancelled<T>(after: number, op: () => Promise<T>): Promise<{ value?: T; cancelled: boolean }> {
-  if (after < 0) return { value: await op(), cancelled: false };
-  const scope = new CancelScope();
-  let value: T | undefined;
-  await withTaskGroup(async (tg) => {
-    tg.spawn(async () => {
-      for (let i = 0; i < after; i++) await checkpoint();
-      scope.cancel();
-    });
-    value = await scope.run(op);
-    scope.cancel();
-  });
-  return scope.cancelledCaught ? { cancelled: true } : { value, cancelled: false };
-}
 
 async function program(seed: number, makePair: () => Promise<[HalfCloseableStream, HalfCloseableStream]>, seen: Record<string, number>): Promise<void> {
   const rand = prng(seed);

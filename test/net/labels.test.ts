@@ -9,20 +9,10 @@ import type net from "node:net";
 import { CancelScope, ClosedResourceError, run, withTaskGroup } from "../../src/index.js";
 import { currentScope } from "../../src/core/index.js";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
-import { connectTcp, listenTcp, type SocketStream } from "../../src/net/index.js";
+import { connectTcp, listenTcp } from "../../src/net/index.js";
 import { thrown } from "../support/thrown.js";
-import { assertNothingLeft } from "./support.js";
+import { assertNothingLeft, socketStreamPair as tcpPair } from "./support.js";
 
-async function tcpPair(): Promise<[SocketStream, SocketStream, string]> {
-  await using listener = await listenTcp(0);
-  let accepted: SocketStream | undefined;
-  let connected: SocketStream | undefined;
-  await withTaskGroup(async (tg) => {
-    tg.spawn(async () => void (accepted = await listener.accept()));
-    connected = await connectTcp("127.0.0.1", listener.address.port!);
-  });
-  return [connected!, accepted!, String(listener.address)];
-}
 
 /** Whether Node has asked the system for the socket's peer address (it keeps the answer). */
 function peerAsked(socket: net.Socket): boolean {

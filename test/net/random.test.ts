@@ -7,51 +7,29 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   BrokenResourceError,
-  CancelScope,
   ClosedResourceError,
-  checkpoint,
   isCancelled,
   run,
   sleep,
   withTaskGroup,
 } from "../../src/index.js";
 import { memoryStreamPair } from "../../src/testing/index.js";
-import { connectTcp, listenTcp, type HalfCloseableStream, type SocketStream } from "../../src/net/index.js";
-import { assertNothingLeft, pattern, prng } from "./support.js";
+import type { HalfCloseableStream } from "../../src/net/index.js";
+import { assertNothingLeft, maybeCancelled, pattern, prng, socketStreamPair } from "./support.js";
+
+async function tcpPair(): Promise<Pair> {
+  const [connected, accepted] = await socketStreamPair();
+  return [connected, accepted, () => connected.socket.resetAndDestroy()];
+}
 
 type Pair = [HalfCloseableStream, HalfCloseableStream, (() => void) | undefined];
 
-async function tcpPair(): Promise<Pair> {
-  await using listener = await listenTcp(0);
-  let accepted: SocketStream | undefined;
-  let connected: SocketStream | undefined;
-  await withTaskGroup(async (tg) => {
-    tg.spawn(async () => void (accepted = await listener.accept()));
-    connected = await connectTcp("127.0.0.1", listener.address.port!);
-  });
-  return [connected!, accepted!, () => connected!.socket.resetAndDestroy()];
-}
 
 async function memoryPair(): Promise<Pair> {
   const [a, b] = memoryStreamPair({ capacity: 1000 });
   return [a, b, undefined];
 }
 
-/** Runs `op` in a scope cancelled after `after` checkpoints of another task (never if -1). */
-async function maybeCancelled<T>(after: number, op: () => Promise<T>): Promise<{ value?: T; cancelled: boolean }> {
-  if (after < 0) return { value: await op(), cancelled: false };
-  const scope = new CancelScope();
-  let value: T | undefined;
-  await withTaskGroup(async (tg) => {
-    tg.spawn(async () => {
-      for (let i = 0; i < after; i++) await checkpoint();
-      scope.cancel();
-    });
-    value = await scope.run(op);
-    scope.cancel(); // the op finished first: stop the canceller
-  });
-  return scope.cancelledCaught ? { cancelled: true } : { value, cancelled: false };
-}
 
 const seen = { cancelledSends: 0, cancelledReceives: 0, faults: 0 };
 

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { wait } from "../../src/core/index.js";
+import { CancelScope, checkpoint, withTaskGroup } from "../../src/index.js";
+import { connectTcp, listenTcp, type SocketStream } from "../../src/net/index.js";
 export { mulberry32 as prng } from "../support/prng.js";
 
 /** Two connected loopback TCP sockets (client, server side), both allowing half-open. */
@@ -68,4 +70,32 @@ let clogBuffer: Buffer | undefined;
 export function clog(socket: import("node:net").Socket): void {
   clogBuffer ??= Buffer.alloc(clogSize());
   socket.write(clogBuffer);
+}
+
+/** A connected loopback TCP pair of trellis streams (client side, accepted side) and the listener's address, as text. */
+export async function socketStreamPair(host = "127.0.0.1"): Promise<[SocketStream, SocketStream, string]> {
+  await using listener = await listenTcp(0, { host });
+  let accepted: SocketStream | undefined;
+  let connected: SocketStream | undefined;
+  await withTaskGroup(async (tg) => {
+    tg.spawn(async () => void (accepted = await listener.accept()));
+    connected = await connectTcp(host, listener.address.port!);
+  });
+  return [connected!, accepted!, String(listener.address)];
+}
+
+/** Runs `op` in a scope cancelled after `after` checkpoints of another task (never if -1). */
+export async function maybeCancelled<T>(after: number, op: () => Promise<T>): Promise<{ value?: T; cancelled: boolean }> {
+  if (after < 0) return { value: await op(), cancelled: false };
+  const scope = new CancelScope();
+  let value: T | undefined;
+  await withTaskGroup(async (tg) => {
+    tg.spawn(async () => {
+      for (let i = 0; i < after; i++) await checkpoint();
+      scope.cancel();
+    });
+    value = await scope.run(op);
+    scope.cancel(); // the op finished first: stop the canceller
+  });
+  return scope.cancelledCaught ? { cancelled: true } : { value, cancelled: false };
 }

@@ -5,18 +5,10 @@ import { BusyResourceError, CancelScope, ClosedResourceError, run, withTaskGroup
 import { checkHalfCloseableStream, waitAllTasksBlocked } from "../../src/testing/index.js";
 import { connectTcp, listenTcp, serveTcp, serve, type SocketStream, type ListenerAddress } from "../../src/net/index.js";
 import { thrown } from "../support/thrown.js";
-import { assertNothingLeft, clog, prng } from "./support.js";
+import { assertNothingLeft, clog, prng, socketStreamPair } from "./support.js";
 
-async function tcpPair(host = "127.0.0.1"): Promise<[SocketStream, SocketStream]> {
-  await using listener = await listenTcp(0, { host });
-  let accepted: SocketStream | undefined;
-  let connected: SocketStream | undefined;
-  await withTaskGroup(async (tg) => {
-    tg.spawn(async () => void (accepted = await listener.accept()));
-    connected = await connectTcp(host, listener.address.port!);
-  });
-  return [connected!, accepted!];
-}
+const tcpPair = async (host = "127.0.0.1"): Promise<[SocketStream, SocketStream]> => (await socketStreamPair(host)).slice(0, 2) as [SocketStream, SocketStream];
+
 
 
 test("TCP streams (connectTcp/listenTcp) pass checkHalfCloseableStream", async () => {

@@ -336,17 +336,20 @@ export abstract class ScopeNode {
     member.prevInScope = member.nextInScope = undefined;
   }
 
-  /** @internal Withdraws every wait parked in this scope, then aborts its signal. */
-  deliver(): void {
-    const makeError = () => this.cancelledError(false);
+  /**
+   * @internal The scope has just become cancelled: withdraws every wait parked in it, then
+   * aborts its signal; pushes its child scopes on `stack` (one walk of the list for both).
+   */
+  deliver(stack: ScopeNode[]): void {
     let member = this.firstMember;
     while (member !== undefined) {
       const next = member.nextInScope;
-      if (!(member instanceof ScopeNode)) deliverCancel(member, makeError);
+      if (member instanceof ScopeNode) stack.push(member);
+      else deliverCancel(member, this);
       member = next;
     }
     const controller = this.details?.controller;
-    if (controller !== undefined && !controller.signal.aborted) controller.abort(makeError());
+    if (controller !== undefined && !controller.signal.aborted) controller.abort(this.cancelledError(false));
   }
 
   // ---- deadline --------------------------------------------------------------------------
@@ -438,8 +441,8 @@ function recalculate(root: ScopeNode): void {
     if (cause === scope.cause && scope !== root) continue;
     const wasCancelled = scope.cause !== null;
     scope.cause = cause;
-    if (cause !== null && !wasCancelled) scope.deliver();
-    for (let m = scope.firstMember; m !== undefined; m = m.nextInScope) if (m instanceof ScopeNode) stack.push(m);
+    if (cause !== null && !wasCancelled) scope.deliver(stack);
+    else for (let m = scope.firstMember; m !== undefined; m = m.nextInScope) if (m instanceof ScopeNode) stack.push(m);
   }
 }
 

@@ -226,11 +226,11 @@ function unpark(parked: AnyParked): boolean {
 }
 
 /** Called by a scope that became cancelled: asks the wait to withdraw. @internal */
-export function deliverCancel(parked: AnyParked, makeError: () => unknown): void {
+export function deliverCancel(parked: AnyParked, scope: { cancelledError(bulk: boolean): unknown }): void {
   if (parked.settled) return;
   const abort = parked.abort;
   if (abort === undefined) return;
   parked.abort = undefined; // at most once
   const withdrawn = typeof abort === "function" ? abort() : abort.abortWait(parked);
-  if (withdrawn) wakeWithError(parked, makeError());
+  if (withdrawn) wakeWithError(parked, scope.cancelledError(false));
 }

@@ -24,7 +24,6 @@ import {
   type TrackedResource,
 } from "../core/index.js";
 import { busyError } from "../core/index.js";
-import { holdErrors } from "./node-stream-engine.js";
 import type { ListenerAddress } from "./listener.js";
 
 /** @internal The machinery of a Listener. */
@@ -68,9 +67,7 @@ export class ListenerEngine implements WaitRegistrar<net.Socket>, WaitAborter {
       socket.destroy();
       return;
     }
-    // Until a stream takes it a reset is not an error of ours; the listener attached stays the
-    // stream's own (no placeholder to remove when accept() takes the socket).
-    holdErrors(socket);
+    socket.on("error", ignore); // until a stream takes it: a reset while queued is not an error of ours
     const acceptor = this.acceptor;
     if (acceptor !== undefined) {
       this.acceptor = undefined;

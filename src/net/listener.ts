@@ -117,7 +117,7 @@ export class Listener implements AsyncDisposable {
 
   /** Wraps an accepted socket (one function per listener, not a closure per accept). */
   readonly #adopt = (socket: net.Socket): SocketStream => {
-    // Its 'error' listener is already the stream's (holdErrors, in the listener engine).
+    socket.off("error", ignore);
     // Nagle is already off on accepted TCP sockets: listenTcp's server turns it off as it accepts.
     const engine = this.#engine;
     const address = engine.address;

@@ -110,9 +110,9 @@ function completed<T>(scope: Parameters<typeof countCheckpoint>[0], value: T): P
  */
 export const kOwner = Symbol("trellis owner");
 interface EngineHolder {
-  [kOwner]?: NodeStreamEngine | null | undefined;
+  [kOwner]?: NodeStreamEngine | undefined;
 }
-function engineOf(stream: unknown): NodeStreamEngine | null | undefined {
+function engineOf(stream: unknown): NodeStreamEngine | undefined {
   return (stream as EngineHolder)[kOwner];
 }
 function onData(this: unknown, chunk: unknown): void {
@@ -123,20 +123,6 @@ function onEnd(this: unknown): void {
 }
 function onReceiveError(this: unknown, err: unknown): void {
   engineOf(this)?.onReceiveError(err);
-}
-
-/**
- * @internal For a socket a listener holds until `accept()` takes it: attaches now the 'error'
- * listener its engine will use, so that adopting the socket neither removes a placeholder nor
- * adds a listener (and Node's listener table of the socket never loses an entry). Until an engine
- * takes the slot, the listener finds none and does nothing: a reset while queued is not an error
- * of ours (the stream made later sees it as the socket's state). The slot's `null` tells the
- * engine's constructor the listener is there; precondition: only this function sets `null`, and
- * the constructor is the next to write the slot.
- */
-export function holdErrors(socket: Readable): void {
-  (socket as EngineHolder)[kOwner] = null;
-  socket.on("error", onReceiveError);
 }
 function onSendError(this: unknown, err: unknown): void {
   engineOf(this)?.onSendError(err);
@@ -252,14 +238,13 @@ export class NodeStreamEngine implements WaitDescriber, WaitAborter, WaitRegistr
     // One shared function per event, not a closure per stream: Node calls a listener with the
     // emitter as `this`, and the emitter holds its engine (precondition of the shared listeners:
     // a Node stream is wrapped by at most one live engine, which release() detaches).
-    const errorsHeld = (readable as EngineHolder)[kOwner] === null; // holdErrors attached onReceiveError
     (readable as EngineHolder)[kOwner] = this;
     this.highWaterMark = Math.max(1, readable.readableHighWaterMark || 1);
     // Chunks are taken as Node reads them ('data', paused when nobody receives), never with
     // read(): read() concatenates whatever is buffered (a copy), and each 'readable' costs a tick.
     readable.on("data", onData);
     readable.on("end", onEnd);
-    if (!errorsHeld) readable.on("error", onReceiveError);
+    readable.on("error", onReceiveError);
     readable.on("close", onReadableClose);
     if ((writable as unknown) !== readable) {
       (writable as EngineHolder)[kOwner] = this;

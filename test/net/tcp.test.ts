@@ -294,3 +294,61 @@ test("close takes its fast path or falls back, seeded: either way the socket is 
   assert.ok(hit.fast > 0 && hit.parkedReceive > 0 && hit.queued > 0 && hit.unread > 0, JSON.stringify(hit));
   await assertNothingLeft();
 });
+
+// A reset of a connection the listener still holds (before accept()) is no error of ours: no
+// uncaught 'error', and the stream accept() makes of it reports it (or sees EOF); after accept()
+// the stream's own listener (the only 'error' listener left) reports a reset. Seeded:
+// connections reset while queued, reset after accept, or echoed cleanly, in a random order.
+test("a reset while queued in a listener is no uncaught error; after accept it is the stream's BrokenResourceError", async () => {
+  const random = prng(0x5eed12);
+  const hit = { queuedReset: 0, acceptedReset: 0, clean: 0 };
+  await run(async () => {
+    await using listener = await listenTcp(0);
+    const port = listener.address.port!;
+    for (let round = 0; round < 8; round++) {
+      const kinds = Array.from({ length: 6 }, () => Math.floor(random() * 3));
+      const clients: net.Socket[] = [];
+      for (const kind of kinds) {
+        const client = net.connect(port, "127.0.0.1");
+        client.on("error", () => {});
+        await new Promise((resolve) => client.once("connect", resolve));
+        clients.push(client);
+        if (kind === 0) client.resetAndDestroy();
+      }
+      // Let the resets reach the queued sockets before anything is accepted.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let i = 0; i < kinds.length; i++) {
+        const stream = await listener.accept();
+        assert.equal(stream.socket.listenerCount("error"), 1, "one 'error' listener: the stream's own");
+        const client = clients[i]!;
+        if (kinds[i] === 1) client.resetAndDestroy();
+        if (kinds[i] === 2) client.write("ping");
+        let outcome: unknown = "eof";
+        try {
+          for (;;) {
+            const chunk = await stream.receive();
+            if (chunk.byteLength === 0) break;
+            assert.equal(String(chunk), "ping");
+            await stream.send(chunk);
+            client.end();
+          }
+        } catch (err) {
+          outcome = err;
+        }
+        if (kinds[i] === 2) {
+          assert.equal(outcome, "eof");
+          hit.clean++;
+        } else {
+          // A reset is BrokenResourceError (or, for one the kernel saw before any read, EOF).
+          assert.ok(outcome === "eof" || (outcome as Error).name === "BrokenResourceError", String(outcome));
+          if (kinds[i] === 0) hit.queuedReset++;
+          else hit.acceptedReset++;
+        }
+        await stream.close();
+        client.destroy();
+      }
+    }
+  });
+  assert.ok(hit.queuedReset > 0 && hit.acceptedReset > 0 && hit.clean > 0, JSON.stringify(hit));
+  await assertNothingLeft();
+});

@@ -1,28 +1,23 @@
 // What `ack()` of a Redis channel promises (against a real redis-server): it returns once Redis
 // has replied to its XACK (batched with the other acks of the turn); an XACK that fails makes
 // ack() raise BrokenResourceError, and its value is delivered again after claimIdleMs.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { BrokenResourceError, run, withTaskGroup } from "../../src/index.js";
 import { openRedisChannel, type RedisClientLike } from "../../src/redis/index.js";
-import { RedisServer, haveRedis } from "./redis-server.js";
+import { skipRedis, useRedis, type RedisTestClient } from "./redis-server.js";
 import { thrown } from "../support/thrown.js";
 
-const makeClient = (url: string) => createClient({ url });
-const skip = haveRedis() || process.env.CI !== undefined ? false : // in CI (which installs it) never skipped
-  "redis-server is not installed (/usr/bin/redis-server)";
+const skip = skipRedis;
 
-let server: RedisServer;
-let client: ReturnType<typeof makeClient>;
 let keys = 0;
 const freshKey = () => `ack:${process.pid}:${++keys}`;
 
 /**
- * The real client, except that its XACKs fail while `failing` is set, as they would with the
+ * The real redis.client, except that its XACKs fail while `failing` is set, as they would with the
  * connection lost (a fault injected between trellis and a real Redis, not a mock of Redis).
  */
-function withFailingAcks(real: ReturnType<typeof makeClient>): RedisClientLike & { failing: boolean } {
+function withFailingAcks(real: RedisTestClient): RedisClientLike & { failing: boolean } {
   return {
     failing: false,
     sendCommand(args: string[]) {
@@ -37,20 +32,12 @@ function withFailingAcks(real: ReturnType<typeof makeClient>): RedisClientLike &
 }
 
 describe("RedisDelivery.ack()", { skip }, () => {
-  before(async () => {
-    server = await RedisServer.start();
-    client = makeClient(server.url);
-    await client.connect();
-  });
-  after(async () => {
-    await client?.close().catch(() => {});
-    await server?.stop();
-  });
+  const redis = useRedis();
 
   test("ack() returns once the XACK has been applied: the value is no longer pending", async () => {
     const key = freshKey();
     await run(async () => {
-      const [send, receive] = openRedisChannel<number>(client, key, { group: "g", consumer: "c", blockMs: 100, prefetch: 10 });
+      const [send, receive] = openRedisChannel<number>(redis.client, key, { group: "g", consumer: "c", blockMs: 100, prefetch: 10 });
       for (let n = 0; n < 5; n++) await send.send(n);
       await withTaskGroup(async (tg) => {
         for (let w = 0; w < 5; w++) {
@@ -58,7 +45,7 @@ describe("RedisDelivery.ack()", { skip }, () => {
             const job = await receive.receive();
             await job.ack();
             // In order on the same connection: this XPENDING runs after the XACK.
-            const rows = (await client.sendCommand(["XPENDING", key, "g", "-", "+", "10"])) as [string][];
+            const rows = (await redis.client.sendCommand(["XPENDING", key, "g", "-", "+", "10"])) as [string][];
             assert.ok(!rows.some((r) => r[0] === job.id), `${job.id} still pending after its ack() returned`);
           });
         }
@@ -66,13 +53,13 @@ describe("RedisDelivery.ack()", { skip }, () => {
       send.close();
       receive.close();
     });
-    const pending = (await client.sendCommand(["XPENDING", key, "g"])) as unknown[];
+    const pending = (await redis.client.sendCommand(["XPENDING", key, "g"])) as unknown[];
     assert.equal(pending[0], 0);
   });
 
   test("an XACK that fails makes ack() raise BrokenResourceError with the cause; the value is delivered again after claimIdleMs", async () => {
     const key = freshKey();
-    const flaky = withFailingAcks(client);
+    const flaky = withFailingAcks(redis.client);
     await run(async () => {
       const [send, receive] = openRedisChannel<string>(flaky, key, { group: "g", consumer: "first", blockMs: 50, claimIdleMs: 200 });
       await send.send("a");
@@ -87,7 +74,7 @@ describe("RedisDelivery.ack()", { skip }, () => {
       send.close();
 
       // Nothing lost: another consumer takes "a" over once it has been idle for claimIdleMs.
-      const [tx, second] = openRedisChannel<string>(client, key, { group: "g", consumer: "second", blockMs: 50, claimIdleMs: 200 });
+      const [tx, second] = openRedisChannel<string>(redis.client, key, { group: "g", consumer: "second", blockMs: 50, claimIdleMs: 200 });
       tx.close();
       const job = await second.receive();
       assert.equal(job.value, "a");
@@ -95,7 +82,7 @@ describe("RedisDelivery.ack()", { skip }, () => {
       await job.ack();
       second.close();
     });
-    const pending = (await client.sendCommand(["XPENDING", key, "g"])) as unknown[];
+    const pending = (await redis.client.sendCommand(["XPENDING", key, "g"])) as unknown[];
     assert.equal(pending[0], 0, "nothing left pending");
   });
 });

@@ -8,19 +8,17 @@
 // receive cancelled; the producer sends in bursts and trickles. Checked: every value is
 // acknowledged exactly once, nothing is left pending, no connection is left open.
 // Replay a failure with the seed printed below and fast-check's `path`.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { createClient } from "redis";
 import { CancelScope, checkpoint, moveOnAfter, run, sleep, withTaskGroup } from "../../src/index.js";
 import { openRedisChannel, type RedisReceiveChannel } from "../../src/redis/index.js";
 import type { Envelope } from "../../src/index.js";
-import { RedisServer, haveRedis } from "./redis-server.js";
+import { skipRedis, useRedis } from "./redis-server.js";
 
 const SEED = 0x16_ba7c;
 const NUM_RUNS = 10;
-const skip = haveRedis() || process.env.CI !== undefined ? false : // in CI (which installs it) never skipped
-  "redis-server is not installed (/usr/bin/redis-server)";
+const skip = skipRedis;
 
 type Fate = "ack" | "fail" | "return" | "cancelHolding" | "closeHolding" | "cancelWaiting";
 interface Worker {
@@ -47,21 +45,9 @@ const program: fc.Arbitrary<Program> = fc.record({
   ),
 });
 
-const makeClient = (url: string) => createClient({ url });
-let server: RedisServer;
-let client: ReturnType<typeof makeClient>;
 let runs = 0;
 
-before(async () => {
-  if (skip) return;
-  server = await RedisServer.start();
-  client = makeClient(server.url);
-  await client.connect();
-});
-after(async () => {
-  await client?.close().catch(() => {});
-  await server?.stop();
-});
+const redis = useRedis();
 
 test(`redis channel property: many workers per handle, reads handed to waiting receives, lose and duplicate nothing (seed ${SEED})`, { skip }, async () => {
   console.log(`redis-channel-batching.prop: fast-check seed ${SEED}, ${NUM_RUNS} runs`);
@@ -85,7 +71,7 @@ async function runProgram(p: Program): Promise<void> {
     () =>
       moveOnAfter(15_000, async () => {
         await withTaskGroup(async (tg) => {
-          const [send, rx0] = openRedisChannel<number>(client, key, opts("producer", 1));
+          const [send, rx0] = openRedisChannel<number>(redis.client, key, opts("producer", 1));
           rx0.close();
           tg.spawn(async () => {
             using tx = send;
@@ -95,7 +81,7 @@ async function runProgram(p: Program): Promise<void> {
             }
           });
           p.consumers.forEach((c, i) => {
-            const [tx, rx] = openRedisChannel<number>(client, key, opts(`c${i}`, c.prefetch));
+            const [tx, rx] = openRedisChannel<number>(redis.client, key, opts(`c${i}`, c.prefetch));
             tx.close();
             tg.spawn(async () => {
               try {
@@ -112,7 +98,7 @@ async function runProgram(p: Program): Promise<void> {
           });
           // A last consumer that only acknowledges, so that every program can finish.
           tg.spawn(async () => {
-            const [tx, rx] = openRedisChannel<number>(client, key, opts("finisher", 2));
+            const [tx, rx] = openRedisChannel<number>(redis.client, key, opts("finisher", 2));
             tx.close();
             using _ = rx;
             while (!done()) {
@@ -130,9 +116,9 @@ async function runProgram(p: Program): Promise<void> {
   );
   assert.equal(finished, true, "the program hung: still running after 15 s");
   for (let n = 0; n < total; n++) assert.equal(acked.get(n), 1, `${n} acknowledged ${acked.get(n) ?? 0} times`);
-  const pending = (await client.sendCommand(["XPENDING", key, "g"])) as unknown[];
+  const pending = (await redis.client.sendCommand(["XPENDING", key, "g"])) as unknown[];
   assert.equal(pending[0], 0, "entries left pending");
-  await client.sendCommand(["DEL", key]);
+  await redis.client.sendCommand(["DEL", key]);
 }
 
 /** One worker: each fate in a task of its own (its end hands back what it holds). */

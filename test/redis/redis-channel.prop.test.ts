@@ -4,18 +4,16 @@
 // or close their channel mid-way (handing what they hold back to the group). Checked: every
 // value is acknowledged exactly once, nothing is left pending, no connection is left open.
 // Replay a failure with the seed printed below and fast-check's `path`.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { createClient } from "redis";
 import { CancelScope, checkpoint, moveOnAfter, run, sleep, withTaskGroup, type TaskGroup } from "../../src/index.js";
 import { openRedisChannel, type RedisReceiveChannel } from "../../src/redis/index.js";
-import { RedisServer, haveRedis } from "./redis-server.js";
+import { skipRedis, useRedis } from "./redis-server.js";
 
 const SEED = 0x16_4ed1;
 const NUM_RUNS = 12;
-const skip = haveRedis() || process.env.CI !== undefined ? false : // in CI (which installs it) never skipped
-  "redis-server is not installed (/usr/bin/redis-server)";
+const skip = skipRedis;
 
 type Fate = "ack" | "fail" | "return" | "cancelWhileWaiting" | "cancelHolding" | "close";
 interface Consumer {
@@ -42,21 +40,9 @@ const program: fc.Arbitrary<Program> = fc.record({
   ),
 });
 
-const makeClient = (url: string) => createClient({ url });
-let server: RedisServer;
-let client: ReturnType<typeof makeClient>;
 let run_ = 0;
 
-before(async () => {
-  if (skip) return;
-  server = await RedisServer.start();
-  client = makeClient(server.url);
-  await client.connect();
-});
-after(async () => {
-  await client?.close().catch(() => {});
-  await server?.stop();
-});
+const redis = useRedis();
 
 test(`redis channel property: random consumers, failures, cancellations and closes lose and duplicate nothing (seed ${SEED})`, { skip }, async () => {
   console.log(`redis-channel.prop: fast-check seed ${SEED}, ${NUM_RUNS} runs`);
@@ -79,7 +65,7 @@ async function runProgram(p: Program): Promise<void> {
     () =>
       moveOnAfter(10_000, async () => {
         await withTaskGroup(async (tg) => {
-          const [send, rx0] = openRedisChannel<number>(client, key, opts("producer", 1));
+          const [send, rx0] = openRedisChannel<number>(redis.client, key, opts("producer", 1));
           rx0.close();
           tg.spawn(async () => {
             using tx = send;
@@ -93,7 +79,7 @@ async function runProgram(p: Program): Promise<void> {
           });
           // A last consumer that only acknowledges, so that every program can finish.
           tg.spawn(async () => {
-            const [tx, rx] = openRedisChannel<number>(client, key, opts("finisher", 2));
+            const [tx, rx] = openRedisChannel<number>(redis.client, key, opts("finisher", 2));
             tx.close();
             using _ = rx;
             while (!done()) {
@@ -110,9 +96,9 @@ async function runProgram(p: Program): Promise<void> {
   );
   assert.equal(finished, true, "the program hung: still running after 10 s");
   for (let n = 0; n < total; n++) assert.equal(acked.get(n), 1, `${n} acknowledged ${acked.get(n) ?? 0} times`);
-  const pending = (await client.sendCommand(["XPENDING", key, "g"])) as unknown[];
+  const pending = (await redis.client.sendCommand(["XPENDING", key, "g"])) as unknown[];
   assert.equal(pending[0], 0, "entries left pending");
-  await client.sendCommand(["DEL", key]);
+  await redis.client.sendCommand(["DEL", key]);
 }
 
 async function consumer(
@@ -123,7 +109,7 @@ async function consumer(
   acked: Map<number, number>,
   done: () => boolean,
 ): Promise<void> {
-  const [tx, rx] = openRedisChannel<number>(client, `prop:${run_}`, opts(name, c.prefetch) as never);
+  const [tx, rx] = openRedisChannel<number>(redis.client, `prop:${run_}`, opts(name, c.prefetch) as never);
   tx.close();
   try {
     for (const fate of c.fates) {

@@ -19,13 +19,12 @@ import {
 } from "../../src/index.js";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
 import { openRedisChannel, type InvalidEntry } from "../../src/redis/index.js";
-import { RedisServer, haveRedis } from "./redis-server.js";
+import { RedisServer, skipRedis } from "./redis-server.js";
 import { thrown } from "../support/thrown.js";
 
 const makeClient = (url: string) => createClient({ url });
 type Client = ReturnType<typeof makeClient>;
-const skip = haveRedis() || process.env.CI !== undefined ? false : // in CI (which installs it) never skipped
-  "redis-server is not installed (/usr/bin/redis-server)";
+const skip = skipRedis;
 
 let server: RedisServer;
 let client: Client;

@@ -3,13 +3,37 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer, connect } from "node:net";
+import { after, before } from "node:test";
+import { createClient } from "redis";
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
 
-/** True when redis-server is installed (CI installs it; tests skip with a message otherwise). */
-export function haveRedis(): boolean {
-  return existsSync(REDIS_SERVER);
+/** The `skip` option of a Redis test: never in CI (which installs redis-server: a missing one fails there). */
+export const skipRedis: string | false =
+  existsSync(REDIS_SERVER) || process.env.CI !== undefined ? false : `redis-server is not installed (${REDIS_SERVER})`;
+
+/** A connected node-redis client. */
+export type RedisTestClient = ReturnType<typeof createClient>;
+
+/**
+ * Starts a redis-server and connects a client to it before the tests of the calling file (or
+ * `describe` block), and closes both after; read `redis.client` and `redis.server` in the tests.
+ */
+export function useRedis(): { readonly server: RedisServer; readonly client: RedisTestClient } {
+  const redis = {} as { server: RedisServer; client: RedisTestClient };
+  before(async () => {
+    if (skipRedis) return;
+    redis.server = await RedisServer.start();
+    redis.client = createClient({ url: redis.server.url });
+    await redis.client.connect();
+  });
+  after(async () => {
+    await redis.client?.close().catch(() => {});
+    await redis.server?.stop();
+  });
+  return redis;
 }
+
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
 export function freePort(): Promise<number> {

@@ -1,6 +1,6 @@
 // RingBuffer is a FIFO whatever its shrink bound: random pushes and shifts (bursts that grow it
-// past its bound and drain it) agree with an array model. The core's start queue keeps a large
-// bound (task.ts, START_QUEUE_KEEPS); channels keep the default.
+// past its bound and drain it) agree with an array model. Channels use it with the default bound
+// (the start queue of tasks is a ChunkQueue: chunk-queue.prop.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";

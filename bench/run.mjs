@@ -15,16 +15,19 @@ import { WORKLOADS, loadWorkload } from "./workloads/index.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--json] [--only W1,W2b,…] [--system raw,trellis,…]
                          [--node PATH] [--runs K] [--stat median|min] [--timeout SECONDS] [--scale F]
+                         [--warmup F]
   --json      one JSON object per line: {"workload","system","n","ms","rssMb"[,"allocB"][, more, e.g. W8's p99Ms]}
               (or {"workload","system","n","error"} when a system cannot run)
   --only      workloads to run (default: all of ${WORKLOADS.join(", ")})
   --system    systems to run (default: every system a workload defines)
   --node      node binary that runs the workloads (default: this one)
-  --runs      run each pair K times (a fresh child each, systems taken in turn); report ms by --stat
-                and the peak RSS (default 1)
+  --runs      run each pair K times (a fresh child each, systems taken in turn, the order reversed
+                every other run); report ms by --stat and the peak RSS (default 1)
   --stat      how K runs are summarised: median (default) or min (robust to a busy machine)
   --timeout   seconds before a child is killed and reported as an error (default 180)
-  --scale     multiply every n by F (smoke tests only; results are not comparable)`;
+  --scale     multiply every n by F (smoke tests only; results are not comparable)
+  --warmup    the warm-up pass runs F × n units, for every workload (default: each workload's
+                meta.warmup × n, else n/10; W7b warms up with a whole pass, see its header)`;
 
 function parseArgs(argv) {
   const opts = {
@@ -36,6 +39,7 @@ function parseArgs(argv) {
     stat: "median",
     timeout: 180,
     scale: 1,
+    warmup: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -54,6 +58,7 @@ function parseArgs(argv) {
       if (opts.stat !== "median" && opts.stat !== "min") fail("--stat must be median or min");
     } else if (arg === "--timeout") opts.timeout = positive(arg, value());
     else if (arg === "--scale") opts.scale = positive(arg, value());
+    else if (arg === "--warmup") opts.warmup = positive(arg, value());
     else if (arg === "-h" || arg === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -76,9 +81,11 @@ function fail(message) {
 const CHILD = fileURLToPath(new URL("./workload.mjs", import.meta.url));
 
 /** Runs one child; resolves with its JSON result (never rejects). */
-function runChild(node, workload, system, n, timeoutSec) {
+function runChild(node, workload, system, n, warmup, timeoutSec) {
   return new Promise((resolve) => {
-    const child = spawn(node, ["--expose-gc", CHILD, workload, system, "--n", String(n)], {
+    const args = ["--expose-gc", CHILD, workload, system, "--n", String(n)];
+    if (warmup !== null) args.push("--warmup", String(warmup));
+    const child = spawn(node, args, {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -117,20 +124,22 @@ function median(values) {
 }
 
 /**
- * Runs every system of one workload `opts.runs` times, round-robin (raw, trellis, …, raw,
- * trellis, …), so that a machine whose load drifts during the run weighs on every system
- * alike; a system that fails once is not run again. Calls `report` as each system's last
- * run ends.
+ * Runs every system of one workload `opts.runs` times, round-robin, the order reversed every
+ * other run (raw, trellis, trellis, raw, …): a machine whose state drifts during the run
+ * weighs on every system alike, and no system always runs right after another (W7b leaves
+ * ~20,000 sockets in TIME_WAIT for a minute, which the next child meets). A system that fails
+ * once is not run again. Calls `report` as each system's last run ends.
  */
 async function measureAll(opts, workload, systems, n, report) {
   const summarise = opts.stat === "min" ? (ms) => Math.min(...ms) : median;
   const runs = new Map(systems.map((system) => [system, []]));
   const failed = new Map();
+  const warmup = opts.warmup === null ? null : Math.max(1, Math.round(n * opts.warmup));
   for (let r = 0; r < opts.runs; r++) {
-    for (const system of systems) {
+    for (const system of r % 2 === 0 ? systems : [...systems].reverse()) {
       if (failed.has(system)) continue;
       if (r === 0 && !opts.json) process.stderr.write(`  ${workload} ${system} … ${opts.runs > 1 ? "\n" : ""}`);
-      const res = await runChild(opts.node, workload, system, n, opts.timeout);
+      const res = await runChild(opts.node, workload, system, n, warmup, opts.timeout);
       if (res.error) failed.set(system, { workload, system, n, error: res.error });
       else runs.get(system).push(res);
       if (r === opts.runs - 1 || res.error) report(failed.get(system) ?? summary(workload, system, n, runs.get(system), summarise));

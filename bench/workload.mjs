@@ -1,8 +1,9 @@
 // Child process: runs one (workload, system) pair and prints ONE JSON line.
 //
-//   node --expose-gc bench/workload.mjs W1 trellis [--n 100000]
+//   node --expose-gc bench/workload.mjs W1 trellis [--n 100000] [--warmup 10000]
 //
-// A warm-up pass (n / 10) runs first, then the measured pass with n. Output:
+// A warm-up pass runs first (--warmup units; default meta.warmup × n, meta.warmup being the
+// fraction of n a workload may set, else n / 10), then gc(), then the measured pass. Output:
 //   {"workload":"W1","system":"trellis","n":100000,"ms":12.3,"rssMb":80.1,"allocB":1300}
 // or, when the system cannot run (e.g. dist/ lacks an export):
 //   {"workload":"W1","system":"trellis","n":100000,"error":"..."}
@@ -31,9 +32,12 @@ async function main() {
     n ??= mod.meta.n;
     out.n = n;
     if (!Number.isInteger(n) || n < 1) throw new Error(`bad --n ${rest[nFlag + 1]}`);
+    const warmupFlag = rest.indexOf("--warmup");
+    const warmup = warmupFlag >= 0 ? Number(rest[warmupFlag + 1]) : Math.max(1, Math.round(n * (mod.meta.warmup ?? WARMUP_RATIO)));
+    if (!Number.isInteger(warmup) || warmup < 1) throw new Error(`bad --warmup ${rest[warmupFlag + 1]}`);
     const fn = mod.systems[system] ?? mod.extraSystems?.[system];
     if (!fn) throw new Error(`${workload} has no system "${system}" (has ${Object.keys(mod.systems).join(", ")})`);
-    await fn(Math.max(1, Math.round(n * WARMUP_RATIO)));
+    await fn(warmup);
     globalThis.gc?.();
     const allocatedBefore = allocatedBytes();
     const result = await fn(n);

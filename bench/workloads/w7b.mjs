@@ -8,11 +8,11 @@
 // Warm-up: a whole pass (meta.warmup = 1), not the usual tenth. After 1,000 connections and the
 // harness's forced gc() the measured pass is still the JIT's warm-up, for both systems: in one
 // process, successive passes of 5,000 connections take 716, 654, 527, 516 ms (trellis) and 675,
-// 595, 554, 526 ms (raw) (`node --expose-gc bench/passes.mjs W7b trellis --n 5000`); and the forced gc() drops type feedback and optimized code of what is
-// not in use at that moment (every socket is closed then), which costs trellis, with more
-// JavaScript per connection, ~20 % of the pass and raw ~2 %. A storm is measured on a server that
-// is warm, as a storm meets one. `--warmup 0.1` measures the colder start (bench/RESULTS.md has
-// both).
+// 595, 554, 526 ms (raw) (`node --expose-gc bench/passes.mjs W7b trellis --n 5000`); and the
+// forced gc() drops type feedback and optimized code of what is not in use at that moment
+// (every socket is closed then), which costs trellis, with more JavaScript per connection, ~20 %
+// of the pass and raw ~2 %. A storm is measured on a server that is warm, as a storm meets one.
+// `--warmup 0.1` measures the colder start (bench/RESULTS.md "Session 5" has both).
 //
 // raw:     node:net server echoing in 'data', ending on 'end'; client sockets made with
 //          net.connect, 100 chains of connections run at once.
